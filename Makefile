@@ -1,0 +1,66 @@
+# facilitation — `make run` to try it, `make test` to check it. Nothing else to install by hand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run serve test test-fast test-services test-browser bench install install-test translations messages clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# .mo files are built here, not committed; Babel compiles without GNU gettext.
+translations: $(VENV)/.installed
+	@for po in locale/*/LC_MESSAGES/django.po; do \
+	  [ -f "$$po" ] && $(VENV)/bin/pybabel compile --statistics -i "$$po" -o "$${po%.po}.mo" 2>&1 | tail -n 1 || true; \
+	done
+
+# Refresh the .po catalogues from the code and templates (needs GNU gettext's xgettext).
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l fr --no-obsolete --ignore=.venv --ignore=var --ignore=bench
+
+run: $(VENV)/.installed translations
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo ""
+	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above. Ctrl+C stops the server."
+	$(VENV)/bin/uvicorn facilitation.asgi:application --host $(HOST) --port $(PORT) --ws wsproto --lifespan off --no-access-log
+
+test: $(VENV)/.installed-test translations
+	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-services
+	@$(MAKE) --no-print-directory test-browser
+
+# The same suite against PostgreSQL and Redis; skipped with a reason where they are not running,
+# a failure where REQUIRE_SERVICES=1 (CI).
+test-services: $(VENV)/.installed-test
+	@if $(PY) tests/services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PY) -m pytest -p no:cacheprovider; \
+	elif [ "$$REQUIRE_SERVICES" = "1" ]; then echo "REQUIRE_SERVICES=1: PostgreSQL and Redis must be reachable."; exit 1; \
+	else echo "Skipped the PostgreSQL + Redis run (see the reason above)."; fi
+
+# Real Chromium through Playwright, in its own pytest process (Playwright's sync API and asyncio tests clash).
+test-browser: $(VENV)/.installed-test translations
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } || true
+	$(PY) -m pytest -m browser -p no:cacheprovider
+
+bench: $(VENV)/.installed-test
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,166 @@
+"""WebSocket transport: check who connects, join their groups, forward rendered fragments.
+
+Sockets only push to clients; every change goes over HTTP POST (CSRF, idempotency key). The one
+message a client sends is {"type": "resync", "after": <last sequence number seen>}.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import get_supported_language_variant
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from . import access, events, live, queries
+from .models import Meeting, Session
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_MALFORMED = 4400
+CLOSE_TOO_BIG = 1009
+
+
+class MeetingConsumer(AsyncWebsocketConsumer):
+    """One socket of a delegate page, a console or the room screen of one meeting."""
+
+    async def connect(self):
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        kwargs = self.scope["url_route"]["kwargs"]
+        allowed = await self._authorize(user, kwargs["slug"], kwargs.get("number"), kwargs["audience"])
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        for group in self.live_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in getattr(self, "live_groups", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or text_data is None:
+            await self.close(code=CLOSE_MALFORMED)
+            return
+        if len(text_data.encode()) > settings.FACILITATION["WS_MAX_FRAME_BYTES"]:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            message = json.loads(text_data)
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError):
+            await self.close(code=CLOSE_MALFORMED)
+            return
+        if kind == "resync":
+            after = message.get("after")
+            if not isinstance(after, int) or isinstance(after, bool):
+                await self.close(code=CLOSE_MALFORMED)
+                return
+            # Re-check the role: it may have been revoked since the socket opened.
+            if not await self._still_allowed():
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            for html in await self._catch_up(after):
+                await self.send(text_data=html)
+            return
+        # Changes go over HTTP; anything else asked over the socket is refused, and nothing changes.
+        await self.send(text_data=await self._refusal())
+
+    async def auth_revoked(self, event):
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    async def live_fragment(self, event):
+        html = event["html"]
+        await self.send(text_data=html.get(self.language) or html[settings.LANGUAGE_CODE])
+
+    # --- database helpers -----------------------------------------------------------------------
+
+    @database_sync_to_async
+    def _authorize(self, user, slug: str, number: int | None, audience: str) -> bool:
+        meeting = Meeting.objects.filter(slug=slug).first()
+        if meeting is None or audience not in events.AUDIENCES:
+            return False
+        session = None
+        if number is not None:
+            session = Session.objects.filter(meeting=meeting, number=number).first()
+            if session is None:
+                return False
+        if audience == events.CONSOLE and not access.is_moderator(user):
+            return False
+        if access.role_of(user) is None:
+            return False
+        self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
+        self.live_groups = [events.group_name(meeting.pk, audience), events.user_group(user.pk)]
+        delegation = access.delegation_of(user)
+        self.delegation_id = delegation.pk if delegation else None
+        self.language = self._language(user)
+        if audience == events.DELEGATE and delegation is not None:
+            self.live_groups.append(events.delegation_group(meeting.pk, delegation.pk))
+        return True
+
+    def _language(self, user) -> str:
+        """The user's remembered language, else the language cookie, else the browser's preference."""
+        participant = access.participant_of(user)
+        supported = dict(settings.LANGUAGES)
+        if participant and participant.language in supported:
+            return participant.language
+        cookies = self.scope.get("cookies", {})
+        if cookies.get(settings.LANGUAGE_COOKIE_NAME) in supported:
+            return cookies[settings.LANGUAGE_COOKIE_NAME]
+        headers = dict(self.scope.get("headers", []))
+        accept = headers.get(b"accept-language", b"").decode("latin-1")
+        for code, _quality in parse_accept_lang_header(accept):
+            try:
+                return get_supported_language_variant(code)
+            except LookupError:
+                continue
+        return settings.LANGUAGE_CODE
+
+    @database_sync_to_async
+    def _still_allowed(self) -> bool:
+        user = type(self.user).objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
+        if user is None or access.role_of(user) is None:
+            return False
+        return self.audience != events.CONSOLE or access.is_moderator(user)
+
+    @database_sync_to_async
+    def _catch_up(self, after: int) -> list[str]:
+        with translation.override(self.language):
+            _seq, messages = live.catch_up(
+                meeting_id=self.meeting_id, after=after, groups=set(self.live_groups), full_render=self._full_render
+            )
+        return messages
+
+    def _full_render(self) -> str:
+        """The live parts of this socket's page, as a fresh page load would render them."""
+        meeting = Meeting.objects.get(pk=self.meeting_id)
+        if self.audience == events.SCREEN:
+            return live.screen_html(meeting)
+        session = Session.objects.select_related("meeting").get(pk=self.session_id)
+        if self.audience == events.CONSOLE:
+            return render_to_string(
+                "sessions_app/partials/console_live.html",
+                {"meeting": meeting, "session": session, "oob": True, **queries.console_context(session)},
+            )
+        delegation = access.delegation_of(self.user)
+        return render_to_string(
+            "sessions_app/partials/questions.html",
+            {"meeting": meeting, "session": session, "oob": True, **queries.delegate_context(session, delegation)},
+        )
+
+    @database_sync_to_async
+    def _refusal(self) -> str:
+        with translation.override(self.language):
+            return render_to_string("sessions_app/partials/live_notice.html", {"message": _("That action is not available over the live connection.")})

@@ -1,0 +1,177 @@
+"""HTML fragments for live events: rendered once per receiving group, swapped in by htmx (out of band).
+
+Every renderer reads the current state of the database, so replaying an old event re-renders what is
+true now: a client that missed events ends with what a fresh page would show.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+
+from . import events, queries
+from .models import Answer, Event, Meeting, Practice, Question, Session, Visibility
+
+Fragments = list[tuple[str, str]]
+
+
+def seq_marker(seq: int) -> str:
+    """Carried by every message: the client sends the last one it saw when it reconnects."""
+    return f'<span id="live-seq" data-seq="{int(seq)}" hidden hx-swap-oob="true"></span>'
+
+
+def _render(template: str, **context) -> str:
+    return render_to_string(f"sessions_app/partials/{template}.html", context)
+
+
+def render_event(event: Event) -> Fragments:
+    """(group, html) pairs for one event; html starts with the sequence marker."""
+    renderer = RENDERERS[event.type]
+    meeting = Meeting.objects.get(pk=event.meeting_id)
+    fragments = renderer(event, meeting)
+    return [(group, seq_marker(event.seq) + html) for group, html in fragments if html]
+
+
+def _answer_fragments(event: Event, meeting: Meeting) -> Fragments:
+    answer = queries.answer_for_console(event.payload["answer"])
+    if answer is None:
+        return []
+    question = answer.question
+    created = bool(event.payload.get("created"))
+    oob = f"beforeend:#answers-q{question.pk}" if created else "outerHTML"
+    card = _render("answer_card", answer=answer, meeting=meeting, oob=oob)
+    console = card + tally_html(question, meeting)
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
+    if event.type == events.ANSWER_SAVED:
+        fragments.append(
+            (events.delegation_group(meeting.pk, answer.delegation_id), _render("answer_saved_status", answer=answer, oob="true"))
+        )
+    if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
+        fragments.append((events.group_name(meeting.pk, events.DELEGATE), published_answers_html(question, meeting)))
+    if event.type == events.ANSWER_MODERATED:
+        fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)))
+    return fragments
+
+
+def _practice_fragments(event: Event, meeting: Meeting) -> Fragments:
+    practice = queries.practice_for_console(event.payload["practice"])
+    if practice is None:
+        return []
+    oob = "afterbegin:#practices-feed" if event.payload.get("created") else "outerHTML"
+    card = _render("practice_card", practice=practice, meeting=meeting, oob=oob, console=True)
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), card)]
+    if event.type == events.PRACTICE_SAVED:
+        mine = queries.delegation_practices(practice.session, practice.delegation)
+        fragments.append(
+            (events.delegation_group(meeting.pk, practice.delegation_id),
+             _render("practices_mine", practices=mine, session=practice.session, meeting=meeting, oob="true"))
+        )
+    return fragments
+
+
+def _question_fragments(event: Event, meeting: Meeting) -> Fragments:
+    question = Question.objects.select_related("session").get(pk=event.payload["question"])
+    return [
+        (events.group_name(meeting.pk, events.CONSOLE), _render("question_controls", question=question, meeting=meeting, oob="true")),
+        (events.group_name(meeting.pk, events.DELEGATE), _render("question_status", question=question, meeting=meeting, oob="true")),
+        (events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)),
+    ]
+
+
+def _discussion_fragments(event: Event, meeting: Meeting) -> Fragments:
+    meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
+    banner = _render("now_discussing", meeting=meeting, oob="true")
+    return [
+        (events.group_name(meeting.pk, events.CONSOLE), banner),
+        (events.group_name(meeting.pk, events.DELEGATE), banner),
+        (events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)),
+    ]
+
+
+def _conclusions_fragments(event: Event, meeting: Meeting) -> Fragments:
+    session = Session.objects.get(pk=event.session_id)
+    revision = session.conclusions.select_related("author").first()
+    return [(events.group_name(meeting.pk, events.CONSOLE), _render("conclusions_status", revision=revision, session=session, oob="true"))]
+
+
+def _settings_fragments(event: Event, meeting: Meeting) -> Fragments:
+    notice = _render("settings_notice", meeting=meeting)
+    return [
+        (events.group_name(meeting.pk, events.CONSOLE), notice),
+        (events.group_name(meeting.pk, events.DELEGATE), notice),
+        (events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)),
+    ]
+
+
+RENDERERS = {
+    events.ANSWER_SAVED: _answer_fragments,
+    events.ANSWER_MODERATED: _answer_fragments,
+    events.PRACTICE_SAVED: _practice_fragments,
+    events.PRACTICE_MODERATED: _practice_fragments,
+    events.QUESTION_STATUS: _question_fragments,
+    events.DISCUSSION_CHANGED: _discussion_fragments,
+    events.CONCLUSIONS_SAVED: _conclusions_fragments,
+    events.SETTINGS_CHANGED: _settings_fragments,
+}
+assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
+
+
+def tally_html(question: Question, meeting: Meeting) -> str:
+    """How many delegations answered the question, and which have not yet."""
+    answered = set(question.answers.values_list("delegation_id", flat=True))
+    delegations = list(meeting.delegations.all())
+    missing = [delegation for delegation in delegations if delegation.pk not in answered]
+    return _render("tally", question=question, answered=len(delegations) - len(missing), total=len(delegations), missing=missing, oob="true")
+
+
+def published_answers_html(question: Question, meeting: Meeting) -> str:
+    answers = list(
+        question.answers.filter(visibility=Visibility.PUBLISHED).exclude(kind__in=[Answer.Kind.NO_CONTRIBUTION]).select_related("delegation")
+    )
+    return _render("published_answers", question=question, answers=answers, meeting=meeting, oob="true")
+
+
+def screen_html(meeting: Meeting) -> str:
+    meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
+    question = meeting.current_question
+    starred = []
+    if question is not None:
+        starred = list(
+            question.answers.filter(starred=True).exclude(visibility=Visibility.HIDDEN).select_related("delegation").order_by("updated_at")
+        )
+    return _render("screen_main", meeting=meeting, question=question, starred=starred, oob="true")
+
+
+# --- Catch-up for a reconnecting client -----------------------------------------------------------
+
+
+def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> tuple[int, list[str]]:
+    """Messages that bring a client that saw everything up to `after` level with the database.
+
+    Replays the missed events (rendered from the current state, once per object) or, when the gap is
+    longer than events.REPLAY_LIMIT or `after` is unknown, calls full_render() for a fresh render.
+    Returns the current sequence number and the HTML messages to send.
+    """
+    current = Meeting.objects.values_list("last_seq", flat=True).get(pk=meeting_id)
+    if after >= current:
+        return current, []
+    missed = list(
+        Event.objects.filter(meeting_id=meeting_id, seq__gt=after).order_by("seq")[: events.REPLAY_LIMIT + 1]
+    )
+    if after < 0 or len(missed) > events.REPLAY_LIMIT:
+        return current, [seq_marker(current) + full_render()]
+    # Renders show the current state, so one render per (type, object) is enough; the first one keeps
+    # its "created" flag so that a card the client never had is appended rather than replaced.
+    seen: set[tuple] = set()
+    messages = []
+    for event in missed:
+        payload = event.payload or {}
+        key = (event.type, payload.get("answer"), payload.get("practice"), payload.get("question"))
+        if key in seen:
+            continue
+        seen.add(key)
+        for group, html in render_event(event):
+            if group in groups:
+                messages.append(html)
+    messages.append(seq_marker(current))
+    return current, messages

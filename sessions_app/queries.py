@@ -1,0 +1,158 @@
+"""Reads shared by views, consumers and exports. Each returns what a page needs in a fixed number of queries."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from .models import Answer, Block, Meeting, Practice, Question, Session
+
+
+def meetings_for_home() -> QuerySet[Meeting]:
+    return Meeting.objects.annotate(session_count=Count("sessions"))
+
+
+def get_meeting(slug: str) -> Meeting:
+    return get_object_or_404(Meeting, slug=slug)
+
+
+def get_session(meeting_slug: str, number: int) -> Session:
+    return get_object_or_404(Session.objects.select_related("meeting"), meeting__slug=meeting_slug, number=number)
+
+
+def agenda_sessions(meeting: Meeting) -> QuerySet[Session]:
+    return meeting.sessions.annotate(
+        question_count=Count("questions", distinct=True),
+        open_count=Count("questions", filter=Q(questions__status=Question.Status.OPEN), distinct=True),
+    )
+
+
+def unanswered_questions(meeting: Meeting, delegation) -> QuerySet[Question]:
+    """The delegation's to-do: open questions of the meeting it has not answered yet."""
+    return (
+        Question.objects.filter(session__meeting=meeting, status=Question.Status.OPEN)
+        .exclude(answers__delegation=delegation)
+        .select_related("session")
+    )
+
+
+def briefing_blocks(session: Session) -> list[Block]:
+    return list(session.blocks.all())
+
+
+def session_questions(session: Session) -> list[Question]:
+    return list(session.questions.all())
+
+
+def delegation_answers(session: Session, delegation) -> dict[int, Answer]:
+    """The delegation's answers in this session, by question id."""
+    if delegation is None:
+        return {}
+    answers = Answer.objects.filter(question__session=session, delegation=delegation).select_related("updated_by")
+    return {answer.question_id: answer for answer in answers}
+
+
+def delegation_practices(session: Session, delegation) -> list[Practice]:
+    if delegation is None:
+        return []
+    return list(
+        Practice.objects.filter(session=session, delegation=delegation)
+        .select_related("question", "paragraph")
+        .prefetch_related("themes")
+    )
+
+
+def published_answers(session: Session) -> dict[int, list[Answer]]:
+    """Answers the chair published, by question id, for meetings that show them to delegates."""
+    answers = (
+        Answer.objects.filter(question__session=session, visibility="published")
+        .select_related("delegation")
+        .order_by("question_id", "created_at")
+    )
+    grouped: dict[int, list[Answer]] = {}
+    for answer in answers:
+        grouped.setdefault(answer.question_id, []).append(answer)
+    return grouped
+
+
+def session_with_prefetched_questions(session: Session) -> Session:
+    return Session.objects.prefetch_related(
+        Prefetch("questions", queryset=Question.objects.order_by("position"))
+    ).get(pk=session.pk)
+
+
+def answer_for_console(answer_id: int) -> Answer | None:
+    return (
+        Answer.objects.select_related("question__session", "delegation", "updated_by", "duplicate_of__delegation")
+        .filter(pk=answer_id)
+        .first()
+    )
+
+
+def practice_for_console(practice_id: int) -> Practice | None:
+    return (
+        Practice.objects.select_related("session", "delegation", "question", "paragraph", "updated_by")
+        .prefetch_related("themes")
+        .filter(pk=practice_id)
+        .first()
+    )
+
+
+def console_questions(session: Session) -> list[Question]:
+    """The session's questions, each with .console_answers (every answer, moderation included) and .answered_ids."""
+    answers = Answer.objects.select_related("delegation", "updated_by", "duplicate_of__delegation").order_by("created_at")
+    questions = list(session.questions.prefetch_related(Prefetch("answers", queryset=answers, to_attr="console_answers")))
+    for question in questions:
+        question.answered_ids = {answer.delegation_id for answer in question.console_answers}
+    return questions
+
+
+def console_practices(session: Session) -> list[Practice]:
+    return list(
+        Practice.objects.filter(session=session)
+        .select_related("delegation", "question", "paragraph", "updated_by")
+        .prefetch_related("themes")
+        .order_by("-created_at")
+    )
+
+
+def starred_answers(question: Question | None) -> list[Answer]:
+    if question is None:
+        return []
+    return list(
+        question.answers.filter(starred=True).exclude(visibility="hidden").select_related("delegation").order_by("updated_at")
+    )
+
+
+def delegate_context(session: Session, delegation) -> dict:
+    """What the live part of a delegate's session page shows: questions, own answers and practices."""
+    meeting = session.meeting
+    questions = session_questions(session)
+    answers = delegation_answers(session, delegation)
+    for question in questions:
+        question.own_answer = answers.get(question.pk)
+    published = published_answers(session) if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED else {}
+    for question in questions:
+        question.published = published.get(question.pk, [])
+    return {
+        "questions": questions,
+        "delegation": delegation,
+        "practices": delegation_practices(session, delegation),
+        "show_published": meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED,
+    }
+
+
+def console_context(session: Session) -> dict:
+    """What the live part of the chair's console shows for a session."""
+    meeting = session.meeting
+    delegations = list(meeting.delegations.all())
+    questions = console_questions(session)
+    for question in questions:
+        question.missing = [delegation for delegation in delegations if delegation.pk not in question.answered_ids]
+        question.answered_count = len(delegations) - len(question.missing)
+    return {
+        "questions": questions,
+        "practices": console_practices(session),
+        "delegation_count": len(delegations),
+        "conclusions": session.conclusions.select_related("author").first(),
+    }

@@ -1,0 +1,431 @@
+"""Every write to the domain: verb_noun functions, keyword-only, atomic.
+
+Views, consumers and management commands call these; none of them writes to the ORM itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from . import access, events, importer
+from .models import (
+    Answer,
+    AnswerRevision,
+    Block,
+    ConclusionRevision,
+    Delegation,
+    Meeting,
+    ModerationAction,
+    Participant,
+    Practice,
+    Question,
+    Reference,
+    Session,
+    Submission,
+    Theme,
+    Visibility,
+)
+
+# Letters that cannot be misread on a projector (no 0/O, 1/I/L).
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def _block_plain_text(block: importer.Block) -> str:
+    parts = [block.title, block.subtitle, block.text, *block.items]
+    parts += [_block_plain_text(child) for child in block.body]
+    parts += [block.note, block.source]
+    return "\n".join(importer.plain_text(part) for part in parts if part)
+
+
+def _new_join_code() -> str:
+    while True:
+        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(6))
+        if not Meeting.objects.filter(join_code=code).exists():
+            return code
+
+
+@transaction.atomic
+def import_meeting_notes(notes: importer.MeetingNotes, *, source_name: str = "") -> Meeting:
+    """Create or update (matched by title) the meeting described by parsed session notes.
+
+    Re-importing updates in place: sessions, briefing blocks, questions and references keep their
+    rows by number/position so that answers and practices stay attached. A re-import that would
+    drop a session or question that already holds contributions is refused (NotesError).
+    """
+    slug = slugify(notes.title)[:110] or "meeting"
+    meeting, created = Meeting.objects.select_for_update().get_or_create(
+        slug=slug, defaults={"title": notes.title[:300], "join_code": _new_join_code()}
+    )
+    meeting.title = notes.title[:300]
+    meeting.place = notes.place[:200]
+    meeting.dates_text = notes.dates[:100]
+    meeting.start_date = notes.start_date
+    meeting.end_date = notes.end_date
+    meeting.source_name = source_name[:255]
+    meeting.save()
+    if created:
+        meeting.delegations.set(Delegation.objects.all())
+
+    reference_numbers = frozenset(ref.number for ref in notes.references)
+    existing_refs = {ref.number: ref for ref in meeting.references.all()}
+    for ref in notes.references:
+        html = importer.render_inline(ref.text, reference_numbers=reference_numbers)
+        row = existing_refs.pop(ref.number, None) or Reference(meeting=meeting, number=ref.number)
+        row.text = importer.plain_text(ref.text)
+        row.html = html
+        row.save()
+    Reference.objects.filter(pk__in=[ref.pk for ref in existing_refs.values()]).delete()
+
+    existing_sessions = {session.number: session for session in meeting.sessions.all()}
+    for parsed in notes.sessions:
+        session = existing_sessions.pop(parsed.number, None) or Session(meeting=meeting, number=parsed.number)
+        session.title = parsed.title[:400]
+        session.save()
+        _replace_blocks(session, parsed.blocks, reference_numbers)
+        _replace_questions(session, parsed.questions, reference_numbers)
+    for dropped in existing_sessions.values():
+        if dropped.questions.filter(answers__isnull=False).exists() or dropped.practices.exists():
+            raise importer.NotesError(
+                f"Session {dropped.number} is not in the new notes but already has contributions; "
+                "it cannot be removed by an import."
+            )
+        dropped.delete()
+    return meeting
+
+
+def _replace_blocks(session: Session, blocks: tuple[importer.Block, ...], reference_numbers: frozenset[int]) -> None:
+    existing = {block.position: block for block in session.blocks.all()}
+    for position, parsed in enumerate(blocks, start=1):
+        row = existing.pop(position, None) or Block(session=session, position=position)
+        row.kind = parsed.kind
+        row.number = parsed.number
+        row.title = importer.plain_text(parsed.title)[:500]
+        row.text = _block_plain_text(parsed)
+        row.html = importer.render_block_html(parsed, reference_numbers=reference_numbers)
+        row.save()
+    Block.objects.filter(pk__in=[block.pk for block in existing.values()]).delete()
+
+
+def _replace_questions(
+    session: Session, questions: tuple[importer.Question, ...], reference_numbers: frozenset[int]
+) -> None:
+    existing = {question.position: question for question in session.questions.all()}
+    for position, parsed in enumerate(questions, start=1):
+        row = existing.pop(position, None) or Question(session=session, position=position)
+        row.text = importer.plain_text(parsed.text)
+        row.html = importer.render_inline(parsed.text, reference_numbers=reference_numbers)
+        row.save()
+    for dropped in existing.values():
+        if dropped.answers.exists():
+            raise importer.NotesError(
+                f"Question {dropped.position} of session {session.number} is not in the new notes but "
+                "already has answers; it cannot be removed by an import."
+            )
+        dropped.delete()
+
+
+@transaction.atomic
+def ensure_delegations(*, codes: list[str]) -> list[Delegation]:
+    """Create the delegations for these ISO 3166 codes where missing; return them all."""
+    delegations = []
+    for code in codes:
+        delegation, _created = Delegation.objects.get_or_create(country=code)
+        delegations.append(delegation)
+    return delegations
+
+
+@transaction.atomic
+def ensure_user(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    delegation: Delegation | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    is_staff: bool = False,
+) -> User:
+    """Create a user with a participant role if missing; an existing account is left as it is."""
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={"first_name": first_name, "last_name": last_name, "email": email, "is_staff": is_staff},
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    Participant.objects.get_or_create(user=user, defaults={"role": role, "delegation": delegation})
+    return user
+
+
+@transaction.atomic
+def set_user_language(*, user: User, language: str) -> None:
+    """Remember the interface language a signed-in user chose."""
+    Participant.objects.filter(user=user).update(language=language)
+
+
+# --- Live discussion -------------------------------------------------------------------------
+
+
+class ActionRefused(Exception):
+    """A request the user may not make now (closed question, wrong role, bad input); nothing was stored.
+
+    The message is shown to the user as it is, so it is always translated.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _claim_key(*, key: str, user: User, action: str) -> Submission | None:
+    """The earlier submission with this client key, or None after reserving the key for this one."""
+    if not key or len(key) > 64:
+        raise ActionRefused(_("The form is missing its submission key; reload the page and try again."))
+    previous = Submission.objects.filter(key=key).first()
+    if previous is not None:
+        if previous.user_id != user.pk or previous.action != action:
+            raise ActionRefused(_("This form was already used for something else; reload the page."))
+        return previous
+    return None
+
+
+def _require_delegation(user: User) -> Delegation:
+    delegation = access.delegation_of(user)
+    if delegation is None:
+        raise ActionRefused(_("Only a delegation's delegates can do this."))
+    return delegation
+
+
+def _clean_text(text: str, *, limit: int, label: str, required: bool = True) -> str:
+    # Control characters other than newlines and tabs break documents and screens alike.
+    text = "".join(ch for ch in (text or "") if ch in "\n\t" or ch.isprintable()).replace("\r", "").strip()
+    if required and not text:
+        raise ActionRefused(_("%(label)s cannot be empty.") % {"label": label})
+    if len(text) > limit:
+        raise ActionRefused(
+            _("%(label)s is %(count)s characters long; the limit is %(limit)s.")
+            % {"label": label, "count": len(text), "limit": limit}
+        )
+    return text
+
+
+@transaction.atomic
+def submit_answer(*, user: User, question: Question, kind: str, text: str, key: str) -> Answer:
+    """Store the delegation's answer (create or last-edit-wins update) once per client key."""
+    previous = _claim_key(key=key, user=user, action="answer")
+    if previous is not None:
+        answer = Answer.objects.get(pk=previous.object_id)
+        if answer.question_id != question.pk:
+            raise ActionRefused(_("This form was already used for something else; reload the page."))
+        return answer
+    delegation = _require_delegation(user)
+    question = Question.objects.select_related("session__meeting").get(pk=question.pk)
+    meeting = question.session.meeting
+    if not meeting.delegations.filter(pk=delegation.pk).exists():
+        raise ActionRefused(_("Your delegation does not take part in this meeting."))
+    if question.status != Question.Status.OPEN:
+        raise ActionRefused(_("This question is closed: answers can no longer be submitted or changed."))
+    if kind not in Answer.Kind.values:
+        raise ActionRefused(_("Choose a valid type of answer."))
+    limit = settings.FACILITATION["ANSWER_MAX_CHARS"]
+    text = _clean_text(text, limit=limit, label=_("The answer"), required=kind == Answer.Kind.ANSWER)
+    if kind != Answer.Kind.ANSWER:
+        text = ""
+    answer = Answer.objects.select_for_update().filter(question=question, delegation=delegation).first()
+    created = answer is None
+    if created:
+        answer = Answer.objects.create(
+            question=question, delegation=delegation, kind=kind, text=text, created_by=user, updated_by=user
+        )
+    else:
+        answer.kind, answer.text, answer.updated_by = kind, text, user
+        answer.save(update_fields=["kind", "text", "updated_by", "updated_at"])
+    AnswerRevision.objects.create(answer=answer, kind=kind, text=text, author=user)
+    Submission.objects.create(key=key, user=user, action="answer", object_id=answer.pk)
+    events.record(meeting=meeting, type=events.ANSWER_SAVED, session=question.session, payload={"answer": answer.pk, "created": created})
+    return answer
+
+
+@transaction.atomic
+def save_practice(
+    *,
+    user: User,
+    session: Session,
+    title: str,
+    description: str,
+    link: str = "",
+    question: Question | None = None,
+    paragraph: Block | None = None,
+    themes: list[str] | None = None,
+    key: str,
+    practice: Practice | None = None,
+) -> Practice:
+    """Create or edit one of the delegation's country practices, once per client key."""
+    previous = _claim_key(key=key, user=user, action="practice")
+    if previous is not None:
+        return Practice.objects.get(pk=previous.object_id)
+    delegation = _require_delegation(user)
+    session = Session.objects.select_related("meeting").get(pk=session.pk)
+    if session.is_over:
+        raise ActionRefused(_("This session is over: practices can no longer be added or changed."))
+    if practice is not None and practice.delegation_id != delegation.pk:
+        raise ActionRefused(_("You can only edit your own delegation's practices."))
+    if question is not None and question.session_id != session.pk:
+        raise ActionRefused(_("That question belongs to another session."), field="question")
+    if paragraph is not None and paragraph.session_id != session.pk:
+        raise ActionRefused(_("That paragraph belongs to another session."), field="paragraph")
+    title = _clean_text(title, limit=200, label=_("The title"))
+    description = _clean_text(description, limit=settings.FACILITATION["PRACTICE_MAX_CHARS"], label=_("The description"))
+    link = (link or "").strip()
+    if link:
+        try:
+            URLValidator(schemes=["http", "https"])(link)
+        except ValidationError:
+            raise ActionRefused(_("The link must be a web address starting with http:// or https://."), field="link")
+    theme_names = sorted({_clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()})
+    created = practice is None
+    if created:
+        practice = Practice(session=session, delegation=delegation, created_by=user)
+    practice.title, practice.description, practice.link = title, description, link
+    practice.question, practice.paragraph, practice.updated_by = question, paragraph, user
+    practice.save()
+    practice.themes.set([Theme.objects.get_or_create(meeting=session.meeting, name=name)[0] for name in theme_names])
+    Submission.objects.create(key=key, user=user, action="practice", object_id=practice.pk)
+    events.record(meeting=session.meeting, type=events.PRACTICE_SAVED, session=session, payload={"practice": practice.pk, "created": created})
+    return practice
+
+
+MODERATION_ACTIONS = {"publish", "hide", "star", "unstar", "duplicate"}
+
+
+@transaction.atomic
+def moderate_answer(
+    *, user: User, answer: Answer, action: str, reason: str = "", duplicate_of: Answer | None = None
+) -> Answer:
+    """Publish, hide (with a reason), star/unstar or mark an answer as a duplicate; logged and pushed live."""
+    access.require_moderator(user)
+    answer = Answer.objects.select_for_update().select_related("question__session__meeting").get(pk=answer.pk)
+    reason = _clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
+    if action == "publish":
+        answer.visibility, answer.hidden_reason = Visibility.PUBLISHED, ""
+    elif action == "hide":
+        answer.visibility, answer.hidden_reason, answer.starred = Visibility.HIDDEN, reason, False
+    elif action == "star":
+        if answer.visibility == Visibility.HIDDEN:
+            raise ActionRefused(_("A hidden answer cannot be starred; publish it first."))
+        answer.starred = True
+    elif action == "unstar":
+        answer.starred = False
+    elif action == "duplicate":
+        if duplicate_of is None or duplicate_of.pk == answer.pk or duplicate_of.question_id != answer.question_id:
+            raise ActionRefused(_("Choose another answer to the same question."))
+        answer.duplicate_of = duplicate_of
+    else:
+        raise ActionRefused(_("Unknown moderation action."))
+    answer.save(update_fields=["visibility", "hidden_reason", "starred", "duplicate_of"])
+    meeting = answer.question.session.meeting
+    ModerationAction.objects.create(meeting=meeting, actor=user, action=action, answer=answer, reason=reason)
+    events.record(
+        meeting=meeting, type=events.ANSWER_MODERATED, session=answer.question.session,
+        payload={"answer": answer.pk, "action": action},
+    )
+    return answer
+
+
+@transaction.atomic
+def moderate_practice(*, user: User, practice: Practice, action: str, reason: str = "") -> Practice:
+    """Publish, hide or star a country practice; logged and pushed to every console."""
+    access.require_moderator(user)
+    practice = Practice.objects.select_for_update().select_related("session__meeting").get(pk=practice.pk)
+    reason = _clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
+    if action == "publish":
+        practice.visibility, practice.hidden_reason = Visibility.PUBLISHED, ""
+    elif action == "hide":
+        practice.visibility, practice.hidden_reason, practice.starred = Visibility.HIDDEN, reason, False
+    elif action in {"star", "unstar"}:
+        practice.starred = action == "star"
+    else:
+        raise ActionRefused(_("Unknown moderation action."))
+    practice.save(update_fields=["visibility", "hidden_reason", "starred"])
+    meeting = practice.session.meeting
+    ModerationAction.objects.create(meeting=meeting, actor=user, action=action, practice=practice, reason=reason)
+    events.record(
+        meeting=meeting, type=events.PRACTICE_MODERATED, session=practice.session,
+        payload={"practice": practice.pk, "action": action},
+    )
+    return practice
+
+
+@transaction.atomic
+def set_question_status(*, user: User, question: Question, status: str) -> Question:
+    """Open, close or reopen a discussion question; every screen follows."""
+    access.require_moderator(user)
+    if status not in {Question.Status.OPEN, Question.Status.CLOSED}:
+        raise ActionRefused(_("A question can only be opened or closed."))
+    question = Question.objects.select_for_update().select_related("session__meeting").get(pk=question.pk)
+    if question.status == status:
+        return question
+    question.status = status
+    question.save(update_fields=["status"])
+    meeting = question.session.meeting
+    action = ModerationAction.Action.OPEN if status == Question.Status.OPEN else ModerationAction.Action.CLOSE
+    ModerationAction.objects.create(meeting=meeting, actor=user, action=action, question=question)
+    events.record(meeting=meeting, type=events.QUESTION_STATUS, session=question.session, payload={"question": question.pk})
+    return question
+
+
+@transaction.atomic
+def set_discussion(*, user: User, meeting: Meeting, question: Question | None, session: Session | None = None) -> Meeting:
+    """Set what the room is discussing now: a question (and its session), a session alone, or nothing."""
+    access.require_moderator(user)
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if question is not None:
+        question = Question.objects.select_related("session").get(pk=question.pk)
+        if question.session.meeting_id != meeting.pk:
+            raise ActionRefused(_("That question belongs to another meeting."))
+        session = question.session
+    if session is not None and session.meeting_id != meeting.pk:
+        raise ActionRefused(_("That session belongs to another meeting."))
+    meeting.current_question = question
+    meeting.current_session = session if session is not None else meeting.current_session
+    meeting.save(update_fields=["current_question", "current_session", "updated_at"])
+    ModerationAction.objects.create(meeting=meeting, actor=user, action=ModerationAction.Action.DISCUSS, question=question)
+    events.record(
+        meeting=meeting, type=events.DISCUSSION_CHANGED, session=meeting.current_session,
+        payload={"question": question.pk if question else None},
+    )
+    return meeting
+
+
+@transaction.atomic
+def save_conclusions(*, user: User, session: Session, text: str) -> ConclusionRevision:
+    """Save a new revision of the chair's draft conclusions for a session (history is kept)."""
+    access.require_moderator(user)
+    text = _clean_text(text, limit=20000, label=_("The conclusions"), required=False)
+    session = Session.objects.select_related("meeting").get(pk=session.pk)
+    revision = ConclusionRevision.objects.create(session=session, text=text, author=user)
+    events.record(meeting=session.meeting, type=events.CONCLUSIONS_SAVED, session=session, payload={"revision": revision.pk})
+    return revision
+
+
+@transaction.atomic
+def update_meeting_settings(*, user: User, meeting: Meeting, attribution: str, answer_visibility: str) -> Meeting:
+    """Change who sees answers and whether they are attributed; screens re-render accordingly."""
+    access.require_secretariat(user)
+    if attribution not in Meeting.Attribution.values or answer_visibility not in Meeting.AnswerVisibility.values:
+        raise ActionRefused(_("Choose one of the offered settings."))
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting.attribution, meeting.answer_visibility = attribution, answer_visibility
+    meeting.save(update_fields=["attribution", "answer_visibility", "updated_at"])
+    events.record(meeting=meeting, type=events.SETTINGS_CHANGED, payload={})
+    return meeting

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from .views import account, answers, briefing, console, setup
+
+urlpatterns = [
+    path("", briefing.home, name="home"),
+    path("language/", account.set_language, name="set_language"),
+    path("setup/import/", setup.import_notes, name="import_notes"),
+    path("meetings/<slug:slug>/", briefing.meeting_agenda, name="meeting"),
+    path("meetings/<slug:slug>/screen/", console.screen, name="screen"),
+    path("meetings/<slug:slug>/discussion/", console.set_discussion, name="set_discussion"),
+    path("meetings/<slug:slug>/sessions/<int:number>/", briefing.session_page, name="session"),
+    path("meetings/<slug:slug>/sessions/<int:number>/console/", console.console, name="console"),
+    path("meetings/<slug:slug>/sessions/<int:number>/conclusions/", console.save_conclusions, name="save_conclusions"),
+    path("meetings/<slug:slug>/sessions/<int:number>/practices/new/", answers.new_practice, name="new_practice"),
+    path("meetings/<slug:slug>/practices/<int:practice_id>/edit/", answers.edit_practice, name="edit_practice"),
+    path("meetings/<slug:slug>/practices/<int:practice_id>/moderate/", console.moderate_practice, name="moderate_practice"),
+    path("meetings/<slug:slug>/questions/<int:question_id>/answer/", answers.submit_answer, name="submit_answer"),
+    path("meetings/<slug:slug>/questions/<int:question_id>/status/", console.question_status, name="question_status"),
+    path("meetings/<slug:slug>/answers/<int:answer_id>/moderate/", console.moderate_answer, name="moderate_answer"),
+]

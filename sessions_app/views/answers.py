@@ -1,0 +1,121 @@
+"""Delegates' contributions: answers to discussion questions and country practices (HTTP POST + CSRF)."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .. import queries, services
+from ..access import delegation_of
+from ..models import Practice, Question
+from .briefing import session_page_context
+
+
+def _with_one_retry(call):
+    """Two copies of one submission racing each other: the loser's unique key fails, and its retry
+    finds the winner's row and answers as the first did."""
+    try:
+        return call()
+    except IntegrityError:
+        return call()
+
+
+@login_required
+@require_POST
+def submit_answer(request, slug, question_id):
+    question = get_object_or_404(Question.objects.select_related("session__meeting"), pk=question_id, session__meeting__slug=slug)
+    if delegation_of(request.user) is None:
+        raise PermissionDenied
+    error, saved = None, False
+    try:
+        _with_one_retry(
+            lambda: services.submit_answer(
+                user=request.user, question=question, kind=request.POST.get("kind", "answer"),
+                text=request.POST.get("text", ""), key=request.POST.get("key", ""),
+            )
+        )
+        saved = True
+    except services.ActionRefused as refusal:
+        error = refusal.message
+    if not request.htmx:
+        if error is None:
+            return redirect(_session_url(question))
+        return _render_page_with_error(request, question, error)
+    context = session_page_context(request, question.session)
+    card = next(q for q in context["questions"] if q.pk == question.pk)
+    context.update(question=card, error=error, saved_now=saved, submitted_text=None if saved else request.POST.get("text", ""))
+    return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if saved else 422)
+
+
+def _session_url(question) -> str:
+    return reverse("session", args=[question.session.meeting.slug, question.session.number]) + f"#question-{question.pk}"
+
+
+def _render_page_with_error(request, question, error):
+    context = session_page_context(request, question.session)
+    for card in context["questions"]:
+        if card.pk == question.pk:
+            card.error, card.submitted_text = error, request.POST.get("text", "")
+    context["page_error"] = error
+    return render(request, "sessions_app/session_delegate.html", context, status=422)
+
+
+def _practice_form(request, slug, number, practice=None):
+    session = queries.get_session(slug, number)
+    delegation = delegation_of(request.user)
+    if delegation is None or (practice is not None and practice.delegation_id != delegation.pk):
+        raise PermissionDenied
+    questions = list(session.questions.all())
+    paragraphs = [block for block in session.blocks.all() if block.kind == "paragraph" and block.number]
+    values = {
+        "title": practice.title if practice else "",
+        "description": practice.description if practice else "",
+        "link": practice.link if practice else "",
+        "question": str(practice.question_id or "") if practice else request.GET.get("question", ""),
+        "paragraph": str(practice.paragraph_id or "") if practice else "",
+        "themes": ", ".join(theme.name for theme in practice.themes.all()) if practice else "",
+    }
+    error = None
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in values}
+        question = next((q for q in questions if str(q.pk) == values["question"]), None)
+        paragraph = next((b for b in paragraphs if str(b.pk) == values["paragraph"]), None)
+        try:
+            _with_one_retry(
+                lambda: services.save_practice(
+                    user=request.user, session=session, title=values["title"], description=values["description"],
+                    link=values["link"], question=question, paragraph=paragraph,
+                    themes=values["themes"].split(","), key=request.POST.get("key", ""), practice=practice,
+                )
+            )
+        except services.ActionRefused as refusal:
+            error = refusal.message
+        else:
+            return redirect(_practices_url(session))
+    context = {
+        "meeting": session.meeting, "session": session, "delegation": delegation, "practice": practice,
+        "questions": questions, "paragraphs": paragraphs, "values": values, "error": error,
+        "form_key": uuid.uuid4().hex, "max_chars": settings.FACILITATION["PRACTICE_MAX_CHARS"],
+    }
+    return render(request, "sessions_app/practice_form_delegate.html", context, status=422 if error else 200)
+
+
+def _practices_url(session) -> str:
+    return reverse("session", args=[session.meeting.slug, session.number]) + "#practices-mine"
+
+
+@login_required
+def new_practice(request, slug, number):
+    return _practice_form(request, slug, number)
+
+
+@login_required
+def edit_practice(request, slug, practice_id):
+    practice = get_object_or_404(Practice.objects.select_related("session__meeting"), pk=practice_id, session__meeting__slug=slug)
+    return _practice_form(request, slug, practice.session.number, practice=practice)
+

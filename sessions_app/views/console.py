@@ -1,0 +1,156 @@
+"""The chair's and secretariat's console: live answers, moderation, question flow, conclusions."""
+
+import segno
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from .. import queries, services
+from ..access import require_moderator
+from ..models import Answer, Meeting, Practice, Question
+
+
+def _back_to_console(session) -> HttpResponse:
+    return redirect(reverse("console", args=[session.meeting.slug, session.number]))
+
+
+@login_required
+def console(request, slug, number):
+    require_moderator(request.user)
+    session = queries.get_session(slug, number)
+    meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=session.meeting_id)
+    session.meeting = meeting
+    context = {
+        "meeting": meeting,
+        "session": session,
+        "sessions": list(meeting.sessions.all()),
+        "nav_active": "console",
+        **queries.console_context(session),
+    }
+    return render(request, "sessions_app/session_console.html", context)
+
+
+def _refused(request, refusal: services.ActionRefused) -> HttpResponse:
+    if request.htmx:
+        return render(request, "sessions_app/partials/live_notice.html", {"message": refusal.message}, status=422)
+    from django.contrib import messages
+
+    messages.error(request, refusal.message)
+    return None
+
+
+@login_required
+@require_POST
+def moderate_answer(request, slug, answer_id):
+    require_moderator(request.user)
+    answer = get_object_or_404(Answer.objects.select_related("question__session__meeting"), pk=answer_id, question__session__meeting__slug=slug)
+    duplicate_of = None
+    if request.POST.get("action") == "duplicate":
+        code = request.POST.get("duplicate_of", "").strip().upper()
+        duplicate_of = Answer.objects.filter(question=answer.question, delegation__country=code).first()
+    try:
+        services.moderate_answer(
+            user=request.user, answer=answer, action=request.POST.get("action", ""),
+            reason=request.POST.get("reason", ""), duplicate_of=duplicate_of,
+        )
+    except services.ActionRefused as refusal:
+        response = _refused(request, refusal)
+        if response:
+            return response
+    if request.htmx:
+        meeting = answer.question.session.meeting
+        return render(request, "sessions_app/partials/answer_card.html", {"answer": queries.answer_for_console(answer.pk), "meeting": meeting})
+    return _back_to_console(answer.question.session)
+
+
+@login_required
+@require_POST
+def moderate_practice(request, slug, practice_id):
+    require_moderator(request.user)
+    practice = get_object_or_404(Practice.objects.select_related("session__meeting"), pk=practice_id, session__meeting__slug=slug)
+    try:
+        services.moderate_practice(user=request.user, practice=practice, action=request.POST.get("action", ""), reason=request.POST.get("reason", ""))
+    except services.ActionRefused as refusal:
+        response = _refused(request, refusal)
+        if response:
+            return response
+    if request.htmx:
+        context = {"practice": queries.practice_for_console(practice.pk), "meeting": practice.session.meeting, "console": True}
+        return render(request, "sessions_app/partials/practice_card.html", context)
+    return _back_to_console(practice.session)
+
+
+@login_required
+@require_POST
+def question_status(request, slug, question_id):
+    require_moderator(request.user)
+    question = get_object_or_404(Question.objects.select_related("session__meeting"), pk=question_id, session__meeting__slug=slug)
+    try:
+        question = services.set_question_status(user=request.user, question=question, status=request.POST.get("status", ""))
+    except services.ActionRefused as refusal:
+        response = _refused(request, refusal)
+        if response:
+            return response
+    if request.htmx:
+        return render(request, "sessions_app/partials/question_controls.html", {"question": question, "meeting": question.session.meeting})
+    return _back_to_console(question.session)
+
+
+@login_required
+@require_POST
+def set_discussion(request, slug):
+    require_moderator(request.user)
+    meeting = get_object_or_404(Meeting, slug=slug)
+    question_id = request.POST.get("question") or None
+    question = get_object_or_404(Question, pk=question_id, session__meeting=meeting) if question_id else None
+    try:
+        meeting = services.set_discussion(user=request.user, meeting=meeting, question=question)
+    except services.ActionRefused as refusal:
+        response = _refused(request, refusal)
+        if response:
+            return response
+    if request.htmx:
+        meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
+        return render(request, "sessions_app/partials/now_discussing.html", {"meeting": meeting, "oob": "true"})
+    session = question.session if question else meeting.sessions.first()
+    return _back_to_console(session) if session else redirect("meeting", slug=slug)
+
+
+@login_required
+@require_POST
+def save_conclusions(request, slug, number):
+    require_moderator(request.user)
+    session = queries.get_session(slug, number)
+    try:
+        revision = services.save_conclusions(user=request.user, session=session, text=request.POST.get("text", ""))
+    except services.ActionRefused as refusal:
+        response = _refused(request, refusal)
+        if response:
+            return response
+        return _back_to_console(session)
+    if request.htmx:
+        return render(request, "sessions_app/partials/conclusions_status.html", {"revision": revision, "session": session})
+    return _back_to_console(session)
+
+
+@login_required
+def screen(request, slug):
+    """The room's projector view: large type, no delegate names, attribution per the meeting's setting."""
+    meeting = get_object_or_404(Meeting.objects.select_related("current_question__session", "current_session"), slug=slug)
+    try:
+        join_url = request.build_absolute_uri(reverse("join"))
+    except NoReverseMatch:  # room-code joining not installed
+        join_url = ""
+    context = {
+        "meeting": meeting,
+        "starred": queries.starred_answers(meeting.current_question),
+        "join_url": join_url,
+        "join_qr": segno.make(f"{join_url}?code={meeting.join_code}", error="m").svg_data_uri(scale=4, border=2)
+        if meeting.join_code and join_url
+        else None,
+    }
+    return render(request, "sessions_app/screen.html", context)
+
+

@@ -1,0 +1,45 @@
+"""Meeting set-up for the secretariat: import session notes."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .. import importer, services
+from ..access import require_secretariat
+
+
+class NotesUploadForm(forms.Form):
+    notes = forms.FileField(
+        label=gettext_lazy("Session notes (UTF-8 text file)"),
+        help_text=gettext_lazy("Plain text in the conventions of the session notes, at most %(size)s MB.")
+        % {"size": settings.FACILITATION["NOTES_MAX_BYTES"] // (1024 * 1024)},
+    )
+
+
+@login_required
+def import_notes(request):
+    require_secretariat(request.user)
+    form = NotesUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["notes"]
+        limit = settings.FACILITATION["NOTES_MAX_BYTES"]
+        try:
+            if upload.size > limit:
+                raise importer.NotesError(
+                    _("The file is %(size)s bytes; the limit is %(limit)s bytes.") % {"size": upload.size, "limit": limit}
+                )
+            notes = importer.parse_notes_bytes(upload.read())
+            meeting = services.import_meeting_notes(notes, source_name=upload.name)
+        except importer.NotesError as error:
+            form.add_error("notes", str(error))
+        else:
+            messages.success(
+                request,
+                _("Imported “%(title)s”: %(sessions)s sessions.") % {"title": meeting.title, "sessions": len(notes.sessions)},
+            )
+            return redirect("meeting", slug=meeting.slug)
+    return render(request, "sessions_app/import_secretariat.html", {"form": form}, status=400 if form.errors else 200)

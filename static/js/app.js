@@ -1,0 +1,101 @@
+// facilitation — small client helpers. No inline script anywhere (Content-Security-Policy), and every
+// page works without this file; it only adds live updates and their accessibility.
+(function () {
+  "use strict";
+
+  function lastSeq() {
+    var marker = document.getElementById("live-seq");
+    return marker ? parseInt(marker.dataset.seq || "0", 10) : 0;
+  }
+
+  // Connection state, shown in words (not colour alone) where the page has a slot for it.
+  function showConnection(state) {
+    var slot = document.getElementById("connection-state");
+    var texts = document.getElementById("connection-messages");
+    if (!slot || !texts) return;
+    slot.dataset.state = state;
+    slot.textContent = state === "online" ? texts.dataset.online : texts.dataset.offline;
+  }
+
+  // On every (re)connection, ask for what happened since the last event this page saw: the server
+  // replays it, or sends a fresh render when the gap is too long. Nothing is lost across a drop.
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    evt.detail.socketWrapper.send(JSON.stringify({ type: "resync", after: lastSeq() }));
+    showConnection("online");
+  });
+  document.addEventListener("htmx:wsClose", function () { showConnection("offline"); });
+
+  // Question status and "now discussing" arrive as shared fragments; apply them to this page's forms.
+  function applyLiveState() {
+    document.querySelectorAll(".question-status[data-status]").forEach(function (status) {
+      var id = status.id.replace("qstatus-", "");
+      var fieldset = document.getElementById("answer-fieldset-" + id);
+      if (fieldset) fieldset.disabled = status.dataset.status !== "open";
+    });
+    var banner = document.getElementById("now-discussing");
+    if (banner) {
+      var current = banner.dataset.questionId;
+      document.querySelectorAll(".question[data-question-id]").forEach(function (card) {
+        card.classList.toggle("is-discussing", card.dataset.questionId === current);
+      });
+    }
+  }
+
+  // Screen readers hear a short summary every few seconds instead of one message per answer.
+  var pendingAnswers = 0;
+  var announceTimer = null;
+  function announceLater() {
+    if (announceTimer) return;
+    announceTimer = setTimeout(function () {
+      var region = document.getElementById("live-announcer");
+      if (region && pendingAnswers) {
+        region.textContent = (region.dataset.templateAnswer || "%(count)s").replace("%(count)s", pendingAnswers);
+      }
+      pendingAnswers = 0;
+      announceTimer = null;
+    }, 4000);
+  }
+
+  document.addEventListener("htmx:wsAfterMessage", function (evt) {
+    applyLiveState();
+    var message = evt.detail.message || "";
+    if (message.indexOf('class="answer-card') !== -1) {
+      pendingAnswers += (message.match(/class="answer-card/g) || []).length;
+      announceLater();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", applyLiveState);
+
+  // Keep keyboard focus when a swap replaces the focused element: go back to the same control in
+  // the new content (same id, or same name and value), else to the first control of its container.
+  var remembered = null;
+  function rememberFocus() {
+    var active = document.activeElement;
+    if (!active || active === document.body) { remembered = null; return; }
+    var container = active.closest("[id]");
+    remembered = {
+      id: active.id, name: active.getAttribute("name"), value: active.getAttribute("value"),
+      container: container ? container.id : null,
+    };
+  }
+  function restoreFocus() {
+    if (!remembered || (document.activeElement && document.activeElement !== document.body)) { remembered = null; return; }
+    var target = remembered.id ? document.getElementById(remembered.id) : null;
+    var container = remembered.container ? document.getElementById(remembered.container) : null;
+    if (!target && container && remembered.name) {
+      target = container.querySelector('[name="' + remembered.name + '"][value="' + (remembered.value || "") + '"]');
+    }
+    if (!target && container) {
+      target = container.querySelector("button:not([disabled]), textarea, input:not([type=hidden]), a[href]");
+    }
+    if (!target && container) { container.setAttribute("tabindex", "-1"); target = container; }
+    if (target) target.focus();
+    remembered = null;
+  }
+  document.addEventListener("htmx:beforeSwap", rememberFocus);
+  document.addEventListener("htmx:wsBeforeMessage", rememberFocus);
+  document.addEventListener("htmx:afterSettle", restoreFocus);
+  document.addEventListener("htmx:wsAfterMessage", restoreFocus);
+
+  document.addEventListener("DOMContentLoaded", applyLiveState);
+})();
