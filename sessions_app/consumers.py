@@ -12,6 +12,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -130,7 +131,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _still_allowed(self) -> bool:
-        user = type(self.user).objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
+        user = get_user_model().objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
         if user is None or access.role_of(user) is None:
             return False
         return self.audience != events.CONSOLE or access.is_moderator(user)

@@ -1,0 +1,42 @@
+"""Helpers for WebSocket tests: real ASGI application, real session cookies, real channel layer."""
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from facilitation.asgi import application
+
+ORIGIN = b"http://127.0.0.1:8000"
+
+
+@database_sync_to_async
+def session_cookie(user) -> str:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+async def open_socket(path: str, user=None, origin: bytes = ORIGIN) -> tuple[WebsocketCommunicator, bool, int | None]:
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if user is not None:
+        headers.append((b"cookie", (await session_cookie(user)).encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+def console_path(meeting, number: int = 1) -> str:
+    return f"/ws/meetings/{meeting.slug}/sessions/{number}/console/"
+
+
+def delegate_path(meeting, number: int = 1) -> str:
+    return f"/ws/meetings/{meeting.slug}/sessions/{number}/delegate/"
+
+
+def screen_path(meeting) -> str:
+    return f"/ws/meetings/{meeting.slug}/screen/"

@@ -1,0 +1,226 @@
+"""WebSocket behaviour through the real ASGI stack: who may connect, what arrives, what is refused."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from sessions_app import services
+
+from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
+from .live_helpers import console_path, delegate_path, open_socket, screen_path
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@database_sync_to_async
+def setup_meeting():
+    france, germany = DelegationFactory(country="FR"), DelegationFactory(country="DE")
+    question = QuestionFactory()
+    question.session.number = 1
+    question.session.save()
+    question.session.meeting.delegations.add(france, germany)
+    return {
+        "question": question,
+        "meeting": question.session.meeting,
+        "fr": make_delegate(france),
+        "fr2": make_delegate(france),
+        "de": make_delegate(germany),
+        "chair": make_chair(),
+    }
+
+
+submit = database_sync_to_async(services.submit_answer)
+
+
+async def test_anonymous_socket_is_refused():
+    world = await setup_meeting()
+    communicator, connected, code = await open_socket(console_path(world["meeting"]))
+    assert (connected, code) == (False, 4401)
+
+
+async def test_foreign_origin_is_refused():
+    world = await setup_meeting()
+    communicator, connected, _code = await open_socket(console_path(world["meeting"]), world["chair"], origin=b"https://evil.example")
+    assert connected is False
+
+
+async def test_delegate_cannot_open_the_console_socket():
+    world = await setup_meeting()
+    communicator, connected, code = await open_socket(console_path(world["meeting"]), world["fr"])
+    assert (connected, code) == (False, 4403)
+
+
+async def test_unknown_meeting_or_session_is_refused():
+    world = await setup_meeting()
+    _c, connected, code = await open_socket("/ws/meetings/nope/sessions/1/delegate/", world["fr"])
+    assert (connected, code) == (False, 4403)
+    _c, connected, code = await open_socket(delegate_path(world["meeting"], 7), world["fr"])
+    assert (connected, code) == (False, 4403)
+
+
+async def test_answer_reaches_console_and_own_delegation_only():
+    world = await setup_meeting()
+    console, ok1, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    colleague, ok2, _ = await open_socket(delegate_path(world["meeting"]), world["fr2"])
+    other, ok3, _ = await open_socket(delegate_path(world["meeting"]), world["de"])
+    assert (ok1, ok2, ok3) == (True, True, True)
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="<script>x</script> Our view", key="k")
+
+    html = await console.receive_from(timeout=2)
+    assert f'id="answer-{stored.pk}"' in html
+    assert f'hx-swap-oob="beforeend:#answers-q{world["question"].pk}"' in html
+    assert "&lt;script&gt;x&lt;/script&gt; Our view" in html and "<script>x" not in html
+    assert "1 of 2 delegations answered" in html
+    assert 'data-seq="1"' in html
+
+    colleague_html = await colleague.receive_from(timeout=2)
+    assert f'id="answer-status-q{world["question"].pk}"' in colleague_html
+    assert "Our view" not in colleague_html  # the status line, not the text, so a colleague's typing is not overwritten
+    assert await other.receive_nothing(timeout=0.2)
+    for communicator in (console, colleague, other):
+        await communicator.disconnect()
+
+
+async def test_moderation_reaches_every_console_and_the_screen():
+    world = await setup_meeting()
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=world["meeting"], question=world["question"])
+    second_chair = await database_sync_to_async(make_chair)()
+    console_a, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    console_b, _, _ = await open_socket(console_path(world["meeting"]), second_chair)
+    screen, _, _ = await open_socket(screen_path(world["meeting"]), world["chair"])
+
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+
+    for console in (console_a, console_b):
+        html = await console.receive_from(timeout=2)
+        assert f'id="answer-{stored.pk}"' in html and "Key point" in html
+    screen_html = await screen.receive_from(timeout=2)
+    assert "Key idea" in screen_html and "France" in screen_html
+    for communicator in (console_a, console_b, screen):
+        await communicator.disconnect()
+
+
+async def test_screen_has_no_attribution_under_chatham_house():
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    meeting.attribution = "chatham"
+    await database_sync_to_async(meeting.save)()
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
+    screen, _, _ = await open_socket(screen_path(meeting), world["chair"])
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+    html = await screen.receive_from(timeout=2)
+    assert "Key idea" in html and "France" not in html
+    await screen.disconnect()
+
+
+async def test_question_status_and_discussion_reach_delegates():
+    world = await setup_meeting()
+    delegate, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+    await database_sync_to_async(services.set_question_status)(user=world["chair"], question=world["question"], status="closed")
+    html = await delegate.receive_from(timeout=2)
+    assert f'id="qstatus-{world["question"].pk}" data-status="closed"' in html
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=world["meeting"], question=world["question"])
+    html = await delegate.receive_from(timeout=2)
+    assert 'id="now-discussing"' in html and f'data-question-id="{world["question"].pk}"' in html
+    await delegate.disconnect()
+
+
+async def test_practice_reaches_the_console_feed():
+    world = await setup_meeting()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    await database_sync_to_async(services.save_practice)(
+        user=world["fr"], session=world["question"].session, title="RESIST toolkit", description="Training.", key="p"
+    )
+    html = await console.receive_from(timeout=2)
+    assert 'hx-swap-oob="afterbegin:#practices-feed"' in html and "RESIST toolkit" in html
+    await console.disconnect()
+
+
+async def test_reconnect_replays_what_was_missed():
+    world = await setup_meeting()
+    first = await submit(user=world["fr"], question=world["question"], kind="answer", text="Before", key="a")
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    await console.send_to(text_data=json.dumps({"type": "resync", "after": 1}))
+    assert await console.receive_nothing(timeout=0.2)  # nothing new since 1
+    await console.disconnect()
+
+    # While the console is away: a new answer, an edit and a moderation.
+    second = await submit(user=world["de"], question=world["question"], kind="answer", text="While away", key="b")
+    await submit(user=world["fr"], question=world["question"], kind="answer", text="Edited while away", key="c")
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=first, action="publish")
+
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    await console.send_to(text_data=json.dumps({"type": "resync", "after": 1}))
+    messages = []
+    while not await console.receive_nothing(timeout=0.3):
+        messages.append(await console.receive_from())
+    joined = "".join(messages)
+    assert f'beforeend:#answers-q{world["question"].pk}' in joined and "While away" in joined
+    assert f'id="answer-{first.pk}" aria-labelledby' in joined and "Edited while away" in joined and "Published" in joined
+    assert 'data-seq="4"' in messages[-1]
+    assert second.pk != first.pk
+    await console.disconnect()
+
+
+async def test_reconnect_after_a_long_gap_gets_a_fresh_render(settings):
+    world = await setup_meeting()
+    from sessions_app import events
+
+    events.REPLAY_LIMIT, saved = 1, events.REPLAY_LIMIT
+    try:
+        await submit(user=world["fr"], question=world["question"], kind="answer", text="One", key="a")
+        await submit(user=world["de"], question=world["question"], kind="answer", text="Two", key="b")
+        console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+        await console.send_to(text_data=json.dumps({"type": "resync", "after": 0}))
+        html = await console.receive_from(timeout=2)
+        assert 'id="console-live"' in html and "One" in html and "Two" in html and 'data-seq="2"' in html
+        await console.disconnect()
+    finally:
+        events.REPLAY_LIMIT = saved
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["not json", json.dumps({"no": "type"}), json.dumps({"type": "resync", "after": "x"}), json.dumps(["list"])],
+)
+async def test_malformed_frame_closes_only_that_socket(frame):
+    world = await setup_meeting()
+    bad, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+    good, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr2"])
+    await bad.send_to(text_data=frame)
+    assert (await bad.receive_output(timeout=2))["type"] == "websocket.close"
+    await database_sync_to_async(services.set_question_status)(user=world["chair"], question=world["question"], status="closed")
+    assert "qstatus" in await good.receive_from(timeout=2)
+    await good.disconnect()
+
+
+async def test_oversized_frame_closes_the_socket():
+    world = await setup_meeting()
+    delegate, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+    await delegate.send_to(text_data=json.dumps({"type": "resync", "after": 0, "pad": "x" * 20000}))
+    output = await delegate.receive_output(timeout=2)
+    assert (output["type"], output["code"]) == ("websocket.close", 1009)
+
+
+async def test_chair_action_sent_over_a_delegate_socket_is_refused():
+    world = await setup_meeting()
+    delegate, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+    await delegate.send_to(text_data=json.dumps({"type": "question.close", "question": world["question"].pk}))
+    html = await delegate.receive_from(timeout=2)
+    assert 'id="live-notice"' in html and "not available" in html
+    question = await database_sync_to_async(type(world["question"]).objects.get)(pk=world["question"].pk)
+    assert question.status == "open"
+    await delegate.disconnect()
+
+
+async def test_observer_gets_the_delegate_feed_but_not_the_console():
+    world = await setup_meeting()
+    observer = await database_sync_to_async(make_participant)(role="observer")
+    _c, connected, code = await open_socket(console_path(world["meeting"]), observer)
+    assert (connected, code) == (False, 4403)
+    screen, connected, _ = await open_socket(screen_path(world["meeting"]), observer)
+    assert connected
+    await screen.disconnect()

@@ -1,0 +1,200 @@
+"""The live discussion's services: what they store, what they refuse, and the events they leave."""
+
+import pytest
+
+from sessions_app import services
+from sessions_app.models import Answer, AnswerRevision, Event, ModerationAction, Practice, Question
+
+from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def france():
+    return DelegationFactory(country="FR")
+
+
+@pytest.fixture
+def question(france):
+    question = QuestionFactory()
+    question.session.meeting.delegations.add(france)
+    return question
+
+
+def answer(user, question, text="We co-ordinate from the centre.", key="k1", kind="answer"):
+    return services.submit_answer(user=user, question=question, kind=kind, text=text, key=key)
+
+
+def test_submit_answer_stores_answer_revision_and_numbered_event(question, france):
+    delegate = make_delegate(france)
+    stored = answer(delegate, question)
+    assert (stored.delegation, stored.text, stored.updated_by) == (france, "We co-ordinate from the centre.", delegate)
+    assert AnswerRevision.objects.filter(answer=stored).count() == 1
+    event = Event.objects.get()
+    assert (event.seq, event.type, event.payload) == (1, "answer.saved", {"answer": stored.pk, "created": True})
+
+
+def test_same_submission_posted_three_times_gives_one_row(question, france):
+    delegate = make_delegate(france)
+    first = answer(delegate, question, key="same")
+    again = [answer(delegate, question, key="same") for _ in range(2)]
+    assert [a.pk for a in again] == [first.pk, first.pk]
+    assert (Answer.objects.count(), AnswerRevision.objects.count(), Event.objects.count()) == (1, 1, 1)
+
+
+def test_colleague_edit_updates_the_delegations_answer_and_keeps_history(question, france):
+    first, second = make_delegate(france), make_delegate(france)
+    answer(first, question, text="Draft", key="a")
+    answer(second, question, text="Final", key="b")
+    stored = Answer.objects.get()
+    assert (stored.text, stored.updated_by, stored.created_by) == ("Final", second, first)
+    assert list(stored.revisions.values_list("text", "author")) == [("Draft", first.pk), ("Final", second.pk)]
+
+
+def test_no_contribution_needs_no_text(question, france):
+    stored = answer(make_delegate(france), question, text="", kind="none")
+    assert (stored.kind, stored.text) == ("none", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "cannot be empty"), ("   \n ", "cannot be empty"), ("x" * 5001, "the limit is 5000")],
+)
+def test_bad_answer_text_is_refused_and_nothing_stored(question, france, text, message):
+    with pytest.raises(services.ActionRefused, match=message):
+        answer(make_delegate(france), question, text=text)
+    assert (Answer.objects.count(), Event.objects.count()) == (0, 0)
+
+
+def test_answer_to_closed_question_is_refused(question, france):
+    Question.objects.filter(pk=question.pk).update(status="closed")
+    with pytest.raises(services.ActionRefused, match="closed"):
+        answer(make_delegate(france), question)
+    assert Answer.objects.count() == 0
+
+
+def test_chair_and_observer_cannot_answer(question):
+    for user in (make_chair(), make_participant(role="observer")):
+        with pytest.raises(services.ActionRefused, match="Only a delegation"):
+            answer(user, question, key=f"k-{user.pk}")
+    assert Answer.objects.count() == 0
+
+
+def test_delegation_outside_the_meeting_cannot_answer(question):
+    with pytest.raises(services.ActionRefused, match="does not take part"):
+        answer(make_delegate(DelegationFactory(country="JP")), question)
+
+
+def test_moderation_is_logged_and_numbered(question, france):
+    stored = answer(make_delegate(france), question)
+    chair = make_chair()
+    services.moderate_answer(user=chair, answer=stored, action="publish")
+    services.moderate_answer(user=chair, answer=stored, action="star")
+    services.moderate_answer(user=chair, answer=stored, action="hide", reason="Off topic")
+    stored.refresh_from_db()
+    assert (stored.visibility, stored.starred, stored.hidden_reason) == ("hidden", False, "Off topic")
+    assert list(ModerationAction.objects.values_list("action", "actor")) == [
+        ("publish", chair.pk), ("star", chair.pk), ("hide", chair.pk)
+    ]
+    assert list(Event.objects.values_list("seq", flat=True)) == [1, 2, 3, 4]
+
+
+def test_hide_without_reason_is_refused(question, france):
+    stored = answer(make_delegate(france), question)
+    with pytest.raises(services.ActionRefused, match="reason"):
+        services.moderate_answer(user=make_chair(), answer=stored, action="hide")
+    stored.refresh_from_db()
+    assert stored.visibility == "pending"
+
+
+def test_duplicate_must_point_to_another_answer_of_the_same_question(question, france):
+    germany = DelegationFactory(country="DE")
+    question.session.meeting.delegations.add(germany)
+    ours = answer(make_delegate(france), question, key="fr")
+    theirs = answer(make_delegate(germany), question, key="de")
+    services.moderate_answer(user=make_chair(), answer=theirs, action="duplicate", duplicate_of=ours)
+    theirs.refresh_from_db()
+    assert theirs.duplicate_of == ours
+    with pytest.raises(services.ActionRefused):
+        services.moderate_answer(user=make_chair(), answer=ours, action="duplicate", duplicate_of=ours)
+
+
+def test_delegate_cannot_moderate_or_run_the_room(question, france):
+    from django.core.exceptions import PermissionDenied
+
+    delegate = make_delegate(france)
+    stored = answer(delegate, question)
+    with pytest.raises(PermissionDenied):
+        services.moderate_answer(user=delegate, answer=stored, action="star")
+    with pytest.raises(PermissionDenied):
+        services.set_question_status(user=delegate, question=question, status="closed")
+    with pytest.raises(PermissionDenied):
+        services.set_discussion(user=delegate, meeting=question.session.meeting, question=question)
+    assert ModerationAction.objects.count() == 0
+
+
+def test_close_and_reopen_question(question):
+    chair = make_chair()
+    services.set_question_status(user=chair, question=question, status="closed")
+    assert Question.objects.get().status == "closed"
+    services.set_question_status(user=chair, question=question, status="open")
+    assert Question.objects.get().status == "open"
+    assert list(Event.objects.values_list("type", flat=True)) == ["question.status", "question.status"]
+
+
+def test_set_discussion_sets_question_and_session(question):
+    meeting = services.set_discussion(user=make_chair(), meeting=question.session.meeting, question=question)
+    assert (meeting.current_question, meeting.current_session) == (question, question.session)
+
+
+def test_practice_is_stored_once_per_key_with_themes(question, france):
+    delegate = make_delegate(france)
+    kwargs = dict(
+        user=delegate, session=question.session, title="VIGINUM", description="A service against foreign interference.",
+        link="https://www.sgdsn.gouv.fr/", question=question, themes=["Co-ordination", " training ", ""], key="p1",
+    )
+    first = services.save_practice(**kwargs)
+    second = services.save_practice(**kwargs)
+    assert first.pk == second.pk
+    assert Practice.objects.count() == 1
+    assert sorted(first.themes.values_list("name", flat=True)) == ["Co-ordination", "training"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("title", "", "cannot be empty"), ("link", "javascript:alert(1)", "web address"), ("description", "y" * 5001, "limit")],
+)
+def test_bad_practice_is_refused(question, france, field, value, message):
+    kwargs = dict(title="T", description="D", link="", key="p")
+    kwargs[field] = value
+    with pytest.raises(services.ActionRefused, match=message):
+        services.save_practice(user=make_delegate(france), session=question.session, **kwargs)
+    assert Practice.objects.count() == 0
+
+
+def test_practice_for_a_session_that_is_over_is_refused(question, france):
+    from django.utils import timezone
+
+    type(question.session).objects.filter(pk=question.session.pk).update(ended_at=timezone.now())
+    with pytest.raises(services.ActionRefused, match="over"):
+        services.save_practice(user=make_delegate(france), session=question.session, title="T", description="D", key="p")
+
+
+def test_other_delegation_cannot_edit_a_practice(question, france):
+    germany = DelegationFactory(country="DE")
+    question.session.meeting.delegations.add(germany)
+    practice = services.save_practice(user=make_delegate(france), session=question.session, title="T", description="D", key="a")
+    with pytest.raises(services.ActionRefused, match="own delegation"):
+        services.save_practice(
+            user=make_delegate(germany), session=question.session, title="Mine", description="D", key="b", practice=practice
+        )
+    practice.refresh_from_db()
+    assert practice.title == "T"
+
+
+def test_conclusions_keep_history(question):
+    chair = make_chair()
+    services.save_conclusions(user=chair, session=question.session, text="First draft")
+    services.save_conclusions(user=chair, session=question.session, text="Second draft")
+    assert list(question.session.conclusions.values_list("text", flat=True)) == ["Second draft", "First draft"]

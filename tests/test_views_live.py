@@ -1,0 +1,178 @@
+"""The live discussion over HTTP: delegates' forms, the console, the room screen and who may use them."""
+
+import pytest
+from django.urls import reverse
+
+from sessions_app import services
+from sessions_app.models import Answer, Practice
+
+from .factories import AnswerFactory, DelegationFactory, QuestionFactory, make_chair, make_delegate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    france, germany = DelegationFactory(country="FR"), DelegationFactory(country="DE")
+    question = QuestionFactory()
+    meeting = question.session.meeting
+    meeting.delegations.add(france, germany)
+    return {"question": question, "meeting": meeting, "session": question.session, "fr": make_delegate(france), "france": france}
+
+
+def answer_url(world):
+    return reverse("submit_answer", args=[world["meeting"].slug, world["question"].pk])
+
+
+def console_url(world):
+    return reverse("console", args=[world["meeting"].slug, world["session"].number])
+
+
+def test_answer_form_posts_once_per_key_and_redirects_without_javascript(client, world):
+    client.force_login(world["fr"])
+    data = {"kind": "answer", "text": "Our centre co-ordinates.", "key": "abc-q1"}
+    responses = [client.post(answer_url(world), data) for _ in range(3)]
+    assert [r.status_code for r in responses] == [302, 302, 302]
+    assert Answer.objects.get().text == "Our centre co-ordinates."
+
+
+def test_htmx_answer_returns_the_card_with_a_saved_message(client, world):
+    client.force_login(world["fr"])
+    response = client.post(answer_url(world), {"kind": "answer", "text": "Yes.", "key": "k"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="question-{world["question"].pk}"' in html and "Your answer was saved." in html
+
+
+def test_empty_answer_shows_the_error_and_keeps_nothing(client, world):
+    client.force_login(world["fr"])
+    response = client.post(answer_url(world), {"kind": "answer", "text": "  ", "key": "k"}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "The answer cannot be empty." in response.content.decode()
+    assert Answer.objects.count() == 0
+
+
+def test_oversized_answer_keeps_the_typed_text_in_the_form(client, world):
+    client.force_login(world["fr"])
+    text = "word " * 1200
+    response = client.post(answer_url(world), {"kind": "answer", "text": text, "key": "k"}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "the limit is 5000" in response.content.decode()
+    assert text.strip() in response.content.decode()
+
+
+def test_closed_question_form_is_disabled_on_the_page(client, world):
+    world["question"].status = "closed"
+    world["question"].save()
+    client.force_login(world["fr"])
+    html = client.get(reverse("session", args=[world["meeting"].slug, world["session"].number])).content.decode()
+    assert f'id="answer-fieldset-{world["question"].pk}" disabled' in html
+    assert "This question is closed" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [("console", "get"), ("moderate_answer", "post"), ("question_status", "post"), ("set_discussion", "post"), ("save_conclusions", "post")],
+)
+def test_delegate_gets_403_on_every_chair_url(client, world, name, method):
+    answer = AnswerFactory(question=world["question"], delegation=world["france"])
+    args = {
+        "console": [world["meeting"].slug, world["session"].number],
+        "moderate_answer": [world["meeting"].slug, answer.pk],
+        "question_status": [world["meeting"].slug, world["question"].pk],
+        "set_discussion": [world["meeting"].slug],
+        "save_conclusions": [world["meeting"].slug, world["session"].number],
+    }[name]
+    client.force_login(world["fr"])
+    response = getattr(client, method)(reverse(name, args=args), {"action": "star", "status": "closed", "question": world["question"].pk, "text": "x"})
+    assert response.status_code == 403
+    answer.refresh_from_db()
+    assert (answer.starred, type(world["question"]).objects.get().status) == (False, "open")
+
+
+def test_chair_cannot_answer_for_a_delegation(client, world):
+    client.force_login(make_chair())
+    response = client.post(answer_url(world), {"kind": "answer", "text": "x", "key": "k"})
+    assert response.status_code == 403
+    assert Answer.objects.count() == 0
+
+
+def test_console_shows_answers_tally_and_who_has_not_answered(client, world):
+    services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Ours", key="k")
+    client.force_login(make_chair())
+    html = client.get(console_url(world)).content.decode()
+    assert "1 of 2 delegations answered" in html
+    assert "Germany" in html and "Ours" in html
+
+
+def test_console_moderation_over_htmx_returns_the_updated_card(client, world):
+    answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Ours", key="k")
+    client.force_login(make_chair())
+    url = reverse("moderate_answer", args=[world["meeting"].slug, answer.pk])
+    response = client.post(url, {"action": "star"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Key point" in response.content.decode()
+    refused = client.post(url, {"action": "hide", "reason": ""}, headers={"HX-Request": "true"})
+    assert refused.status_code == 422
+    answer.refresh_from_db()
+    assert (answer.starred, answer.visibility) == (True, "pending")
+
+
+@pytest.mark.parametrize("answers", [1, 30])
+def test_console_query_count_does_not_grow_with_answers(client, django_assert_num_queries, answers):
+    question = QuestionFactory()
+    meeting = question.session.meeting
+    codes = ["FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX", "IT", "ES", "AT", "BE", "CH", "CZ", "DK", "EE", "FI", "GB", "GR", "HU", "IE", "IL", "IS", "LT", "LU", "LV", "NL", "NZ", "PL", "PT"]
+    for code in codes[:answers]:
+        delegation = DelegationFactory(country=code)
+        meeting.delegations.add(delegation)
+        AnswerFactory(question=question, delegation=delegation)
+    Practice.objects.create(session=question.session, delegation=meeting.delegations.first(), title="P", description="D")
+    client.force_login(make_chair())
+    with django_assert_num_queries(14):
+        assert client.get(reverse("console", args=[meeting.slug, question.session.number])).status_code == 200
+
+
+def test_practice_form_creates_once_and_lists_it_for_the_delegation(client, world):
+    client.force_login(world["fr"])
+    url = reverse("new_practice", args=[world["meeting"].slug, world["session"].number])
+    data = {"title": "VIGINUM", "description": "Service against foreign digital interference.", "link": "", "themes": "co-ordination", "key": "p1"}
+    assert client.post(url, data).status_code == 302
+    assert client.post(url, data).status_code == 302
+    assert Practice.objects.count() == 1
+    html = client.get(reverse("session", args=[world["meeting"].slug, world["session"].number])).content.decode()
+    assert "VIGINUM" in html
+
+
+def test_practice_form_error_keeps_input(client, world):
+    client.force_login(world["fr"])
+    url = reverse("new_practice", args=[world["meeting"].slug, world["session"].number])
+    response = client.post(url, {"title": "<b>T</b>", "description": "", "key": "p1"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "The description cannot be empty." in html and "&lt;b&gt;T&lt;/b&gt;" in html
+
+
+def test_published_answers_visible_to_delegates_only_when_the_meeting_says_so(client, world):
+    answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Shared view", key="k")
+    services.moderate_answer(user=make_chair(), answer=answer, action="publish")
+    germany_delegate = make_delegate(world["meeting"].delegations.get(country="DE"))
+    client.force_login(germany_delegate)
+    url = reverse("session", args=[world["meeting"].slug, world["session"].number])
+    assert "Shared view" not in client.get(url).content.decode()
+    world["meeting"].answer_visibility = "published"
+    world["meeting"].save()
+    assert "Shared view" in client.get(url).content.decode()
+
+
+def test_room_screen_shows_starred_answers_without_names_under_chatham_house(client, world):
+    answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    chair = make_chair()
+    services.set_discussion(user=chair, meeting=world["meeting"], question=world["question"])
+    services.moderate_answer(user=chair, answer=answer, action="star")
+    client.force_login(chair)
+    url = reverse("screen", args=[world["meeting"].slug])
+    assert "France" in client.get(url).content.decode()
+    type(world["meeting"]).objects.filter(pk=world["meeting"].pk).update(attribution="chatham")
+    html = client.get(url).content.decode()
+    assert "Key idea" in html and "France" not in html
