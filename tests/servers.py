@@ -1,0 +1,66 @@
+"""Start real ASGI servers (Uvicorn) of this project for tests and benchmarks, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def start_server(env: dict, port: int, *extra: str) -> subprocess.Popen:
+    """Uvicorn with the project's real settings; returns once it answers HTTP (or raises with its log)."""
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty server must never block on it
+    process = subprocess.Popen(
+        [str(BIN / "uvicorn"), "facilitation.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--ws", "wsproto", "--lifespan", "off", "--no-access-log", *extra],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
+    )
+    process.log = log
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"server on port {port} exited: {log.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"server on port {port} did not answer within 30 s")
+
+
+def stop_servers(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.log.close()
+
+
+def project_env(**overrides: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="facilitation.settings", **overrides)
+    return env
