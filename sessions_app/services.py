@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -146,7 +147,8 @@ def ensure_delegations(*, codes: list[str]) -> list[Delegation]:
 def ensure_user(
     *,
     username: str,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     role: str,
     delegation: Delegation | None = None,
     first_name: str = "",
@@ -154,13 +156,16 @@ def ensure_user(
     email: str = "",
     is_staff: bool = False,
 ) -> User:
-    """Create a user with a participant role if missing; an existing account is left as it is."""
+    """Create a user with a participant role if missing; an existing account is left as it is.
+
+    password_hash (from make_password) spares hashing one password again for many accounts.
+    """
     user, created = User.objects.get_or_create(
         username=username,
         defaults={"first_name": first_name, "last_name": last_name, "email": email, "is_staff": is_staff},
     )
     if created:
-        user.set_password(password)
+        user.password = password_hash or make_password(password)
         user.save(update_fields=["password"])
     Participant.objects.get_or_create(user=user, defaults={"role": role, "delegation": delegation})
     return user

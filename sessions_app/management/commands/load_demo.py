@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, notes: Path, quiet_accounts: bool, **options):
         password = settings.FACILITATION["DEMO_PASSWORD"]
+        hashed = make_password(password)  # hashed once for the 40 demo accounts, not 40 times
         delegations = services.ensure_delegations(codes=OECD_MEMBERS)
         parsed = importer.parse_notes_bytes(notes.read_bytes())
         meeting = Meeting.objects.filter(title=parsed.title).first()
@@ -32,15 +34,15 @@ class Command(BaseCommand):
         meeting.delegations.add(*delegations)
 
         secretariat_group = self._secretariat_group()
-        services.ensure_user(username="chair", password=password, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")
+        services.ensure_user(username="chair", password_hash=hashed, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")
         secretariat = services.ensure_user(
-            username="secretariat", password=password, role=Participant.Role.SECRETARIAT,
+            username="secretariat", password_hash=hashed, role=Participant.Role.SECRETARIAT,
             first_name="Demo", last_name="Secretariat", is_staff=True,
         )
         secretariat.groups.add(secretariat_group)
         for delegation in delegations:
             services.ensure_user(
-                username=f"delegate-{delegation.code.lower()}", password=password,
+                username=f"delegate-{delegation.code.lower()}", password_hash=hashed,
                 role=Participant.Role.DELEGATE, delegation=delegation,
                 first_name="Delegate", last_name=delegation.name,
             )
