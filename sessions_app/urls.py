@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import account, answers, briefing, console, setup
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("meetings/<slug:slug>/questions/<int:question_id>/answer/", answers.submit_answer, name="submit_answer"),
     path("meetings/<slug:slug>/questions/<int:question_id>/status/", console.question_status, name="question_status"),
     path("meetings/<slug:slug>/answers/<int:answer_id>/moderate/", console.moderate_answer, name="moderate_answer"),
+    path("", include("sessions_app.urls_records")),
+    path("", include("sessions_app.urls_participants")),
 ]

@@ -1,0 +1,114 @@
+"""The summary record as an editable Word document."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..models import Answer, Meeting, Poll, Session
+from . import common
+from .docx_base import Writer
+
+
+def build(meeting: Meeting, *, session: Session | None = None) -> bytes:
+    """The summary record of the meeting, or of one session, as .docx bytes."""
+    return render(common.gather_summary(meeting, session=session))
+
+
+def render(record: common.SummaryRecord) -> bytes:
+    subtitle = _("Summary record")
+    if record.scope_session is not None:
+        subtitle = _("Summary record of session %(number)s") % {"number": record.scope_session.number}
+    writer = Writer(record.meeting, subtitle=subtitle)
+    if record.notice:
+        writer.paragraph(record.notice, italic=True)
+
+    writer.heading(_("Participating delegations"), level=1)
+    if record.attributed:
+        writer.paragraph(", ".join(delegation.name for delegation in record.delegations) or _("None recorded."))
+    else:
+        count = record.delegation_count
+        writer.paragraph(ngettext("%(count)s delegation took part.", "%(count)s delegations took part.", count) % {"count": count})
+
+    for session_record in record.sessions:
+        _render_session(writer, session_record, attributed=record.attributed)
+    return writer.to_bytes()
+
+
+def _render_session(writer: Writer, record: common.SessionRecord, *, attributed: bool) -> None:
+    session = record.session
+    writer.heading(_("Session %(number)s. %(title)s") % {"number": session.number, "title": session.title}, level=1)
+
+    writer.heading(_("Discussion questions"), level=2)
+    for item in record.questions:
+        writer.paragraph(item.question.text, label=f"{item.question.position}. ")
+    if not record.questions:
+        writer.paragraph(_("This session had no discussion question."), italic=True)
+
+    writer.heading(_("Chair's conclusions"), level=2)
+    if record.conclusions.strip():
+        writer.text(record.conclusions)
+    else:
+        writer.paragraph(_("No conclusions were recorded."), italic=True)
+
+    writer.heading(_("Key points"), level=2)
+    for answer in record.key_points:
+        label = common.contribution_label(answer, attributed)
+        # One bullet per key point: its paragraphs become line breaks inside the bullet.
+        text = "\n".join(common.split_paragraphs(common.contribution_text(answer)))
+        writer.paragraph(text, label=f"{label}: " if label else "", style="List Bullet")
+    if not record.key_points:
+        writer.paragraph(_("No key point was marked."), italic=True)
+
+    writer.heading(_("Contributions of delegations"), level=2)
+    for item in record.questions:
+        writer.heading(_("Question %(number)s") % {"number": item.question.position}, level=3)
+        writer.paragraph(item.question.text, italic=True)
+        for answer in item.contributions:
+            label = common.contribution_label(answer, attributed)
+            writer.text(
+                common.contribution_text(answer), label=f"{label}: " if label else "", italic=answer.kind != Answer.Kind.ANSWER
+            )
+        if not item.contributions:
+            writer.paragraph(_("No contribution was recorded."), italic=True)
+
+    if record.interventions:
+        writer.heading(_("Interventions from the floor"), level=2)
+        rows = [
+            [common.intervention_label(request, index, attributed), common.local_time(request.started_at), common.local_time(request.ended_at)]
+            for index, request in enumerate(record.interventions, start=1)
+        ]
+        writer.table([_("Delegation") if attributed else _("Intervention"), _("Start"), _("End")], rows)
+
+    if record.polls:
+        writer.heading(_("Polls"), level=2)
+        for result in record.polls:
+            _render_poll(writer, result)
+
+
+def _render_poll(writer: Writer, result: common.PollResult) -> None:
+    poll = result.poll
+    writer.heading(poll.prompt, level=3)
+    writer.paragraph(
+        ngettext("%(count)s vote", "%(count)s votes", result.votes) % {"count": result.votes}
+        + f" · {poll.get_kind_display()} · {poll.get_status_display()}"
+    )
+    if poll.kind == Poll.Kind.SCALE:
+        writer.paragraph("—" if result.average is None else f"{result.average:g}", label=_("Average (0-10): "))
+    elif poll.kind == Poll.Kind.TEXT:
+        for text in result.texts:
+            writer.paragraph(text, style="List Bullet")
+    elif poll.kind == Poll.Kind.RANKING:
+        rows = [[option.label, "—" if option.average_rank is None else f"{option.average_rank:g}"] for option in result.options]
+        writer.table([_("Option"), _("Average rank")], rows)
+    else:
+        rows = [
+            [
+                option.label,
+                option.count,
+                "—" if option.percent is None else f"{option.percent:g} %",
+                "" if option.benchmark_percent is None else f"{option.benchmark_percent:g} %",
+            ]
+            for option in result.options
+        ]
+        writer.table([_("Option"), _("Votes"), _("Share"), poll.benchmark_label or _("Benchmark")], rows)
