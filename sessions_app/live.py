@@ -38,7 +38,7 @@ def _answer_fragments(event: Event, meeting: Meeting) -> Fragments:
         return []
     question = answer.question
     created = bool(event.payload.get("created"))
-    oob = f"beforeend:#answers-q{question.pk}" if created else "outerHTML"
+    oob = f"beforeend:#answers-q{question.pk}" if created else "true"
     card = _render("answer_card", answer=answer, meeting=meeting, oob=oob)
     console = card + tally_html(question, meeting)
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
@@ -57,7 +57,7 @@ def _practice_fragments(event: Event, meeting: Meeting) -> Fragments:
     practice = queries.practice_for_console(event.payload["practice"])
     if practice is None:
         return []
-    oob = "afterbegin:#practices-feed" if event.payload.get("created") else "outerHTML"
+    oob = "afterbegin:#practices-feed" if event.payload.get("created") else "true"
     card = _render("practice_card", practice=practice, meeting=meeting, oob=oob, console=True)
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), card)]
     if event.type == events.PRACTICE_SAVED:

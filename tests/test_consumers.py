@@ -95,7 +95,9 @@ async def test_moderation_reaches_every_console_and_the_screen():
 
     for console in (console_a, console_b):
         html = await console.receive_from(timeout=2)
-        assert f'id="answer-{stored.pk}"' in html and "Key point" in html
+        # An update replaces the existing card in place (htmx needs the id on the swapped element).
+        assert f'id="answer-{stored.pk}" aria-labelledby="answer-{stored.pk}-who" hx-swap-oob="true"' in html
+        assert "Key point" in html
     screen_html = await screen.receive_from(timeout=2)
     assert "Key idea" in screen_html and "France" in screen_html
     for communicator in (console_a, console_b, screen):
