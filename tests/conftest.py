@@ -35,3 +35,31 @@ def pytest_report_header(config):
 def fast_password_hashing(settings):
     """Real hashing is slow on purpose; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def release_test_database(django_db_setup, django_db_blocker):
+    """PostgreSQL refuses to drop a database with open sessions; worker threads of async tests
+    (Channels' database_sync_to_async) can still hold one at the end. Close them before teardown."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets its own channel layer: pytest-asyncio gives every test a new event loop, and
+    channels-redis keeps locks bound to the loop that first used the layer."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()

@@ -298,6 +298,7 @@ def test_records_pages_make_the_same_queries_for_2_and_20_contributions(client, 
 @pytest.mark.django_db(transaction=True)
 async def test_csv_streams_under_asgi_without_reading_it_whole(async_client):
     built = await sync_to_async(build_meeting)()
+    french_answer = await Answer.objects.aget(delegation__country="FR", question__position=1, question__session__number=1)
     await async_client.aforce_login(built.chair)
 
     response = await async_client.get(download_url(built.meeting, "answers-csv"))
@@ -308,8 +309,4 @@ async def test_csv_streams_under_asgi_without_reading_it_whole(async_client):
     await sync_to_async(connections.close_all)()
 
     assert response.is_async is True
-    assert b"".join(pieces).decode("utf-8-sig").splitlines()[2].startswith(f"{await sync_to_async(_french_answer_id)()},records-meeting,1,1,")
-
-
-def _french_answer_id() -> int:
-    return Answer.objects.get(delegation__country="FR", question__position=1, question__session__number=1).pk
+    assert b"".join(pieces).decode("utf-8-sig").splitlines()[2].startswith(f"{french_answer.pk},records-meeting,1,1,")
