@@ -146,17 +146,18 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     def _full_render(self) -> str:
         """The live parts of this socket's page, as a fresh page load would render them."""
-        meeting = Meeting.objects.get(pk=self.meeting_id)
+        meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=self.meeting_id)
         if self.audience == events.SCREEN:
             return live.screen_html(meeting)
         session = Session.objects.select_related("meeting").get(pk=self.session_id)
+        banner = render_to_string("sessions_app/partials/now_discussing.html", {"meeting": meeting, "oob": "true"})
         if self.audience == events.CONSOLE:
-            return render_to_string(
+            return banner + render_to_string(
                 "sessions_app/partials/console_live.html",
                 {"meeting": meeting, "session": session, "oob": True, **queries.console_context(session)},
             )
         delegation = access.delegation_of(self.user)
-        return render_to_string(
+        return banner + render_to_string(
             "sessions_app/partials/questions.html",
             {"meeting": meeting, "session": session, "oob": True, **queries.delegate_context(session, delegation)},
         )

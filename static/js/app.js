@@ -97,5 +97,29 @@
   document.addEventListener("htmx:afterSettle", restoreFocus);
   document.addEventListener("htmx:wsAfterMessage", restoreFocus);
 
+  // A fresh render sent after a long drop replaces whole forms: carry over what the person typed
+  // and has not sent yet (text, and the choice of answer type), so a reconnect never loses a draft.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || !fragment || !target.querySelectorAll) return;
+    target.querySelectorAll("textarea[id], input[type=text][id], input[type=url][id]").forEach(function (field) {
+      if (field.value === field.defaultValue) return;
+      var fresh = fragment.querySelector("#" + CSS.escape(field.id));
+      if (!fresh) return;
+      if (fresh.tagName === "TEXTAREA") fresh.textContent = field.value;
+      else fresh.setAttribute("value", field.value);
+    });
+    target.querySelectorAll("input[type=radio]:checked[name]").forEach(function (radio) {
+      var scope = radio.closest("[id]");
+      if (radio.defaultChecked || !scope) return;
+      var fresh = fragment.querySelector("#" + CSS.escape(scope.id) + ' input[type=radio][name="' + radio.name + '"][value="' + radio.value + '"]');
+      if (!fresh) return;
+      fragment.querySelectorAll("#" + CSS.escape(scope.id) + ' input[type=radio][name="' + radio.name + '"]').forEach(function (other) {
+        other.removeAttribute("checked");
+      });
+      fresh.setAttribute("checked", "");
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", applyLiveState);
 })();
