@@ -178,6 +178,9 @@ FACILITATION = {
     "PRACTICE_MAX_CHARS": 5000,
     "NOTES_MAX_BYTES": 2 * 1024 * 1024,
     "WS_MAX_FRAME_BYTES": 16 * 1024,
+    "SPEAKING_SECONDS": 180,  # the chair's default speaking time when giving the floor
+    "POLL_TEXT_MAX_CHARS": 80,
+    "POLL_MAX_OPTIONS": 12,
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-meeting-2023"),
 }

@@ -152,12 +152,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         session = Session.objects.select_related("meeting").get(pk=self.session_id)
         banner = render_to_string("sessions_app/partials/now_discussing.html", {"meeting": meeting, "oob": "true"})
         if self.audience == events.CONSOLE:
-            return banner + render_to_string(
-                "sessions_app/partials/console_live.html",
-                {"meeting": meeting, "session": session, "oob": True, **queries.console_context(session)},
+            context = {"meeting": meeting, "session": session, **queries.console_context(session), **queries.console_room_context(session)}
+            return banner + render_to_string("sessions_app/partials/session_clock.html", {**context, "oob": "true"}) + render_to_string(
+                "sessions_app/partials/console_live.html", {**context, "oob": True}
             )
         delegation = access.delegation_of(self.user)
-        return banner + render_to_string(
+        context = {"meeting": meeting, "session": session, **queries.room_context(session, user=self.user, delegation=delegation)}
+        return banner + render_to_string("sessions_app/partials/room_delegate.html", {**context, "delegation": delegation, "oob": "true"}) + render_to_string(
             "sessions_app/partials/questions.html",
             {"meeting": meeting, "session": session, "oob": True, **queries.delegate_context(session, delegation)},
         )

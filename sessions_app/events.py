@@ -37,6 +37,10 @@ QUESTION_STATUS = "question.status"
 DISCUSSION_CHANGED = "discussion.changed"
 CONCLUSIONS_SAVED = "conclusions.saved"
 SETTINGS_CHANGED = "settings.changed"
+FLOOR_CHANGED = "floor.changed"
+SESSION_TIMING = "session.timing"
+POLL_CHANGED = "poll.changed"
+POLL_VOTED = "poll.voted"
 
 EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     ANSWER_SAVED: (CONSOLE, DELEGATE),  # DELEGATE: only the answering delegation's group
@@ -47,6 +51,10 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     DISCUSSION_CHANGED: (CONSOLE, DELEGATE, SCREEN),
     CONCLUSIONS_SAVED: (CONSOLE,),
     SETTINGS_CHANGED: (CONSOLE, DELEGATE, SCREEN),
+    FLOOR_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # DELEGATE: also each listed delegation's own place
+    SESSION_TIMING: (CONSOLE,),
+    POLL_CHANGED: (CONSOLE, DELEGATE, SCREEN),
+    POLL_VOTED: (CONSOLE, DELEGATE, SCREEN),  # DELEGATE: the voter's delegation, and everyone if results are shown
 }
 
 # Beyond this many missed events a reconnecting client gets a fresh render instead of a replay.

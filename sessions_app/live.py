@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 
-from . import events, queries
-from .models import Answer, Event, Meeting, Practice, Question, Session, Visibility
+from . import events, floor, polls, queries
+from .models import Answer, Event, Meeting, Poll, Practice, Question, Session, Visibility, Vote
 
 Fragments = list[tuple[str, str]]
 
@@ -103,6 +103,65 @@ def _settings_fragments(event: Event, meeting: Meeting) -> Fragments:
     ]
 
 
+def _floor_fragments(event: Event, meeting: Meeting) -> Fragments:
+    session = Session.objects.select_related("meeting").get(pk=event.payload["floor"])
+    state = floor.floor_state(session, with_not_spoken=True)
+    delegates = events.group_name(meeting.pk, events.DELEGATE)
+    # Everyone's view first, then each listed delegation's own place (sent after, so it wins).
+    fragments = [
+        (events.group_name(meeting.pk, events.CONSOLE), _render("floor_console", state=state, session=session, meeting=meeting, oob="true")),
+        (delegates, _render("floor_status", state=state, session=session, meeting=meeting, oob="true")
+         + _render("floor_mine", state=state, session=session, meeting=meeting, delegation=None, oob="true")),
+    ]
+    for request in [state.speaker, *state.waiting]:
+        if request is not None:
+            mine = _render("floor_mine", state=state, session=session, meeting=meeting, delegation=request.delegation, oob="true")
+            fragments.append((events.delegation_group(meeting.pk, request.delegation_id), mine))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)))
+    return fragments
+
+
+def _timing_fragments(event: Event, meeting: Meeting) -> Fragments:
+    session = Session.objects.get(pk=event.payload["timing"])
+    next_session = meeting.sessions.filter(number__gt=session.number).first()
+    clock = _render("session_clock", session=session, meeting=meeting, next_session=next_session, oob="true")
+    return [(events.group_name(meeting.pk, events.CONSOLE), clock)]
+
+
+def polls_console_html(session: Session, meeting: Meeting) -> str:
+    return _render("polls_console", session=session, meeting=meeting, **polls.console_polls(session), oob="true")
+
+
+def polls_delegate_html(session: Session, meeting: Meeting, launched, delegation, voted: set[int]) -> str:
+    return _render("polls_delegate", session=session, meeting=meeting, polls=launched, delegation=delegation, voted=voted, oob="true")
+
+
+def _poll_fragments(event: Event, meeting: Meeting) -> Fragments:
+    session = Session.objects.select_related("meeting").get(pk=event.session_id)
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), polls_console_html(session, meeting))]
+    delegates = events.group_name(meeting.pk, events.DELEGATE)
+    if event.type == events.POLL_CHANGED:
+        # A poll opened, closed, or its results were shown: every delegation's list, with its own votes.
+        launched = polls.launched_polls(session)
+        votes_by_delegation = polls.voted_polls_by_delegation(session)
+        fragments.append((delegates, polls_delegate_html(session, meeting, launched, None, set())))
+        for delegation in meeting.delegations.all():
+            voted = votes_by_delegation.get(delegation.pk, set())
+            fragments.append((events.delegation_group(meeting.pk, delegation.pk), polls_delegate_html(session, meeting, launched, delegation, voted)))
+    else:
+        vote = Vote.objects.select_related("poll", "delegation").filter(pk=event.payload["vote"]).first()
+        if vote is not None:
+            poll = vote.poll
+            voter = (events.delegation_group(meeting.pk, vote.delegation_id) if poll.scope == Poll.Scope.DELEGATION and vote.delegation_id
+                     else events.user_group(vote.user_id))
+            fragments.append((voter, _render("poll_vote", poll=poll, meeting=meeting, voted=True, delegation=vote.delegation, oob="true")))
+            if poll.results_visible:
+                results = polls.poll_results(poll)
+                fragments.append((delegates, _render("poll_results", results=results, poll=poll, meeting=meeting, oob="true")))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)))
+    return fragments
+
+
 RENDERERS = {
     events.ANSWER_SAVED: _answer_fragments,
     events.ANSWER_MODERATED: _answer_fragments,
@@ -112,6 +171,10 @@ RENDERERS = {
     events.DISCUSSION_CHANGED: _discussion_fragments,
     events.CONCLUSIONS_SAVED: _conclusions_fragments,
     events.SETTINGS_CHANGED: _settings_fragments,
+    events.FLOOR_CHANGED: _floor_fragments,
+    events.SESSION_TIMING: _timing_fragments,
+    events.POLL_CHANGED: _poll_fragments,
+    events.POLL_VOTED: _poll_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
@@ -131,15 +194,31 @@ def published_answers_html(question: Question, meeting: Meeting) -> str:
     return _render("published_answers", question=question, answers=answers, meeting=meeting, oob="true")
 
 
-def screen_html(meeting: Meeting) -> str:
-    meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
+def screen_context(meeting: Meeting) -> dict:
+    """What the room screen shows: the question under discussion with its key points, who has the
+    floor in the current session, and the latest launched poll (its results once the chair shows them)."""
     question = meeting.current_question
     starred = []
     if question is not None:
         starred = list(
             question.answers.filter(starred=True).exclude(visibility=Visibility.HIDDEN).select_related("delegation").order_by("updated_at")
         )
-    return _render("screen_main", meeting=meeting, question=question, starred=starred, oob="true")
+    session = meeting.current_session or (question.session if question else None)
+    poll = polls.screen_poll(meeting)
+    return {
+        "meeting": meeting,
+        "question": question,
+        "starred": starred,
+        "floor_state": floor.floor_state(session) if session else None,
+        "screen_poll": poll,
+        "screen_results": polls.poll_results(poll) if poll is not None and poll.results_visible else None,
+    }
+
+
+def screen_html(meeting: Meeting) -> str:
+    meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
+    context = screen_context(meeting)
+    return "".join(_render(name, **context, oob="true") for name in ("screen_main", "screen_floor", "screen_poll"))
 
 
 # --- Catch-up for a reconnecting client -----------------------------------------------------------
@@ -166,7 +245,7 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
     messages = []
     for event in missed:
         payload = event.payload or {}
-        key = (event.type, payload.get("answer"), payload.get("practice"), payload.get("question"))
+        key = (event.type, *sorted((name, value) for name, value in payload.items() if name != "created"))
         if key in seen:
             continue
         seen.add(key)

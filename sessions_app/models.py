@@ -412,8 +412,14 @@ class Poll(models.Model):
     class Meta:
         ordering = ["session", "created_at"]
 
+    scale_values = range(0, 11)
+
     def __str__(self) -> str:
         return self.prompt
+
+    @property
+    def text_max_chars(self) -> int:
+        return settings.FACILITATION["POLL_TEXT_MAX_CHARS"]
 
 
 class PollOption(models.Model):

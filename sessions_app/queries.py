@@ -156,3 +156,25 @@ def console_context(session: Session) -> dict:
         "delegation_count": len(delegations),
         "conclusions": session.conclusions.select_related("author").first(),
     }
+
+
+def room_context(session: Session, *, user, delegation) -> dict:
+    """The room around a delegate's session page: the speakers' list, their place on it, the polls."""
+    from . import floor, polls  # they build on services, which reads through this module
+
+    return {
+        "floor_state": floor.floor_state(session),
+        "polls": polls.launched_polls(session),
+        "voted": polls.voted_polls(session, user=user, delegation=delegation),
+    }
+
+
+def console_room_context(session: Session) -> dict:
+    """The chair's tools for a session: the clock, the speakers' list and the polls."""
+    from . import floor, polls
+
+    return {
+        "floor_state": floor.floor_state(session, with_not_spoken=True),
+        "next_session": session.meeting.sessions.filter(number__gt=session.number).first(),
+        **polls.console_polls(session),
+    }

@@ -20,4 +20,5 @@ urlpatterns = [
     path("meetings/<slug:slug>/answers/<int:answer_id>/moderate/", console.moderate_answer, name="moderate_answer"),
     path("", include("sessions_app.urls_records")),
     path("", include("sessions_app.urls_participants")),
+    path("", include("sessions_app.urls_room")),
 ]

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from sessions_app import services
-from sessions_app.models import Answer, Practice
+from sessions_app.models import Answer, FloorRequest, Poll, PollOption, Practice, Vote
 
 from .factories import AnswerFactory, DelegationFactory, QuestionFactory, make_chair, make_delegate
 
@@ -120,16 +120,21 @@ def test_console_moderation_over_htmx_returns_the_updated_card(client, world):
 
 @pytest.mark.parametrize("answers", [1, 30])
 def test_console_query_count_does_not_grow_with_answers(client, django_assert_num_queries, answers):
+    """Nor with speakers on the list or votes in a poll."""
     question = QuestionFactory()
     meeting = question.session.meeting
+    poll = Poll.objects.create(session=question.session, prompt="Priority?", status=Poll.Status.OPEN)
+    options = [PollOption.objects.create(poll=poll, position=i, label=f"Option {i}") for i in (1, 2)]
     codes = ["FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX", "IT", "ES", "AT", "BE", "CH", "CZ", "DK", "EE", "FI", "GB", "GR", "HU", "IE", "IL", "IS", "LT", "LU", "LV", "NL", "NZ", "PL", "PT"]
-    for code in codes[:answers]:
+    for position, code in enumerate(codes[:answers], start=1):
         delegation = DelegationFactory(country=code)
         meeting.delegations.add(delegation)
         AnswerFactory(question=question, delegation=delegation)
+        FloorRequest.objects.create(session=question.session, delegation=delegation, position=position)
+        Vote.objects.create(poll=poll, voter_key=f"d{delegation.pk}", delegation=delegation).options.set([options[0]])
     Practice.objects.create(session=question.session, delegation=meeting.delegations.first(), title="P", description="D")
     client.force_login(make_chair())
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(23):
         assert client.get(reverse("console", args=[meeting.slug, question.session.number])).status_code == 200
 
 

@@ -10,3 +10,19 @@ def person(user) -> str:
     if user is None:
         return _("a removed account")
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def floor_request_of(state, delegation):
+    """The delegation's open request on a speakers' list (FloorState), or None."""
+    return state.open_request_of(delegation)
+
+
+@register.filter
+def floor_position_of(state, delegation):
+    return state.position_of(delegation)
+
+
+@register.filter
+def in_set(value, collection) -> bool:
+    return value in (collection or ())

@@ -53,6 +53,7 @@ def session_page_context(request, session) -> dict:
         # A fresh key per rendered form: a double-click or a resend of this form is stored once.
         "form_key": uuid.uuid4().hex,
         **queries.delegate_context(session, delegation),
+        **queries.room_context(session, user=request.user, delegation=delegation),
     }
 
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from .. import queries, services
+from .. import live, queries, services
 from ..access import require_moderator
 from ..models import Answer, Meeting, Practice, Question
 
@@ -28,6 +28,7 @@ def console(request, slug, number):
         "sessions": list(meeting.sessions.all()),
         "nav_active": "console",
         **queries.console_context(session),
+        **queries.console_room_context(session),
     }
     return render(request, "sessions_app/session_console.html", context)
 
@@ -144,8 +145,7 @@ def screen(request, slug):
     except NoReverseMatch:  # room-code joining not installed
         join_url = ""
     context = {
-        "meeting": meeting,
-        "starred": queries.starred_answers(meeting.current_question),
+        **live.screen_context(meeting),
         "join_url": join_url,
         "join_qr": segno.make(f"{join_url}?code={meeting.join_code}", error="m").svg_data_uri(scale=4, border=2)
         if meeting.join_code and join_url

@@ -121,5 +121,71 @@
     });
   });
 
+  // Every form carries a submission key so a retry is stored once. Pages rendered by the server
+  // bring one; forms that arrive over the live connection (rendered once for many people) get theirs
+  // here, kept on the form so that a retry of the same form sends the same key.
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function fillKeys(root) {
+    (root || document).querySelectorAll("input[data-submission-key]").forEach(function (input) {
+      if (!input.value) input.value = newKey();
+    });
+  }
+  document.addEventListener("htmx:load", function (evt) { fillKeys(evt.detail.elt.parentNode || document); });
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var form = evt.detail.elt.closest ? evt.detail.elt.closest("form") : null;
+    var input = form && form.querySelector("input[data-submission-key]");
+    if (input && !input.value) {
+      input.value = newKey();
+      evt.detail.parameters.key = input.value;
+    }
+  });
+
+  // Speaking countdowns and session clocks tick in the browser. The server sends the end (or start)
+  // in epoch seconds with its own time, so a wrong clock on the laptop does not shift them.
+  function serverNow(el) {
+    if (!el.dataset.offset) el.dataset.offset = String(parseInt(el.dataset.serverNow, 10) * 1000 - Date.now());
+    return Date.now() + parseInt(el.dataset.offset, 10);
+  }
+  function mmss(seconds) {
+    var minutes = Math.floor(seconds / 60), rest = seconds % 60;
+    return minutes + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+  var announced = {};
+  function announce(text) {
+    var region = document.getElementById("live-announcer");
+    if (region && text) region.textContent = text;
+  }
+  function tick() {
+    document.querySelectorAll("[data-countdown-ends]").forEach(function (el) {
+      var ends = parseInt(el.dataset.countdownEnds, 10);
+      var left = Math.round(ends - serverNow(el) / 1000);
+      var text = left >= 0 ? el.dataset.labelLeft.replace("{time}", mmss(left)) : el.dataset.labelOver.replace("{time}", mmss(-left));
+      var slot = el.querySelector(".countdown-time");
+      if (slot && slot.textContent !== text) slot.textContent = text;
+      el.classList.toggle("is-soon", left >= 0 && left <= 30);
+      el.classList.toggle("is-over", left < 0);
+      // Two announcements per intervention at most: 30 seconds left, and time up.
+      if (left <= 30 && left > 25 && !announced[ends + "soon"]) { announced[ends + "soon"] = true; announce(el.dataset.announceSoon); }
+      if (left <= 0 && left > -5 && !announced[ends + "over"]) { announced[ends + "over"] = true; announce(el.dataset.announceOver); }
+    });
+    document.querySelectorAll("[data-clock-start]").forEach(function (el) {
+      var used = Math.max(0, Math.floor((serverNow(el) / 1000 - parseInt(el.dataset.clockStart, 10)) / 60));
+      var text = el.dataset.labelUsed.replace("{used}", used);
+      if (el.dataset.clockMinutes) {
+        var left = parseInt(el.dataset.clockMinutes, 10) - used;
+        text += " · " + (left >= 0 ? el.dataset.labelLeft.replace("{left}", left) : el.dataset.labelOver.replace("{over}", -left));
+        el.classList.toggle("is-over", left < 0);
+      }
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:wsAfterMessage", tick);
+  document.addEventListener("htmx:afterSettle", tick);
+
   document.addEventListener("DOMContentLoaded", applyLiveState);
+  document.addEventListener("DOMContentLoaded", function () { fillKeys(document); tick(); });
 })();
