@@ -71,30 +71,59 @@
   var remembered = null;
   function rememberFocus() {
     var active = document.activeElement;
-    if (!active || active === document.body) { remembered = null; return; }
-    var container = active.closest("[id]");
+    // Focus already lost to <body> by an earlier swap whose restore is still pending: keep that memory.
+    if (!active || active === document.body) return;
+    // Every enclosing element with an id, nearest first: the nearest that survives the swap takes focus.
+    var containers = [];
+    for (var node = active.parentElement; node; node = node.parentElement) {
+      if (node.id) containers.push(node.id);
+    }
     remembered = {
-      id: active.id, name: active.getAttribute("name"), value: active.getAttribute("value"),
-      container: container ? container.id : null,
+      element: active, id: active.id, name: active.getAttribute("name"), value: active.getAttribute("value"),
+      tag: active.tagName, text: (active.textContent || "").trim(), containers: containers,
     };
   }
   function restoreFocus() {
-    if (!remembered || (document.activeElement && document.activeElement !== document.body)) { remembered = null; return; }
+    if (!remembered) return;
+    var active = document.activeElement, element = remembered.element;
+    if (active && active !== document.body && active !== element) { remembered = null; return; }  // focus moved on
+    if (element && element.isConnected) {
+      // Still in the page: focus it again once enabled (hx-disabled-elt), else wait for its swap.
+      if (!element.disabled) { if (active !== element) element.focus(); remembered = null; }
+      return;
+    }
     var target = remembered.id ? document.getElementById(remembered.id) : null;
-    var container = remembered.container ? document.getElementById(remembered.container) : null;
-    if (!target && container && remembered.name) {
-      target = container.querySelector('[name="' + remembered.name + '"][value="' + (remembered.value || "") + '"]');
+    for (var i = 0; !target && i < remembered.containers.length; i++) {
+      var container = document.getElementById(remembered.containers[i]);
+      if (!container) continue;
+      if (remembered.name) {
+        target = container.querySelector('[name="' + remembered.name + '"][value="' + (remembered.value || "") + '"]');
+      }
+      if (!target && remembered.text) {  // the same button re-rendered, e.g. "Request the floor"
+        target = Array.prototype.find.call(container.querySelectorAll(remembered.tag), function (el) {
+          return (el.textContent || "").trim() === remembered.text;
+        }) || null;
+      }
+      if (!target) target = container.querySelector("button:not([disabled]), textarea, input:not([type=hidden]), select, a[href]");
+      if (!target) { container.setAttribute("tabindex", "-1"); target = container; }
     }
-    if (!target && container) {
-      target = container.querySelector("button:not([disabled]), textarea, input:not([type=hidden]), a[href]");
-    }
-    if (!target && container) { container.setAttribute("tabindex", "-1"); target = container; }
+    if (target && target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
     if (target) target.focus();
     remembered = null;
   }
   document.addEventListener("htmx:beforeSwap", rememberFocus);
+  // hx-disabled-elt disables the pressed button, which drops its focus: remember it before that.
+  document.addEventListener("htmx:beforeRequest", rememberFocus);
+  // Out-of-band swaps (most of ours, over HTTP or the socket) fire on their target, which is still in
+  // the page even when the form that sent the request was replaced meanwhile.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.contains(document.activeElement)) rememberFocus();
+  });
+  document.addEventListener("htmx:oobAfterSwap", restoreFocus);
   document.addEventListener("htmx:wsBeforeMessage", rememberFocus);
   document.addEventListener("htmx:afterSettle", restoreFocus);
+  // hx-swap="none" requests (their changes arrive out of band) may not settle: restore after them too.
+  document.addEventListener("htmx:afterRequest", function () { setTimeout(restoreFocus, 50); });
   document.addEventListener("htmx:wsAfterMessage", restoreFocus);
 
   // A fresh render sent after a long drop replaces whole forms: carry over what the person typed
