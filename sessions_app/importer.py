@@ -81,15 +81,18 @@ _SUP_TO_DIGIT = str.maketrans(_SUPERSCRIPTS, "0123456789")
 
 # Headings may come wrapped in markdown (#, ** or *) depending on the PDF converter.
 _WRAP = r"(?:\#+\s*)?[*_]*"
-_SESSION_RE = re.compile(rf"^{_WRAP}Session\s+(\d+)\s*[:.–-]\s*(.+?)[*_]*$", re.I)
+# English and French keywords: a meeting's notes may come in either language (or both, one file each).
+_SESSION_RE = re.compile(rf"^{_WRAP}(?:Session|Séance)\s+(\d+)\s*[:.–-]\s*(.+?)[*_]*$", re.I)
 _PARA_RE = re.compile(r"^(\d{1,3})\.\s+(\S.*)$")  # 1-3 digits: a wrapped "2009. The" is no paragraph
 _BULLET_RE = re.compile(r"^[-•*]\s+(\S.*)$")
-_FIGURE_RE = re.compile(r"^Figure\s+(\d+)\s*[.:]\s*(.+)$")
-_BOX_RE = re.compile(r"^Box\s+(\d+)\s*[.:]\s*(.+)$")
-_NOTE_RE = re.compile(r"^Notes?:\s*(.*)$")
-_SOURCE_RE = re.compile(r"^Sources?:\s*(.*)$")
-_QUESTIONS_RE = re.compile(rf"^{_WRAP}Key questions(?: for discussion)?\s*:?[*_]*\s*:?$", re.I)
-_REFERENCES_RE = re.compile(rf"^{_WRAP}References[*_]*\s*:?$", re.I)
+_FIGURE_RE = re.compile(r"^(?:Figure|Graphique)\s+(\d+)\s*[.:]\s*(.+)$")
+_BOX_RE = re.compile(r"^(?:Box|Encadré)\s+(\d+)\s*[.:]\s*(.+)$")
+_NOTE_RE = re.compile(r"^Notes?\s?:\s*(.*)$")  # French typography puts a space before the colon
+_SOURCE_RE = re.compile(r"^Sources?\s?:\s*(.*)$")
+_QUESTIONS_RE = re.compile(
+    rf"^{_WRAP}(?:Key questions(?: for discussion)?|Questions(?: clés)? pour (?:la )?discussion|Questions clés)"
+    r"\s*:?[*_]*\s*:?$", re.I)
+_REFERENCES_RE = re.compile(rf"^{_WRAP}(?:References|Références)[*_]*\s*:?$", re.I)
 _FOOTNOTE_RE = re.compile(rf"^([{_SUPERSCRIPTS}]+)\s*(\S.*)$")
 _PAGE_NUMBER_RE = re.compile(r"^\d{1,3}$")
 _REF_NUMBER_RE = re.compile(r"^(.*?)\s*\\?\[(\d+)\\?\]$", re.S)

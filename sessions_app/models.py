@@ -115,6 +115,7 @@ class Session(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="sessions")
     number = models.PositiveIntegerField(_("number"))
     title = models.CharField(_("title"), max_length=400)
+    translations = models.JSONField(default=dict, blank=True)  # {"fr": {"title": ...}}
     scheduled_start = models.DateTimeField(_("scheduled start"), null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -146,6 +147,8 @@ class Block(models.Model):
         FOOTNOTE = "footnote", _("Footnote")
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="blocks")
+    # "" for the notes as imported; a language code for a translation imported beside them.
+    language = models.CharField(max_length=10, blank=True, default="")
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     number = models.PositiveIntegerField(null=True, blank=True)
@@ -154,8 +157,8 @@ class Block(models.Model):
     html = models.TextField(help_text="Safe HTML made by the importer from escaped text.")
 
     class Meta:
-        ordering = ["session", "position"]
-        constraints = [models.UniqueConstraint(fields=["session", "position"], name="unique_block_position")]
+        ordering = ["session", "language", "position"]
+        constraints = [models.UniqueConstraint(fields=["session", "language", "position"], name="unique_block_position")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number or ''}".strip()
@@ -190,6 +193,8 @@ class Question(models.Model):
     position = models.PositiveIntegerField()
     text = models.TextField()
     html = models.TextField()
+    # Translations imported beside the notes: {"fr": {"text": ..., "html": ...}}.
+    translations = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
 
     class Meta:

@@ -36,8 +36,15 @@ def unanswered_questions(meeting: Meeting, delegation) -> QuerySet[Question]:
     )
 
 
-def briefing_blocks(session: Session) -> list[Block]:
-    return list(session.blocks.all())
+def briefing_blocks(session: Session, language: str = "") -> list[Block]:
+    """The briefing as imported ("") or in a translation imported beside it."""
+    return list(session.blocks.filter(language=language))
+
+
+def notes_languages(session: Session) -> list[str]:
+    """The languages this session's briefing can be read in: the notes' own first."""
+    translated = session.blocks.exclude(language="").values_list("language", flat=True).distinct()
+    return [session.meeting.language, *sorted(set(translated))]
 
 
 def session_questions(session: Session) -> list[Question]:

@@ -102,10 +102,12 @@ def import_meeting_notes(notes: importer.MeetingNotes, *, source_name: str = "")
     return meeting
 
 
-def _replace_blocks(session: Session, blocks: tuple[importer.Block, ...], reference_numbers: frozenset[int]) -> None:
-    existing = {block.position: block for block in session.blocks.all()}
+def _replace_blocks(
+    session: Session, blocks: tuple[importer.Block, ...], reference_numbers: frozenset[int], language: str = ""
+) -> None:
+    existing = {block.position: block for block in session.blocks.filter(language=language)}
     for position, parsed in enumerate(blocks, start=1):
-        row = existing.pop(position, None) or Block(session=session, position=position)
+        row = existing.pop(position, None) or Block(session=session, language=language, position=position)
         row.kind = parsed.kind
         row.number = parsed.number
         row.title = importer.plain_text(parsed.title)[:500]
@@ -131,6 +133,65 @@ def _replace_questions(
                 "already has answers; it cannot be removed by an import."
             )
         dropped.delete()
+
+
+def _paragraph_numbers(blocks) -> list[int]:
+    return [block.number for block in blocks if block.kind == "paragraph" and block.number]
+
+
+@transaction.atomic
+def import_notes_translation(notes: importer.MeetingNotes, *, meeting: Meeting, language: str) -> Meeting:
+    """Attach a translation of a meeting's notes (same sessions, paragraph numbers and questions).
+
+    The translation is checked against the notes already imported, and refused whole (NotesError,
+    nothing stored) at the first session, paragraph or question that does not match.
+    """
+    language = (language or "").strip().lower()
+    if language not in dict(settings.LANGUAGES) or language == meeting.language:
+        raise importer.NotesError(
+            _("A translation must be in another of the app's languages than the notes themselves (%(language)s).")
+            % {"language": meeting.language}
+        )
+    sessions = {session.number: session for session in meeting.sessions.prefetch_related("questions")}
+    numbers = [parsed.number for parsed in notes.sessions]
+    if sorted(numbers) != sorted(sessions):
+        raise importer.NotesError(
+            _("The translation has sessions %(theirs)s; the meeting has sessions %(ours)s.")
+            % {"theirs": ", ".join(map(str, numbers)) or "-", "ours": ", ".join(map(str, sorted(sessions)))}
+        )
+    reference_numbers = frozenset(ref.number for ref in meeting.references.all())
+    for parsed in notes.sessions:
+        session = sessions[parsed.number]
+        ours = _paragraph_numbers(session.blocks.filter(language=""))
+        theirs = _paragraph_numbers(parsed.blocks)
+        if ours != theirs:
+            first = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            raise importer.NotesError(
+                _("Session %(session)s of the translation: its paragraphs are numbered %(theirs)s, "
+                  "the notes' %(ours)s (they differ from position %(position)s on).")
+                % {"session": parsed.number, "theirs": _number_range(theirs), "ours": _number_range(ours), "position": first + 1},
+                line=parsed.line,
+            )
+        questions = list(session.questions.all())
+        if len(questions) != len(parsed.questions):
+            raise importer.NotesError(
+                _("Session %(session)s of the translation has %(theirs)s discussion questions; the notes have %(ours)s.")
+                % {"session": parsed.number, "theirs": len(parsed.questions), "ours": len(questions)},
+                line=parsed.line,
+            )
+        session.translations = {**session.translations, language: {"title": parsed.title[:400]}}
+        session.save(update_fields=["translations"])
+        _replace_blocks(session, parsed.blocks, reference_numbers, language=language)
+        for question, text in zip(questions, parsed.questions):
+            question.translations = {**question.translations, language: {
+                "text": importer.plain_text(text.text), "html": importer.render_inline(text.text, reference_numbers=reference_numbers),
+            }}
+            question.save(update_fields=["translations"])
+    return meeting
+
+
+def _number_range(numbers: list[int]) -> str:
+    return f"{numbers[0]}-{numbers[-1]} ({len(numbers)})" if numbers else "-"
 
 
 @transaction.atomic

@@ -67,4 +67,4 @@ def test_session_page_query_count_does_not_grow_with_blocks(client, django_asser
         assert client.get(session_url(session)).status_code == 200
 
 
-QUERIES_FOR_SESSION_PAGE = 15
+QUERIES_FOR_SESSION_PAGE = 16

@@ -26,3 +26,11 @@ def floor_position_of(state, delegation):
 @register.filter
 def in_set(value, collection) -> bool:
     return value in (collection or ())
+
+
+@register.filter
+def translated_html(item) -> str:
+    """A question's text in the interface's language, where the notes were translated into it."""
+    from django.utils import translation
+
+    return (item.translations or {}).get(translation.get_language() or "", {}).get("html", "")

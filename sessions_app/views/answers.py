@@ -71,7 +71,7 @@ def _practice_form(request, slug, number, practice=None):
     if delegation is None or (practice is not None and practice.delegation_id != delegation.pk):
         raise PermissionDenied
     questions = list(session.questions.all())
-    paragraphs = [block for block in session.blocks.all() if block.kind == "paragraph" and block.number]
+    paragraphs = [block for block in session.blocks.filter(language="") if block.kind == "paragraph" and block.number]
     values = {
         "title": practice.title if practice else "",
         "description": practice.description if practice else "",

@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import get_language_info
 
 from .. import queries
 from ..access import delegation_of, is_moderator
@@ -38,12 +40,20 @@ def session_page_context(request, session) -> dict:
     """Everything the delegate's session page renders; shared with the answer views' re-renders."""
     meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=session.meeting_id)
     session.meeting = meeting
-    blocks = queries.briefing_blocks(session)
+    # The briefing in the reader's choice (?notes=fr), else in the interface's language where the
+    # notes were translated into it, else as imported.
+    languages = queries.notes_languages(session)
+    wanted = request.GET.get("notes") or translation.get_language()
+    notes_language = wanted if wanted in languages else meeting.language
+    blocks = queries.briefing_blocks(session, "" if notes_language == meeting.language else notes_language)
     delegation = delegation_of(request.user)
     return {
         "meeting": meeting,
         "session": session,
         "nav_active": "session",
+        "notes_language": notes_language,
+        "notes_languages": [(code, get_language_info(code)["name_local"]) for code in languages] if len(languages) > 1 else [],
+        "session_title": session.translations.get(notes_language, {}).get("title") or session.title,
         "blocks": [block for block in blocks if block.kind != "footnote"],
         "footnotes": [block for block in blocks if block.kind == "footnote"],
         "toc": [block for block in blocks if block.kind in {"box", "figure"}],

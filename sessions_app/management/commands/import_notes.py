@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ... import importer, services
+from ...models import Meeting
 
 
 class Command(BaseCommand):
@@ -10,17 +11,37 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
+        parser.add_argument(
+            "--translation-of", metavar="SLUG",
+            help="Attach the file as a translation of this meeting's notes (same sessions, paragraph numbers, questions).",
+        )
+        parser.add_argument("--language", help="The translation's language code, e.g. fr (with --translation-of).")
 
-    def handle(self, *args, path: Path, **options):
+    def handle(self, *args, path: Path, translation_of: str | None = None, language: str | None = None, **options):
         try:
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}") from error
+        meeting = None
+        if translation_of:
+            meeting = Meeting.objects.filter(slug=translation_of).first()
+            if meeting is None:
+                raise CommandError(f"No meeting with the slug {translation_of!r}.")
+            if not language:
+                raise CommandError("--translation-of needs --language (e.g. --language fr).")
         try:
             notes = importer.parse_notes_bytes(data)
-            meeting = services.import_meeting_notes(notes, source_name=path.name)
+            if meeting is not None:
+                services.import_notes_translation(notes, meeting=meeting, language=language)
+            else:
+                meeting = services.import_meeting_notes(notes, source_name=path.name)
         except importer.NotesError as error:
             raise CommandError(f"{path}: {error}") from error
+        if translation_of:
+            self.stdout.write(self.style.SUCCESS(
+                f"Attached the {language} notes to “{meeting.title}” ({meeting.slug}): {len(notes.sessions)} sessions."
+            ))
+            return
         blocks = sum(len(session.blocks) for session in notes.sessions)
         questions = sum(len(session.questions) for session in notes.sessions)
         self.stdout.write(
