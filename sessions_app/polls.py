@@ -345,3 +345,32 @@ def screen_poll(meeting) -> Poll | None:
         Poll.objects.filter(session__meeting=meeting, opened_at__isnull=False)
         .select_related("session__meeting").prefetch_related("options").order_by("-opened_at").first()
     )
+
+
+# --- A meeting's prepared polls, from a data file --------------------------------------------------
+
+
+def import_polls(*, user: User, meeting, data: dict) -> list[Poll]:
+    """Prepare the polls a file describes ({"polls": [{"session", "prompt", "kind", "options":
+    [[label, benchmark or null], ...], "benchmark_label", "scope"}]}); a poll already prepared with
+    the same question in the same session is left as it is."""
+    entries = data.get("polls") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ActionRefused(_("The polls file needs a list under \"polls\"."))
+    sessions = {session.number: session for session in meeting.sessions.all()}
+    created = []
+    with transaction.atomic():
+        for index, entry in enumerate(entries, start=1):
+            session = sessions.get(entry.get("session")) if isinstance(entry, dict) else None
+            if session is None:
+                raise ActionRefused(_("Poll %(index)s of the file names no session of this meeting.") % {"index": index})
+            if session.polls.filter(prompt=(entry.get("prompt") or "").strip()).exists():
+                continue
+            options = [row if isinstance(row, list) else [row, None] for row in entry.get("options", [])]
+            created.append(create_poll(
+                user=user, session=session, prompt=entry.get("prompt", ""), kind=entry.get("kind", ""),
+                scope=entry.get("scope", Poll.Scope.DELEGATION), options=[str(row[0]) for row in options],
+                benchmarks=["" if len(row) < 2 or row[1] is None else str(row[1]) for row in options],
+                benchmark_label=entry.get("benchmark_label", ""),
+            ))
+    return created

@@ -229,3 +229,19 @@ def test_screen_shows_the_launched_poll_and_its_results_once_shown(client, room)
     polls.set_poll_results_visible(user=room["chair"], poll=poll, visible=True)
     page = client.get(screen_url).content.decode()
     assert "OECD survey, 26 CoGs (Figure 4)" in page and "23%" in page and "100%" in page
+
+
+def test_polls_file_prepares_polls_once_and_refuses_unknown_sessions(room):
+    data = {"polls": [
+        {"session": room["session"].number, "prompt": "Priority?", "kind": "single",
+         "options": [["Top priority", 23], ["Significant priority", 27], ["Another answer", None]],
+         "benchmark_label": "Figure 4"},
+        {"session": room["session"].number, "prompt": "In a few words?", "kind": "text"},
+    ]}
+    created = polls.import_polls(user=room["chair"], meeting=room["meeting"], data=data)
+    assert [(p.prompt, p.status) for p in created] == [("Priority?", "draft"), ("In a few words?", "draft")]
+    assert [o.benchmark_percent for o in created[0].options.all()] == [23, 27, None]
+    assert polls.import_polls(user=room["chair"], meeting=room["meeting"], data=data) == []
+    with pytest.raises(ActionRefused, match="names no session"):
+        polls.import_polls(user=room["chair"], meeting=room["meeting"], data={"polls": [{"session": 99, "prompt": "x", "kind": "text"}]})
+    assert Poll.objects.count() == 2

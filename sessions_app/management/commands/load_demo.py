@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from django.conf import settings
@@ -5,7 +6,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
-from ... import importer, services
+from ... import importer, polls, services
 from ...models import Meeting, Participant
 
 # The 38 OECD member countries (ISO 3166-1 alpha-2).
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         meeting.delegations.add(*delegations)
 
         secretariat_group = self._secretariat_group()
-        services.ensure_user(username="chair", password_hash=hashed, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")
+        chair = services.ensure_user(username="chair", password_hash=hashed, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")
         secretariat = services.ensure_user(
             username="secretariat", password_hash=hashed, role=Participant.Role.SECRETARIAT,
             first_name="Demo", last_name="Secretariat", is_staff=True,
@@ -46,6 +47,9 @@ class Command(BaseCommand):
                 role=Participant.Role.DELEGATE, delegation=delegation,
                 first_name="Delegate", last_name=delegation.name,
             )
+        polls_file = notes.with_suffix(".polls.json")
+        if polls_file.exists():
+            polls.import_polls(user=chair, meeting=meeting, data=json.loads(polls_file.read_text(encoding="utf-8")))
         if quiet_accounts:
             return
         self.stdout.write(self.style.SUCCESS(f"Demo meeting: {meeting.title} — room code {meeting.join_code}"))
