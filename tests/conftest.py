@@ -63,3 +63,14 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A request through the test client leaves its language active in this thread (Django's
+    LocaleMiddleware does not reset it); the next test must not inherit French."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

@@ -159,7 +159,7 @@ def test_gather_summary_leaves_out_hidden_answers_and_orders_by_delegation(built
     assert HIDDEN_TEXT not in [answer.text for q in record.sessions[0].questions for answer in q.contributions]
     assert [answer.delegation.code for answer in record.sessions[0].key_points] == ["FR"]
     assert record.sessions[0].conclusions == "Trust is built by openness.\n\nCentres of government lead."
-    assert [request.delegation.code for request in record.sessions[0].interventions] == ["FR"]
+    assert [item.request.delegation.code for item in record.sessions[0].interventions] == ["FR"]  # not the withdrawn request
     assert [d.code for d in record.delegations] == ["FR", "DE", "JP"]
 
 
@@ -167,12 +167,13 @@ def test_gather_summary_poll_results(built):
     record = common.gather_summary(built.meeting)
 
     single = record.sessions[0].polls[0]
-    assert (single.votes, [(o.label, o.count, o.percent, o.benchmark_percent) for o in single.options]) == (
-        3, [("Yes", 2, 66.7, Decimal("41.4")), ("No", 1, 33.3, None)]
-    )
+    assert (single.results.voters, single.delegations_voted, single.delegation_count) == (3, 3, 3)
+    assert [(o.label, o.count, o.percent, o.benchmark) for o in single.results.options] == [
+        ("Yes", 2, 66.7, 41.4), ("No", 1, 33.3, None)
+    ]  # fmt: skip
     scale, ranking = record.sessions[1].polls  # the poll never opened is left out
-    assert scale.average == 7.5
-    assert [(o.label, o.average_rank) for o in ranking.options] == [("Data", 1.0), ("Skills", 2.0)]
+    assert (scale.results.scale_mean, scale.results.scale_median) == (7.5, 7.5)
+    assert [(o.label, o.score, o.count) for o in ranking.results.options] == [("Data", 2.0, 2), ("Skills", 1.0, 0)]
 
 
 def test_gather_summary_under_chatham_house_names_nobody(built_chatham):

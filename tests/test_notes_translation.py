@@ -178,3 +178,17 @@ def test_import_notes_command_attaches_a_translation(tmp_path, meeting):
     with pytest.raises(CommandError, match="No meeting"):
         call_command("import_notes", str(path), "--translation-of", "nope", "--language", "fr")
     assert Meeting.objects.count() == 1
+
+
+def test_json_record_carries_the_french_notes_to_another_instance(meeting):
+    from sessions_app.exports import record
+
+    services.import_notes_translation(parse(FRENCH), meeting=meeting, language="fr")
+    data = record.build(meeting)
+    meeting.delete()
+    restored = record.restore_record(record.parse(data))
+    session = restored.sessions.get(number=1)
+    assert [b.kind for b in session.blocks.filter(language="fr")] == ["paragraph", "paragraph", "box"]
+    assert session.blocks.filter(language="").count() == 3
+    assert session.translations["fr"]["title"] == "La confiance dans les institutions publiques"
+    assert session.questions.get(position=2).translations["fr"]["text"] == "Qu’est-ce qui ne fonctionne pas ?"

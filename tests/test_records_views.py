@@ -1,6 +1,8 @@
 """The records page, the printable previews and the downloads: who may, what they get, what is logged."""
 
 import io
+from datetime import timedelta
+from decimal import Decimal
 
 import docx
 import openpyxl
@@ -10,13 +12,28 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from sessions_app.models import Answer, Delegation, ExportLog, Meeting, Practice, Question, Theme
+from sessions_app.models import (
+    Answer,
+    Delegation,
+    ExportLog,
+    FloorRequest,
+    Meeting,
+    Poll,
+    PollOption,
+    Practice,
+    Question,
+    Theme,
+    Vote,
+)
 
-from .test_exports_common import HIDDEN_PRACTICE, HIDDEN_TEXT, build_meeting
+from .test_exports_common import HIDDEN_PRACTICE, HIDDEN_TEXT, T0, build_meeting
 
 NAMES = ("France", "Germany", "Japan")
 PAGES = ["records", "records_summary", "records_compendium"]
-DOWNLOADS = ["summary-docx", "compendium-docx", "answers-csv", "answers-xlsx", "practices-csv", "practices-xlsx", "json"]
+DOWNLOADS = [
+    "summary-docx", "compendium-docx", "answers-csv", "answers-xlsx", "practices-csv", "practices-xlsx", "polls-csv",
+    "votes-csv", "interventions-csv", "polls-xlsx", "json",
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -156,7 +173,7 @@ def test_summary_page_under_chatham_house_names_no_delegation(client, built_chat
 
     assert [name for name in NAMES if name in html] == []
     assert "3 delegations took part." in html
-    assert "Intervention 1" in html
+    assert "<p>1 intervention was made from the floor.</p>" in html
 
 
 def test_summary_page_escapes_what_delegations_wrote(client, built):
@@ -259,17 +276,35 @@ def test_records_are_translated(client, built):
 
 
 def add_contributions(meeting: Meeting, count: int) -> None:
-    """`count` more answers (one per new delegation) and `count` more practices with a theme each."""
+    """`count` more answers (one per new delegation) and `count` more practices with a theme each; four
+    more launched polls, one of each kind with votes, each new delegation voting in each; and one
+    intervention from each new delegation."""
     session = meeting.sessions.get(number=1)
     question = Question.objects.get(session=session, position=2)
     theme = Theme.objects.create(meeting=meeting, name=f"Theme {count}")
+    polls = {
+        kind: Poll.objects.create(session=session, prompt=f"Extra {kind} poll {count}", kind=kind, status="closed", benchmark_label="Survey")
+        for kind in ("single", "scale", "ranking", "text")
+    }
+    options = [
+        PollOption.objects.create(poll=polls[kind], position=n, label=f"Option {n}", benchmark_percent=Decimal("10"))
+        for kind in ("single", "ranking") for n in (1, 2)
+    ]  # fmt: skip
     codes = ["AT", "BE", "CA", "CH", "CL", "CO", "CR", "CZ", "DK", "EE", "ES", "FI", "GB", "GR", "HU", "IE", "IL", "IS", "IT", "KR"]
-    for code in codes[:count]:
+    for index, code in enumerate(codes[:count]):
         delegation = Delegation.objects.get_or_create(country=code)[0]
         meeting.delegations.add(delegation)
         Answer.objects.create(question=question, delegation=delegation, text=f"Answer from {code}.", starred=True)
         practice = Practice.objects.create(session=session, delegation=delegation, title=f"Practice of {code}", description="d")
         practice.themes.set([theme])
+        voter = {"voter_key": f"d{delegation.pk}", "delegation": delegation}
+        Vote.objects.create(poll=polls["single"], **voter).options.set([options[index % 2]])
+        Vote.objects.create(poll=polls["scale"], scale_value=index % 11, **voter)
+        Vote.objects.create(poll=polls["ranking"], ranking=[options[3].pk, options[2].pk], **voter)
+        Vote.objects.create(poll=polls["text"], text=f"Idea {index % 3}", **voter)
+        started = T0 + timedelta(minutes=30 + 2 * index)
+        FloorRequest.objects.create(session=session, delegation=delegation, question=question, status="done", position=10 + index,
+                                    started_at=started, ended_at=started + timedelta(seconds=90))  # fmt: skip
 
 
 def count_queries(client, url: str) -> int:

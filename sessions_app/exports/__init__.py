@@ -22,7 +22,7 @@ JSON = "application/json"
 @dataclass(frozen=True)
 class ExportFormat:
     name: str  # as in URLs and on the command line: "summary-docx"
-    kind: str  # ExportLog.kind: summary, compendium, answers, practices, record
+    kind: str  # ExportLog.kind: summary, compendium, answers, practices, polls, votes, interventions, record
     extension: str  # ExportLog.format and the file name's extension
     content_type: str
     build: Callable[..., bytes | Iterator[bytes]]
@@ -43,6 +43,11 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("answers-xlsx", "answers", "xlsx", XLSX, tabular.answers_xlsx),
         ExportFormat("practices-csv", "practices", "csv", CSV, tabular.practices_csv, streamed=True),
         ExportFormat("practices-xlsx", "practices", "xlsx", XLSX, tabular.practices_xlsx),
+        ExportFormat("polls-csv", "polls", "csv", CSV, tabular.polls_csv, streamed=True),
+        ExportFormat("votes-csv", "votes", "csv", CSV, tabular.votes_csv, streamed=True),
+        ExportFormat("interventions-csv", "interventions", "csv", CSV, tabular.interventions_csv, streamed=True),
+        # One workbook for the three: poll results, votes and interventions, a sheet each.
+        ExportFormat("polls-xlsx", "polls", "xlsx", XLSX, tabular.polls_xlsx),
         ExportFormat("json", "record", "json", JSON, record.build, per_session=False),
     )
 }

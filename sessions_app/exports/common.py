@@ -1,22 +1,27 @@
 """What the records are made of, gathered once for every format, and the text clean-up documents need.
 
-`gather_summary` and `gather_compendium` read a meeting (or one session) in a fixed number of
-queries, whatever the number of answers or practices, and return plain dataclasses holding model
-instances. The Word builders, the printable HTML templates and the tests all read these, so the
-rules of the record (hidden answers left out, Chatham House honoured) live here once.
+`gather_summary`, `gather_compendium` and `gather_polls` read a meeting (or one session) in a fixed
+number of queries, whatever the number of answers, practices, votes or interventions, and return
+plain dataclasses holding model instances. The Word builders, the printable HTML templates, the
+data exports and the tests all read these, so the rules of the record (hidden answers left out,
+Chatham House honoured, polls counted as the console counts them) live here once.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 import unicodedata
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections import Counter
+from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.template.defaultfilters import floatformat
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
+from .. import floor
 from ..models import (
     Answer,
     ConclusionRevision,
@@ -31,6 +36,8 @@ from ..models import (
     Visibility,
     Vote,
 )
+from ..polls import SCALE_VALUES, OptionResult, PollResults, word_frequencies
+from ..polls import _percent as vote_percent
 
 # Characters XML 1.0 forbids (python-docx and openpyxl raise on them), plus C1 controls and
 # non-characters that no document should carry. Tab and newline are kept.
@@ -96,22 +103,104 @@ def attribution_notice(meeting: Meeting) -> str:
 # --- Summary record -----------------------------------------------------------------------------
 
 
-@dataclass
-class OptionResult:
-    label: str
-    count: int
-    percent: float | None
-    benchmark_percent: Decimal | None
-    average_rank: float | None = None
+def number(value, places: int = 1) -> str:
+    """A figure as the active language writes it (7.5, 7,5), as the console does: `places` decimals, none
+    for a whole number; "—" if unknown."""
+    return "—" if value is None else str(floatformat(value, -places))
+
+
+def percent(value) -> str:
+    return "—" if value is None else pgettext("percentage", "%(number)s%%") % {"number": number(value)}
+
+
+def duration(start, end) -> str:
+    """How long an intervention lasted, "3 min 05 s"; "" while it goes on."""
+    if not start or not end:
+        return ""
+    minutes, seconds = divmod(max(0, round((end - start).total_seconds())), 60)
+    return _("%(minutes)s min %(seconds)02d s") % {"minutes": minutes, "seconds": seconds}
 
 
 @dataclass
-class PollResult:
+class PollRecord:
+    """A launched poll with its results (the figures the console shows) and how the record prints them."""
+
     poll: Poll
-    votes: int
-    options: list[OptionResult] = field(default_factory=list)
-    average: float | None = None  # scale polls
-    texts: list[str] = field(default_factory=list)  # short-text polls
+    results: PollResults
+    by_option: list[tuple[PollOption, OptionResult]]  # choice and ranking polls, in the options' order
+    delegation_count: int  # delegations taking part in the meeting
+    delegations_voted: int
+    answers: list[tuple[str, int]]  # short-text polls: each answer and how often it was given, most frequent first
+
+    @property
+    def facts(self) -> list[str]:
+        """What the poll was and who voted, one line each."""
+        poll, results = self.poll, self.results
+        voted = {"voters": self.delegations_voted, "eligible": self.delegation_count}
+        turnout = _("%(voters)s of %(eligible)s delegations voted") % voted
+        if results.voters != self.delegations_voted:  # one vote per delegate, or observers voted too
+            votes = ngettext("%(count)s vote in all", "%(count)s votes in all", results.voters) % {"count": results.voters}
+            turnout = f"{turnout} · {votes}"
+        facts = [f"{poll.get_kind_display()} · {poll.get_scope_display()}", turnout]
+        if poll.kind == Poll.Kind.SCALE and results.scale_mean is not None:
+            facts.append(
+                _("Average %(mean)s · median %(median)s (0 to 10)")
+                % {"mean": number(results.scale_mean), "median": number(results.scale_median)}
+            )
+        if poll.kind == Poll.Kind.RANKING:
+            facts.append(
+                _("Average points: %(count)s for a first place, down to 1 for the last.") % {"count": len(self.by_option)}
+            )
+        if poll.status == Poll.Status.OPEN:
+            facts.append(_("Voting was still open when this record was made."))
+        return facts
+
+    @property
+    def headers(self) -> list[str]:
+        kind = self.poll.kind
+        if kind == Poll.Kind.RANKING:
+            return [_("Option"), _("Average points"), _("First places")]
+        if kind == Poll.Kind.SCALE:
+            return [_("Value"), _("Votes"), _("Share of voters")]
+        if kind == Poll.Kind.TEXT:
+            return [_("Answer"), _("Votes")]
+        headers = [_("Option"), _("Votes"), _("Share of voters")]
+        if self.results.has_benchmark:
+            label = self.poll.benchmark_label
+            headers.append(_("Benchmark: %(source)s") % {"source": label} if label else _("Benchmark"))
+        return headers
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The results table, every figure as text; empty when there is nothing to tabulate."""
+        results = self.results
+        if self.poll.kind == Poll.Kind.RANKING:
+            return [[option.label, number(option.score, 2), str(option.count)] for option in results.options]
+        if self.poll.kind == Poll.Kind.SCALE:
+            return [[value.label, str(value.count), percent(value.percent)] for value in results.scale] if results.voters else []
+        if self.poll.kind == Poll.Kind.TEXT:
+            return [[answer, str(count)] for answer, count in self.answers]
+        return [
+            [option.label, str(option.count), percent(option.percent)]
+            + ([percent(option.benchmark) if option.benchmark is not None else ""] if results.has_benchmark else [])
+            for option in results.options
+        ]
+
+
+@dataclass
+class InterventionRecord:
+    """One intervention from the floor as the record prints it (the delegation is "" under Chatham House)."""
+
+    request: FloorRequest
+    delegation: str
+    question: str  # "Question 2", or "" when the delegation named none
+    start: str
+    end: str  # "" while the delegation still has the floor
+    duration: str
+
+    @property
+    def time(self) -> str:
+        return f"{self.start} – {self.end}" if self.end else f"{self.start} –"
 
 
 @dataclass
@@ -126,8 +215,15 @@ class SessionRecord:
     questions: list[QuestionRecord]
     conclusions: str
     key_points: list[Answer]
-    interventions: list[FloorRequest]
-    polls: list[PollResult]
+    interventions: list[InterventionRecord]
+    polls: list[PollRecord]
+
+    @property
+    def interventions_summary(self) -> str:
+        count = len(self.interventions)
+        return ngettext(
+            "%(count)s intervention was made from the floor.", "%(count)s interventions were made from the floor.", count
+        ) % {"count": count}
 
 
 @dataclass
@@ -155,7 +251,7 @@ def gather_summary(meeting: Meeting, *, session: Session | None = None) -> Summa
     """The summary record of the meeting, or of one session, in a fixed number of queries (eight).
 
     Hidden answers are left out. Under Chatham House the answers are ordered by time, not by
-    delegation, so that their order does not give away who spoke.
+    delegation, so that their order does not give away who spoke, and interventions name nobody.
     """
     attributed = not meeting.is_chatham_house
     latest_conclusions = ConclusionRevision.objects.filter(session=OuterRef("pk")).order_by("-created_at", "-id")
@@ -170,11 +266,6 @@ def gather_summary(meeting: Meeting, *, session: Session | None = None) -> Summa
         .exclude(visibility=Visibility.HIDDEN)
         .select_related("delegation")
         .order_by("created_at", "id")
-    )
-    floor = (
-        FloorRequest.objects.filter(_scope(meeting, session, "session"), status=FloorRequest.Status.DONE)
-        .select_related("delegation")
-        .order_by("started_at", "position", "requested_at", "id")
     )
     participating = list(meeting.delegations.all())
     # Under Chatham House only the number of delegations reaches the record, never their names.
@@ -191,10 +282,10 @@ def gather_summary(meeting: Meeting, *, session: Session | None = None) -> Summa
         if attributed:
             contributions.sort(key=lambda answer: sort_key(answer.delegation.name))
         questions_by_session.setdefault(question.session_id, []).append(QuestionRecord(question, contributions))
-    floor_by_session: dict[int, list[FloorRequest]] = {}
-    for request in floor:
-        floor_by_session.setdefault(request.session_id, []).append(request)
-    polls_by_session = _poll_results(meeting, session)
+    interventions_by_session: dict[int, list[InterventionRecord]] = {}
+    for request in session_interventions(meeting, session=session):
+        interventions_by_session.setdefault(request.session_id, []).append(_intervention(request, attributed))
+    polls_by_session = gather_polls(meeting, session=session, delegation_count=len(participating))
 
     records = []
     for row in sessions:
@@ -206,69 +297,124 @@ def gather_summary(meeting: Meeting, *, session: Session | None = None) -> Summa
                 questions=session_questions,
                 conclusions=row.latest_conclusions or "",
                 key_points=key_points,
-                interventions=floor_by_session.get(row.pk, []),
+                interventions=interventions_by_session.get(row.pk, []),
                 polls=polls_by_session.get(row.pk, []),
             )
         )
     return SummaryRecord(meeting, attributed, delegations, len(participating), records, scope_session=session)
 
 
-def _poll_results(meeting: Meeting, session: Session | None) -> dict[int, list[PollResult]]:
-    """Results of every poll that was opened, by session id (three queries)."""
-    polls = list(
-        Poll.objects.filter(_scope(meeting, session, "session"))
-        .exclude(status=Poll.Status.DRAFT)
-        .order_by("session_id", "created_at", "id")
+def session_interventions(meeting: Meeting, *, session: Session | None = None) -> list[FloorRequest]:
+    """The interventions of the meeting, or of one session, in the order given (one query)."""
+    requests = floor.interventions(meeting)
+    return requests if session is None else [request for request in requests if request.session_id == session.pk]
+
+
+def _intervention(request: FloorRequest, attributed: bool) -> InterventionRecord:
+    return InterventionRecord(
+        request=request,
+        delegation=request.delegation.name if attributed else "",
+        question=_("Question %(number)s") % {"number": request.question.position} if request.question_id else "",
+        start=local_time(request.started_at),
+        end=local_time(request.ended_at),
+        duration=duration(request.started_at, request.ended_at),
     )
-    opened = Q(poll__status__in=[Poll.Status.OPEN, Poll.Status.CLOSED]) & _scope(meeting, session, "poll__session")
-    options = PollOption.objects.filter(opened).annotate(vote_count=Count("votes")).order_by("poll_id", "position")
-    votes = Vote.objects.filter(opened).order_by("created_at", "id").values_list("poll_id", "scale_value", "text", "ranking")
+
+
+def gather_polls(
+    meeting: Meeting, *, session: Session | None = None, delegation_count: int, launched_only: bool = True
+) -> dict[int, list[PollRecord]]:
+    """The polls of the meeting, or of one session, with their results, by session id (three queries).
+
+    The figures are those `polls.poll_results` gives the console; it reads one poll at a time, so
+    they are counted here from the votes of every poll read at once. Prepared polls that were
+    never launched are left out unless `launched_only` is False.
+    """
+    launched = ~Q(status=Poll.Status.DRAFT) if launched_only else Q()
+    poll_list = list(
+        Poll.objects.filter(_scope(meeting, session, "session"), launched)
+        .select_related("session")
+        .order_by("session__number", "created_at", "id")
+    )
+    of_polls = _scope(meeting, session, "poll__session") & (~Q(poll__status=Poll.Status.DRAFT) if launched_only else Q())
+    options = PollOption.objects.filter(of_polls).annotate(vote_count=Count("votes")).order_by("poll_id", "position")
+    votes = Vote.objects.filter(of_polls).order_by("id").values_list(
+        "poll_id", "delegation_id", "scale_value", "text", "ranking", named=True
+    )
 
     options_by_poll: dict[int, list[PollOption]] = {}
     for option in options:
         options_by_poll.setdefault(option.poll_id, []).append(option)
-    votes_by_poll: dict[int, list[tuple]] = {}
+    votes_by_poll: dict[int, list] = {}
     for vote in votes:
-        votes_by_poll.setdefault(vote[0], []).append(vote)
+        votes_by_poll.setdefault(vote.poll_id, []).append(vote)
 
-    results: dict[int, list[PollResult]] = {}
-    for poll in polls:
+    result: dict[int, list[PollRecord]] = {}
+    for poll in poll_list:
         poll_votes = votes_by_poll.get(poll.pk, [])
-        result = PollResult(poll=poll, votes=len(poll_votes))
-        poll_options = options_by_poll.get(poll.pk, [])
-        if poll.kind == Poll.Kind.SCALE:
-            values = [vote[1] for vote in poll_votes if vote[1] is not None]
-            result.average = round(sum(values) / len(values), 1) if values else None
-        elif poll.kind == Poll.Kind.TEXT:
-            result.texts = [vote[2] for vote in poll_votes if vote[2]]
-        elif poll.kind == Poll.Kind.RANKING:
-            result.options = _ranking_results(poll_options, [vote[3] for vote in poll_votes])
-        else:
-            for option in poll_options:
-                percent = round(100 * option.vote_count / len(poll_votes), 1) if poll_votes else None
-                result.options.append(OptionResult(option.label, option.vote_count, percent, option.benchmark_percent))
-        results.setdefault(poll.session_id, []).append(result)
-    return results
-
-
-def _ranking_results(options: list[PollOption], rankings: list[list]) -> list[OptionResult]:
-    """Options by average rank (1 = first). A ranking is a list of PollOption ids, best first."""
-    places: dict[int, list[int]] = {option.pk: [] for option in options}
-    for ranking in rankings:
-        for place, option_id in enumerate(ranking if isinstance(ranking, list) else [], start=1):
-            if option_id in places:
-                places[option_id].append(place)
-    results = [
-        OptionResult(
-            option.label,
-            len(places[option.pk]),
-            None,
-            option.benchmark_percent,
-            round(sum(places[option.pk]) / len(places[option.pk]), 2) if places[option.pk] else None,
+        results, by_option = _count_votes(poll, options_by_poll.get(poll.pk, []), poll_votes, delegation_count)
+        record = PollRecord(
+            poll=poll,
+            results=results,
+            by_option=by_option,
+            delegation_count=delegation_count,
+            delegations_voted=len({vote.delegation_id for vote in poll_votes if vote.delegation_id is not None}),
+            answers=_answers_by_frequency([vote.text for vote in poll_votes]) if poll.kind == Poll.Kind.TEXT else [],
         )
-        for option in options
-    ]
-    return sorted(results, key=lambda result: (result.average_rank is None, result.average_rank or 0))
+        result.setdefault(poll.session_id, []).append(record)
+    return result
+
+
+def _count_votes(
+    poll: Poll, options: list[PollOption], votes: list, delegation_count: int
+) -> tuple[PollResults, list[tuple[PollOption, OptionResult]]]:
+    """What `polls.poll_results` computes, from rows already read: the same rules, the same rounding."""
+    voters = len(votes)
+    eligible = delegation_count if poll.scope == Poll.Scope.DELEGATION else voters
+    results = PollResults(poll=poll, voters=voters, eligible=eligible)
+    by_option: list[tuple[PollOption, OptionResult]] = []
+    if poll.kind in (Poll.Kind.SINGLE, Poll.Kind.MULTIPLE):
+        for option in options:
+            benchmark = float(option.benchmark_percent) if option.benchmark_percent is not None else None
+            share = vote_percent(option.vote_count, voters)
+            by_option.append((option, OptionResult(option.label, option.vote_count, share, benchmark)))
+        results.options = [option_result for _option, option_result in by_option]
+    elif poll.kind == Poll.Kind.RANKING:
+        points: Counter = Counter()
+        firsts: Counter = Counter()
+        for vote in votes:
+            # A restored record may keep a ranking that is not a list of option ids: it scores nothing.
+            ranking = vote.ranking if isinstance(vote.ranking, list) and all(isinstance(item, int) for item in vote.ranking) else []
+            for place, option_id in enumerate(ranking):
+                points[option_id] += len(options) - place
+            if ranking:
+                firsts[ranking[0]] += 1
+        by_option = [
+            (option, OptionResult(option.label, firsts[option.pk], vote_percent(firsts[option.pk], voters),
+                                  score=round(points[option.pk] / voters, 2) if voters else 0.0))
+            for option in options
+        ]  # fmt: skip
+        results.options = sorted((option_result for _option, option_result in by_option), key=lambda option: -(option.score or 0))
+    elif poll.kind == Poll.Kind.SCALE:
+        values = [vote.scale_value for vote in votes if vote.scale_value is not None]
+        counts = Counter(values)
+        results.scale = [OptionResult(str(value), counts[value], vote_percent(counts[value], voters)) for value in SCALE_VALUES]
+        if values:
+            results.scale_mean = round(statistics.fmean(values), 1)
+            results.scale_median = statistics.median(values)
+    else:
+        results.words = word_frequencies([vote.text for vote in votes])
+    return results, by_option
+
+
+def _answers_by_frequency(texts: list[str]) -> list[tuple[str, int]]:
+    """Short answers counted alike whatever their case and spacing, most frequent first, then alphabetical."""
+    counted: dict[str, list] = {}
+    for text in texts:
+        shown = " ".join(text.split())
+        if shown:
+            counted.setdefault(shown.casefold(), [shown, 0])[1] += 1
+    return sorted(((shown, count) for shown, count in counted.values()), key=lambda item: (-item[1], sort_key(item[0])))
 
 
 def contribution_label(answer: Answer, attributed: bool) -> str:
@@ -281,10 +427,6 @@ def contribution_text(answer: Answer) -> str:
     if answer.kind == Answer.Kind.ANSWER:
         return answer.text
     return str(Answer.Kind(answer.kind).label)
-
-
-def intervention_label(request: FloorRequest, index: int, attributed: bool) -> str:
-    return request.delegation.name if attributed else _("Intervention %(number)s") % {"number": index}
 
 
 # --- Compendium of country practices -------------------------------------------------------------

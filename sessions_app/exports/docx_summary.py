@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..models import Answer, Meeting, Poll, Session
+from ..models import Answer, Meeting, Session
 from . import common
 from .docx_base import Writer
 
@@ -72,43 +72,26 @@ def _render_session(writer: Writer, record: common.SessionRecord, *, attributed:
         if not item.contributions:
             writer.paragraph(_("No contribution was recorded."), italic=True)
 
-    if record.interventions:
-        writer.heading(_("Interventions from the floor"), level=2)
-        rows = [
-            [common.intervention_label(request, index, attributed), common.local_time(request.started_at), common.local_time(request.ended_at)]
-            for index, request in enumerate(record.interventions, start=1)
-        ]
-        writer.table([_("Delegation") if attributed else _("Intervention"), _("Start"), _("End")], rows)
-
     if record.polls:
         writer.heading(_("Polls"), level=2)
-        for result in record.polls:
-            _render_poll(writer, result)
+        for poll_record in record.polls:
+            _render_poll(writer, poll_record)
+
+    if record.interventions:
+        writer.heading(_("Interventions"), level=2)
+        writer.paragraph(record.interventions_summary)
+        # Under Chatham House the count is all the record says: a list, even unnamed, hints at who spoke.
+        if attributed:
+            rows = [[item.delegation, item.question, item.time, item.duration] for item in record.interventions]
+            writer.table([_("Delegation"), _("Question"), _("Time"), _("Duration")], rows)
 
 
-def _render_poll(writer: Writer, result: common.PollResult) -> None:
-    poll = result.poll
-    writer.heading(poll.prompt, level=3)
-    writer.paragraph(
-        ngettext("%(count)s vote", "%(count)s votes", result.votes) % {"count": result.votes}
-        + f" · {poll.get_kind_display()} · {poll.get_status_display()}"
-    )
-    if poll.kind == Poll.Kind.SCALE:
-        writer.paragraph("—" if result.average is None else f"{result.average:g}", label=_("Average (0-10): "))
-    elif poll.kind == Poll.Kind.TEXT:
-        for text in result.texts:
-            writer.paragraph(text, style="List Bullet")
-    elif poll.kind == Poll.Kind.RANKING:
-        rows = [[option.label, "—" if option.average_rank is None else f"{option.average_rank:g}"] for option in result.options]
-        writer.table([_("Option"), _("Average rank")], rows)
+def _render_poll(writer: Writer, record: common.PollRecord) -> None:
+    writer.heading(record.poll.prompt, level=3)
+    for fact in record.facts:
+        writer.paragraph(fact)
+    rows = record.rows
+    if rows:
+        writer.table(record.headers, rows)
     else:
-        rows = [
-            [
-                option.label,
-                option.count,
-                "—" if option.percent is None else f"{option.percent:g} %",
-                "" if option.benchmark_percent is None else f"{option.benchmark_percent:g} %",
-            ]
-            for option in result.options
-        ]
-        writer.table([_("Option"), _("Votes"), _("Share"), poll.benchmark_label or _("Benchmark")], rows)
+        writer.paragraph(_("No vote was cast."), italic=True)

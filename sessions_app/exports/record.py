@@ -82,14 +82,15 @@ def export_record(meeting: Meeting) -> dict:
 
     blocks = list(
         Block.objects.filter(session__meeting=meeting)
-        .order_by("session__number", "position")
-        .values("id", "session_id", "position", "kind", "number", "title", "text", "html")
+        .order_by("session__number", "language", "position")
+        .values("id", "session_id", "language", "position", "kind", "number", "title", "text", "html")
     )
-    block_ref = {row["id"]: [session_number[row["session_id"]], row["position"]] for row in blocks}
+    # Practices point at paragraphs of the notes as imported, not of a translation.
+    block_ref = {row["id"]: [session_number[row["session_id"]], row["position"]] for row in blocks if not row["language"]}
     questions = list(
         Question.objects.filter(session__meeting=meeting)
         .order_by("session__number", "position")
-        .values("id", "session_id", "position", "text", "html", "status")
+        .values("id", "session_id", "position", "text", "html", "translations", "status")
     )
     question_ref = {row["id"]: [session_number[row["session_id"]], row["position"]] for row in questions}
 
@@ -232,6 +233,7 @@ def export_record(meeting: Meeting) -> dict:
                     "position": row["position"],
                     "text": row["text"],
                     "html": row["html"],
+                    "translations": row["translations"],
                     "status": row["status"],
                     "answers": answers_by_question.get(row["id"], []),
                 }
@@ -240,6 +242,7 @@ def export_record(meeting: Meeting) -> dict:
             {
                 "number": session.number,
                 "title": session.title,
+                "translations": session.translations,
                 "scheduled_start": _dt(session.scheduled_start),
                 "duration_minutes": session.duration_minutes,
                 "started_at": _dt(session.started_at),
@@ -564,6 +567,7 @@ class _Restore:
             meeting=meeting,
             number=number,
             title=_text(entry["title"]),
+            translations=_translations(entry.get("translations")),
             scheduled_start=_parse_dt(entry["scheduled_start"]),
             duration_minutes=entry["duration_minutes"],
             started_at=_parse_dt(entry["started_at"]),
@@ -573,16 +577,16 @@ class _Restore:
         self.sessions[number] = session
         blocks = Block.objects.bulk_create(
             [
-                Block(session=session, position=row["position"], kind=_choice(row["kind"], Block.Kind), number=row["number"],
-                      title=row["title"], text=row["text"], html=row["html"])
+                Block(session=session, language=_text(row.get("language", ""))[:10], position=row["position"],
+                      kind=_choice(row["kind"], Block.Kind), number=row["number"], title=row["title"], text=row["text"], html=row["html"])
                 for row in entry["blocks"]
             ]
         )  # fmt: skip
-        self.blocks.update({(number, block.position): block for block in blocks})
+        self.blocks.update({(number, block.position): block for block in blocks if not block.language})
         questions = Question.objects.bulk_create(
             [
                 Question(session=session, position=row["position"], text=_text(row["text"]), html=row["html"],
-                         status=_choice(row["status"], Question.Status))
+                         translations=_translations(row.get("translations")), status=_choice(row["status"], Question.Status))
                 for row in entry["questions"]
             ]
         )  # fmt: skip
@@ -768,3 +772,14 @@ class _Restore:
                 for entry in entries
             ],
         )
+
+
+def _translations(value) -> dict:
+    """{"fr": {"title" or "text"/"html": str}} from a record; anything else is dropped."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(language)[:10]: {str(key): str(text) for key, text in fields.items() if isinstance(text, str)}
+        for language, fields in value.items()
+        if isinstance(fields, dict)
+    }

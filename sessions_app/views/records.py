@@ -25,6 +25,9 @@ KIND_LABELS = {
     "compendium": gettext_lazy("Compendium of country practices"),
     "answers": gettext_lazy("Answers (data)"),
     "practices": gettext_lazy("Practices (data)"),
+    "polls": gettext_lazy("Polls (data)"),
+    "votes": gettext_lazy("Votes (data)"),
+    "interventions": gettext_lazy("Interventions (data)"),
     "record": gettext_lazy("Complete record (JSON)"),
 }
 
