@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import access, events, live, queries
+from . import access, events, fanout, live, queries
 from .models import Meeting, Session
 
 logger = logging.getLogger(__name__)
@@ -43,13 +43,20 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        # Live fragments come through the process's hub (one subscription per group, fanout.py);
+        # the user's own group (revocation) stays on this socket's channel.
+        self.hub = fanout.hub_for(self.channel_layer)
         for group in self.live_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await self.hub.join(group, self)
+        await self.channel_layer.group_add(self.revocation_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
+        hub = getattr(self, "hub", None)
         for group in getattr(self, "live_groups", ()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await hub.leave(group, self)
+        if hasattr(self, "revocation_group"):
+            await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or text_data is None:
@@ -82,9 +89,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def auth_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
 
-    async def live_fragment(self, event):
-        html = event["html"]
+    async def push_fragment(self, html: dict[str, str]) -> None:
+        """Called by the hub: this socket's language of a rendered fragment."""
         await self.send(text_data=html.get(self.language) or html[settings.LANGUAGE_CODE])
+
+    async def live_fragment(self, event):
+        await self.push_fragment(event["html"])
 
     # --- database helpers -----------------------------------------------------------------------
 
@@ -104,6 +114,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
         self.live_groups = [events.group_name(meeting.pk, audience), events.user_group(user.pk)]
+        self.revocation_group = events.revocation_group(user.pk)
         delegation = access.delegation_of(user)
         self.delegation_id = delegation.pk if delegation else None
         self.language = self._language(user)

@@ -71,14 +71,19 @@ def delegation_group(meeting_id: int, delegation_id: int) -> str:
 
 
 def user_group(user_id: int) -> str:
-    """Every socket of one user, so that revoking a participant closes all of them at once."""
+    """Every page of one user, for what concerns them alone (their own vote in a per-person poll)."""
     return f"user.{user_id}"
+
+
+def revocation_group(user_id: int) -> str:
+    """Every socket of one user, each on its own channel, so that revoking a participant closes them all."""
+    return f"user.{user_id}.sockets"
 
 
 def disconnect_user(user_id: int) -> None:
     """Close every open socket of this user (after commit: a revoked participant loses live access)."""
     layer = get_channel_layer()
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(user_group(user_id), {"type": "auth.revoked"}))
+    transaction.on_commit(lambda: async_to_sync(layer.group_send)(revocation_group(user_id), {"type": "auth.revoked"}))
 
 
 def record(*, meeting: Meeting, type: str, session: Session | None = None, payload: dict | None = None) -> Event:
@@ -115,4 +120,4 @@ def broadcast(event: Event) -> None:
         return
     layer = get_channel_layer()
     for group, html in by_group.items():
-        async_to_sync(layer.group_send)(group, {"type": "live.fragment", "seq": event.seq, "html": html})
+        async_to_sync(layer.group_send)(group, {"type": "live.fragment", "group": group, "seq": event.seq, "html": html})

@@ -237,7 +237,7 @@ def test_deactivating_signs_out_and_refuses_new_links(client, delegate, meeting)
 def test_revocation_tells_the_users_sockets_to_close_once_committed(delegate, django_capture_on_commit_callbacks):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(events.user_group(delegate.user_id), channel)
+    async_to_sync(layer.group_add)(events.revocation_group(delegate.user_id), channel)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         participants.revoke_sign_in_links(participant=delegate)
     assert len(callbacks) == 1

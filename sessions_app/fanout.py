@@ -1,0 +1,83 @@
+"""Local fan-out: one channel-layer subscription per process and group, shared by its sockets.
+
+With one channel per socket, a broadcast to 1,000 delegates is 1,000 channel-layer messages (and
+1,000 Redis publishes in scale-out), each decoded and dispatched by its own consumer. Here each
+process subscribes once per group through a hub channel; a broadcast is one message per process,
+whose fragment is encoded once per language and written to every local socket of the group.
+
+Consumers, authentication and routing stay Channels'. A hub belongs to one event loop and one
+channel layer (each test has its own of both); it stops when its last socket leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+logger = logging.getLogger(__name__)
+
+_hubs: dict[tuple[int, int], "LocalHub"] = {}
+
+
+class LocalHub:
+    def __init__(self, layer, key: tuple[int, int]):
+        self.layer, self.key = layer, key
+        self.members: dict[str, set] = {}
+        self.channel: str | None = None
+        self.task: asyncio.Task | None = None
+        self.lock = asyncio.Lock()
+
+    async def join(self, group: str, consumer) -> None:
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self._pump())
+            if group not in self.members:
+                self.members[group] = set()
+                await self.layer.group_add(group, self.channel)
+            self.members[group].add(consumer)
+
+    async def leave(self, group: str, consumer) -> None:
+        async with self.lock:
+            members = self.members.get(group)
+            if members is None:
+                return
+            members.discard(consumer)
+            if members:
+                return
+            del self.members[group]
+            await self.layer.group_discard(group, self.channel)
+            if not self.members:
+                self._stop()
+
+    def _stop(self) -> None:
+        _hubs.pop(self.key, None)
+        if self.task is not None:
+            self.task.cancel()
+        self.task, self.channel = None, None
+
+    async def _pump(self) -> None:
+        channel = self.channel
+        while True:
+            message = await self.layer.receive(channel)
+            try:
+                await self._deliver(message)
+            except Exception:  # one bad message or socket must not stop the meeting's live updates
+                logger.exception("Local fan-out could not deliver a message to group %s", message.get("group"))
+
+    async def _deliver(self, message: dict) -> None:
+        members = self.members.get(message.get("group"))
+        if not members or message.get("type") != "live.fragment":
+            return
+        html = message["html"]
+        for consumer in list(members):  # a socket may leave while we write to the others
+            await consumer.push_fragment(html)
+
+
+def hub_for(layer) -> LocalHub:
+    """The hub of the running event loop for this channel layer."""
+    key = (id(asyncio.get_running_loop()), id(layer))
+    hub = _hubs.get(key)
+    if hub is None:
+        hub = _hubs[key] = LocalHub(layer, key)
+    return hub
