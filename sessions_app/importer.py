@@ -13,19 +13,38 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
 MAX_NOTES_BYTES = 2 * 1024 * 1024
 
 
-class NotesError(ValueError):
-    """A session-notes file that cannot be imported; .line is the 1-based line number or None."""
+def gettext_noop(message: str) -> str:
+    """Marks a message for the translation catalogue (makemessages knows this name); no Django here."""
+    return message
 
-    def __init__(self, message: str, *, line: int | None = None):
-        self.message = message
+
+class NotesError(ValueError):
+    """A session-notes file that cannot be imported; .line is the 1-based line number or None.
+
+    .message is in English (logs, the command line); pages show `localized(gettext)`, in the
+    reader's language: the untranslated message and its named values are kept for that.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, params: dict | None = None):
+        self.template, self.params = message, params or {}
+        self.message = message % self.params if params else message
         self.line = line
-        super().__init__(f"Line {line}: {message}" if line is not None else message)
+        super().__init__(self._with_line(self.message, gettext_noop("Line %(line)s: %(message)s")))
+
+    def _with_line(self, message: str, pattern: str) -> str:
+        return pattern % {"line": self.line, "message": message} if self.line is not None else message
+
+    def localized(self, gettext: Callable[[str], str]) -> str:
+        """The message, with its line, translated by `gettext` (Django's, for the active language)."""
+        message = gettext(self.template) % self.params if self.params else gettext(self.template)
+        return self._with_line(message, gettext("Line %(line)s: %(message)s"))
 
 
 @dataclass(frozen=True)
@@ -283,7 +302,10 @@ class _Parser:
         number = int(m.group(1))
         for other in self.sessions:
             if other.number == number:
-                raise NotesError(f"Session {number} appears twice (first on line {other.line})", line=no)
+                raise NotesError(
+                    gettext_noop("Session %(number)s appears twice (first on line %(first)s)"),
+                    line=no, params={"number": number, "first": other.line},
+                )
         self.sessions.append(_Session(number, _unwrap(m.group(2).strip()), no))
 
     def on_para(self, m: _Match, s: str, no: int, blank: bool, i: int) -> None:
@@ -292,8 +314,10 @@ class _Parser:
         self.close_all()
         number = int(m.group(1))
         if number <= self.last_para:
-            raise NotesError(f"Paragraph {number} follows paragraph {self.last_para}: "
-                             "paragraph numbers must increase", line=no)
+            raise NotesError(
+                gettext_noop("Paragraph %(number)s follows paragraph %(previous)s: paragraph numbers must increase"),
+                line=no, params={"number": number, "previous": self.last_para},
+            )
         self.last_para = number
         self.last = self.target = _Acc(no, m.group(2))
         self.session.blocks.append(_Node("paragraph", no, number, text=self.last))
@@ -330,7 +354,7 @@ class _Parser:
         if self.mode == "references":
             return self.on_text(m, s, no, blank, i)
         if self.next_kind(i) != "bullet":
-            raise NotesError("'Key questions' is not followed by any question (a '- ' line)", line=no)
+            raise NotesError(gettext_noop("'Key questions' is not followed by any question (a '- ' line)"), line=no)
         self.close_all()
         self.mode = "questions"
 
@@ -368,8 +392,13 @@ class _Parser:
         if self.mode == "references":  # a reference may wrap (even across a page) until its [n]
             if self.refs and not _REF_NUMBER_RE.match(self.refs[-1].text):
                 return self.refs[-1].add(s)
-            raise NotesError("Unexpected text in the references: each reference is a '- ' line "
-                             "ending with its number, such as [1]", line=no)
+            raise NotesError(
+                gettext_noop(
+                    "Unexpected text in the references: each reference is a '- ' line ending with its number, "
+                    "such as [1]"
+                ),
+                line=no,
+            )
         if not blank and self.last is not None:  # a wrapped line
             return self.last.add(s)
         if self.mode == "questions":
@@ -409,36 +438,41 @@ class _Parser:
 def parse_notes_bytes(data: bytes) -> MeetingNotes:
     """Decode (UTF-8, optional BOM, CRLF accepted) and parse."""
     if not data:
-        raise NotesError("The file is empty.")
+        raise NotesError(gettext_noop("The file is empty."))
     if len(data) > MAX_NOTES_BYTES:
-        raise NotesError(f"The file is too large ({len(data)} bytes; the limit is "
-                         f"{MAX_NOTES_BYTES // (1024 * 1024)} MB).")
+        raise NotesError(
+            gettext_noop("The file is too large (%(size)s bytes; the limit is %(limit)s MB)."),
+            params={"size": len(data), "limit": MAX_NOTES_BYTES // (1024 * 1024)},
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise NotesError("This is not a text file (it contains a NUL byte).",
+        raise NotesError(gettext_noop("This is not a text file (it contains a NUL byte)."),
                          line=data.count(b"\n", 0, nul) + 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise NotesError("The file is not UTF-8 text.", line=data.count(b"\n", 0, err.start) + 1) from None
+        line = data.count(b"\n", 0, err.start) + 1
+        raise NotesError(gettext_noop("The file is not UTF-8 text."), line=line) from None
     return parse_notes(text)
 
 
 def parse_notes(text: str) -> MeetingNotes:
     if not text:
-        raise NotesError("The file is empty.")
+        raise NotesError(gettext_noop("The file is empty."))
     if not text.strip():
-        raise NotesError("The file contains only whitespace.")
+        raise NotesError(gettext_noop("The file contains only whitespace."))
     lines = _LINE_SPLIT_RE.split(text.removeprefix("\ufeff"))
     start = next((i for i, line in enumerate(lines) if _SESSION_RE.match(line.strip())), None)
     if start is None:
-        raise NotesError("No session heading found (a line such as 'Session 1: Title').")
+        raise NotesError(gettext_noop("No session heading found (a line such as 'Session 1: Title')."))
 
     front = [line.strip() for line in lines[:start] if line.strip()]
     if not front:
-        raise NotesError("The meeting title is missing: the first line should be the title.", line=start + 1)
+        raise NotesError(
+            gettext_noop("The meeting title is missing: the first line should be the title."), line=start + 1
+        )
     title, place, dates, span = _unwrap(front[0].lstrip("#").strip()), "", "", None
     for k, s in enumerate(front[1:], start=1):
         if _DATES_RE.match(s):
@@ -455,16 +489,20 @@ def parse_notes(text: str) -> MeetingNotes:
     for acc in parser.refs:
         m = _REF_NUMBER_RE.match(acc.text)
         if not m:
-            raise NotesError("A reference must end with its number, such as [1].", line=acc.line)
+            raise NotesError(gettext_noop("A reference must end with its number, such as [1]."), line=acc.line)
         number = int(m.group(2))
         if number in seen:
-            raise NotesError(f"Reference [{number}] appears twice.", line=acc.line)
+            raise NotesError(
+                gettext_noop("Reference [%(number)s] appears twice."), line=acc.line, params={"number": number}
+            )
         seen.add(number)
         references.append(Reference(number, m.group(1)))
     for number, line in parser.citations:
         if number not in seen:
-            raise NotesError(f"Citation ^[{number}] has no reference [{number}] in the References.",
-                             line=line)
+            raise NotesError(
+                gettext_noop("Citation ^[%(number)s] has no reference [%(number)s] in the References."),
+                line=line, params={"number": number},
+            )
 
     sessions = tuple(
         SessionNotes(s.number, s.title, s.line, tuple(_freeze(b) for b in s.blocks),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 
 
@@ -394,9 +395,9 @@ class Poll(models.Model):
         TEXT = "text", _("Short text")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Prepared")
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        DRAFT = "draft", pgettext_lazy("poll", "Prepared")
+        OPEN = "open", pgettext_lazy("poll", "Open")
+        CLOSED = "closed", pgettext_lazy("poll", "Closed")
 
     class Scope(models.TextChoices):
         DELEGATION = "delegation", _("One vote per delegation")

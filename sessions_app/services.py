@@ -95,8 +95,11 @@ def import_meeting_notes(notes: importer.MeetingNotes, *, source_name: str = "")
     for dropped in existing_sessions.values():
         if dropped.questions.filter(answers__isnull=False).exists() or dropped.practices.exists():
             raise importer.NotesError(
-                f"Session {dropped.number} is not in the new notes but already has contributions; "
-                "it cannot be removed by an import."
+                _(
+                    "Session %(number)s is not in the new notes but already has contributions; "
+                    "it cannot be removed by an import."
+                )
+                % {"number": dropped.number}
             )
         dropped.delete()
     return meeting
@@ -129,8 +132,11 @@ def _replace_questions(
     for dropped in existing.values():
         if dropped.answers.exists():
             raise importer.NotesError(
-                f"Question {dropped.position} of session {session.number} is not in the new notes but "
-                "already has answers; it cannot be removed by an import."
+                _(
+                    "Question %(question)s of session %(session)s is not in the new notes but already has "
+                    "answers; it cannot be removed by an import."
+                )
+                % {"question": dropped.position, "session": session.number}
             )
         dropped.delete()
 

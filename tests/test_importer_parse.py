@@ -427,6 +427,24 @@ def test_notes_error_str_with_line():
     assert str(NotesError("Bad.", line=3)) == "Line 3: Bad."
 
 
+def test_notes_error_localized_translates_message_and_line_then_fills_values():
+    french = {
+        "Session %(number)s appears twice (first on line %(first)s)":
+            "La séance %(number)s apparaît deux fois (la première fois à la ligne %(first)s)",
+        "Line %(line)s: %(message)s": "Ligne %(line)s : %(message)s",
+    }
+    err = error(notes_with("Session 1: A\n\n1. One.\n\nSession 1: B\n"))
+    assert err.localized(lambda msgid: french.get(msgid, msgid)) == (
+        "Ligne 9 : La séance 1 apparaît deux fois (la première fois à la ligne 5)"
+    )
+    assert err.localized(lambda msgid: msgid) == str(err) == "Line 9: Session 1 appears twice (first on line 5)"
+
+
+def test_notes_error_localized_leaves_an_already_translated_message_alone():
+    err = NotesError("Le fichier fait 120 % de la limite.")
+    assert err.localized(lambda msgid: msgid) == "Le fichier fait 120 % de la limite."
+
+
 def test_error_stray_text_after_references():
     err = error(notes_with("Session 1: A\n\n1. One.\n\nReferences\n\n- X. [1]\nstray\n"))
     assert (err.line, err.message.startswith("Unexpected text in the references")) == (12, True)

@@ -5,8 +5,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from .. import importer, services
 from ..access import require_secretariat
@@ -15,8 +16,11 @@ from ..access import require_secretariat
 class NotesUploadForm(forms.Form):
     notes = forms.FileField(
         label=gettext_lazy("Session notes (UTF-8 text file)"),
-        help_text=gettext_lazy("Plain text in the conventions of the session notes, at most %(size)s MB.")
-        % {"size": settings.FACILITATION["NOTES_MAX_BYTES"] // (1024 * 1024)},
+        # format_lazy: `gettext_lazy(...) % {...}` here would be evaluated once, at import, in English.
+        help_text=format_lazy(
+            gettext_lazy("Plain text in the conventions of the session notes, at most {size} MB."),
+            size=settings.FACILITATION["NOTES_MAX_BYTES"] // (1024 * 1024),
+        ),
     )
 
 
@@ -35,11 +39,15 @@ def import_notes(request):
             notes = importer.parse_notes_bytes(upload.read())
             meeting = services.import_meeting_notes(notes, source_name=upload.name)
         except importer.NotesError as error:
-            form.add_error("notes", str(error))
+            form.add_error("notes", error.localized(_))
         else:
+            count = len(notes.sessions)
             messages.success(
                 request,
-                _("Imported “%(title)s”: %(sessions)s sessions.") % {"title": meeting.title, "sessions": len(notes.sessions)},
+                ngettext(
+                    "Imported “%(title)s”: %(sessions)s session.", "Imported “%(title)s”: %(sessions)s sessions.", count
+                )
+                % {"title": meeting.title, "sessions": count},
             )
             return redirect("meeting", slug=meeting.slug)
     return render(request, "sessions_app/import_secretariat.html", {"form": form}, status=400 if form.errors else 200)

@@ -80,7 +80,7 @@
     }
     remembered = {
       element: active, id: active.id, name: active.getAttribute("name"), value: active.getAttribute("value"),
-      tag: active.tagName, text: (active.textContent || "").trim(), containers: containers,
+      tag: active.tagName, type: active.getAttribute("type"), text: (active.textContent || "").trim(), containers: containers,
     };
   }
   function restoreFocus() {
@@ -103,6 +103,10 @@
         target = Array.prototype.find.call(container.querySelectorAll(remembered.tag), function (el) {
           return (el.textContent || "").trim() === remembered.text;
         }) || null;
+      }
+      if (!target && remembered.tag === "BUTTON" && remembered.type === "submit") {
+        // The same form's button under a new label: "Submit the answer" comes back as "Update the answer".
+        target = container.querySelector('button[type="submit"]:not([disabled])');
       }
       if (!target) target = container.querySelector("button:not([disabled]), textarea, input:not([type=hidden]), select, a[href]");
       if (!target) { container.setAttribute("tabindex", "-1"); target = container; }
