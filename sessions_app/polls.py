@@ -246,31 +246,43 @@ def poll_results(poll: Poll, *, eligible: int | None = None) -> PollResults:
     """Counts per option (with the briefing's benchmark), scale distribution, ranking scores or word counts."""
     options = list(poll.options.all())
     votes = list(poll.votes.prefetch_related("options"))
-    voters = len(votes)
     if eligible is None:
-        eligible = poll.session.meeting.delegations.count() if poll.scope == Poll.Scope.DELEGATION else voters
+        eligible = poll.session.meeting.delegations.count() if poll.scope == Poll.Scope.DELEGATION else len(votes)
+    choices = Counter(option.pk for vote in votes for option in vote.options.all())
+    results, _rows = tally(poll, options, votes, eligible=eligible, choices=choices)
+    return results
+
+
+def tally(poll: Poll, options: list, votes: list, *, eligible: int, choices: Counter | dict) -> tuple[PollResults, list]:
+    """The results from rows already read: `options` in their order, `votes` (with scale_value, text
+    and ranking), `choices` = votes per option id. Also returns (option, result) in the options' order.
+    The one place the counting rules live, for the pages and the records alike."""
+    voters = len(votes)
     results = PollResults(poll=poll, voters=voters, eligible=eligible)
+    rows: list = []
     if poll.kind in (Kind.SINGLE, Kind.MULTIPLE):
-        counts = Counter(option.pk for vote in votes for option in vote.options.all())
-        results.options = [
-            OptionResult(option.label, counts[option.pk], _percent(counts[option.pk], voters),
-                         float(option.benchmark_percent) if option.benchmark_percent is not None else None)
+        rows = [
+            (option, OptionResult(option.label, choices.get(option.pk, 0), _percent(choices.get(option.pk, 0), voters),
+                                  float(option.benchmark_percent) if option.benchmark_percent is not None else None))
             for option in options
         ]
+        results.options = [result for _option, result in rows]
     elif poll.kind == Kind.RANKING:
         points: Counter = Counter()
         firsts: Counter = Counter()
         for vote in votes:
-            for place, option_id in enumerate(vote.ranking):
+            # A restored record may hold a ranking that is not a list of option ids: it scores nothing.
+            ranking = vote.ranking if isinstance(vote.ranking, list) and all(isinstance(i, int) for i in vote.ranking) else []
+            for place, option_id in enumerate(ranking):
                 points[option_id] += len(options) - place
-            if vote.ranking:
-                firsts[vote.ranking[0]] += 1
-        results.options = sorted(
-            (OptionResult(option.label, firsts[option.pk], _percent(firsts[option.pk], voters),
-                          score=round(points[option.pk] / voters, 2) if voters else 0.0)
-             for option in options),
-            key=lambda result: -(result.score or 0),
-        )
+            if ranking:
+                firsts[ranking[0]] += 1
+        rows = [
+            (option, OptionResult(option.label, firsts[option.pk], _percent(firsts[option.pk], voters),
+                                  score=round(points[option.pk] / voters, 2) if voters else 0.0))
+            for option in options
+        ]
+        results.options = sorted((result for _option, result in rows), key=lambda result: -(result.score or 0))
     elif poll.kind == Kind.SCALE:
         values = [vote.scale_value for vote in votes if vote.scale_value is not None]
         counts = Counter(values)
@@ -280,7 +292,7 @@ def poll_results(poll: Poll, *, eligible: int | None = None) -> PollResults:
             results.scale_median = statistics.median(values)
     else:
         results.words = word_frequencies([vote.text for vote in votes])
-    return results
+    return results, rows
 
 
 def word_frequencies(texts: list[str], limit: int = 40) -> list[tuple[str, int, int]]:

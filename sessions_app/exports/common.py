@@ -10,9 +10,7 @@ Chatham House honoured, polls counted as the console counts them) live here once
 from __future__ import annotations
 
 import re
-import statistics
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -36,8 +34,7 @@ from ..models import (
     Visibility,
     Vote,
 )
-from ..polls import SCALE_VALUES, OptionResult, PollResults, word_frequencies
-from ..polls import _percent as vote_percent
+from ..polls import OptionResult, PollResults, tally
 
 # Characters XML 1.0 forbids (python-docx and openpyxl raise on them), plus C1 controls and
 # non-characters that no document should carry. Tab and newline are kept.
@@ -368,43 +365,10 @@ def gather_polls(
 def _count_votes(
     poll: Poll, options: list[PollOption], votes: list, delegation_count: int
 ) -> tuple[PollResults, list[tuple[PollOption, OptionResult]]]:
-    """What `polls.poll_results` computes, from rows already read: the same rules, the same rounding."""
-    voters = len(votes)
-    eligible = delegation_count if poll.scope == Poll.Scope.DELEGATION else voters
-    results = PollResults(poll=poll, voters=voters, eligible=eligible)
-    by_option: list[tuple[PollOption, OptionResult]] = []
-    if poll.kind in (Poll.Kind.SINGLE, Poll.Kind.MULTIPLE):
-        for option in options:
-            benchmark = float(option.benchmark_percent) if option.benchmark_percent is not None else None
-            share = vote_percent(option.vote_count, voters)
-            by_option.append((option, OptionResult(option.label, option.vote_count, share, benchmark)))
-        results.options = [option_result for _option, option_result in by_option]
-    elif poll.kind == Poll.Kind.RANKING:
-        points: Counter = Counter()
-        firsts: Counter = Counter()
-        for vote in votes:
-            # A restored record may keep a ranking that is not a list of option ids: it scores nothing.
-            ranking = vote.ranking if isinstance(vote.ranking, list) and all(isinstance(item, int) for item in vote.ranking) else []
-            for place, option_id in enumerate(ranking):
-                points[option_id] += len(options) - place
-            if ranking:
-                firsts[ranking[0]] += 1
-        by_option = [
-            (option, OptionResult(option.label, firsts[option.pk], vote_percent(firsts[option.pk], voters),
-                                  score=round(points[option.pk] / voters, 2) if voters else 0.0))
-            for option in options
-        ]  # fmt: skip
-        results.options = sorted((option_result for _option, option_result in by_option), key=lambda option: -(option.score or 0))
-    elif poll.kind == Poll.Kind.SCALE:
-        values = [vote.scale_value for vote in votes if vote.scale_value is not None]
-        counts = Counter(values)
-        results.scale = [OptionResult(str(value), counts[value], vote_percent(counts[value], voters)) for value in SCALE_VALUES]
-        if values:
-            results.scale_mean = round(statistics.fmean(values), 1)
-            results.scale_median = statistics.median(values)
-    else:
-        results.words = word_frequencies([vote.text for vote in votes])
-    return results, by_option
+    """`polls.tally` on rows already read (options annotated with their vote_count)."""
+    eligible = delegation_count if poll.scope == Poll.Scope.DELEGATION else len(votes)
+    choices = {option.pk: option.vote_count for option in options}
+    return tally(poll, options, votes, eligible=eligible, choices=choices)
 
 
 def _answers_by_frequency(texts: list[str]) -> list[tuple[str, int]]:
