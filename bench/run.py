@@ -1,38 +1,199 @@
-"""`make bench`: run every benchmark and write bench/results/latest.json (never part of make test)."""
+"""`make bench`: the live benchmark's full matrix, then the exports benchmark (never part of make test).
 
+    .venv/bin/python bench/run.py                                # everything (about 20 minutes here)
+    .venv/bin/python bench/run.py --n 200 --modes embedded       # one mode, one size
+    .venv/bin/python bench/run.py --n 20 --quick --no-pages      # seconds: what the smoke test runs
+
+Writes bench/results/latest.json (or --out) and prints a table with the ratios ours/channels and
+ours/raw. docs/performance.md explains every figure. Needs PostgreSQL and Redis on 127.0.0.1 for
+the scaled mode (--modes embedded runs without them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
 import json
 import os
 import platform
+import sqlite3
 import subprocess
 import sys
+import time
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import uvloop
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 import bench_live  # noqa: E402
+from harness import ROOT, Mode, raise_fd_limit  # noqa: E402
+
+SERVERS = ("ours", "channels", "raw")
+PACKAGES = ("django", "channels", "channels-redis", "redis", "uvicorn", "wsproto", "websockets", "uvloop", "psycopg")
+QUICK = {"rounds": 2, "rates": (20,), "step_s": 1.0, "consoles": 2, "drain_s": 5.0, "storm_s": 15.0, "page_answers": 200,
+         "page_repeats": 3, "run_budget_s": 40.0, "run_timeout_s": 60.0, "connect_s": 30.0, "fanout_timeout_s": 10.0,
+         "pause_s": 0.2, "settle_s": 0.3, "burst_window_s": 15.0, "leftover_s": 10.0}  # fmt: skip
 
 
-def main() -> None:
-    ns = [int(n) for n in os.environ.get("BENCH_N", "200,1000").split(",")]
-    runs = bench_live.main(ns)
-    exports = HERE / "bench_exports.py"
-    if exports.exists():
-        subprocess.run([sys.executable, str(exports)], check=True)
-    machine = {
+def csv(kind):
+    return lambda text: [kind(item) for item in text.split(",") if item]
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=csv(int), default=[200, 1000, 2000], help="delegate counts (200,1000,2000)")
+    parser.add_argument("--modes", type=csv(str), default=["embedded", "scaled"], help="embedded,scaled")
+    parser.add_argument("--servers", type=csv(str), default=list(SERVERS), help="ours,channels,raw")
+    parser.add_argument("--rounds", type=int, help="fan-out rounds per run (5)")
+    parser.add_argument("--rates", type=csv(int), help="ingest ladder, answers per second (10,25,50,100,250,500,1000,2000)")
+    parser.add_argument("--step-s", type=float, help="seconds per ingest step (1.5)")
+    parser.add_argument("--consoles", type=int, help="chair consoles (3)")
+    parser.add_argument("--no-storm", action="store_true", help="skip the reconnect storm")
+    parser.add_argument("--no-burst", action="store_true", help="skip the burst of every delegate at once")
+    parser.add_argument("--no-pages", action="store_true", help="skip the session page timing")
+    parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
+    parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
+    parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+                        help="an existing database to connect to; the scaled mode creates and drops its own next to it")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+                        help="a Redis database number for the benchmark alone (its channel-layer keys are deleted)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    options = parser.parse_args(argv)
+    unknown = (set(options.servers) - set(SERVERS)) | (set(options.modes) - {"embedded", "scaled"})
+    if unknown:
+        parser.error(f"unknown modes or servers: {sorted(unknown)}")
+    return options
+
+
+def plan_from(options: argparse.Namespace) -> bench_live.Plan:
+    plan = replace(bench_live.Plan(), **QUICK) if options.quick else bench_live.Plan()
+    chosen = {"rounds": options.rounds, "step_s": options.step_s, "consoles": options.consoles,
+              "rates": tuple(options.rates) if options.rates else None}  # fmt: skip
+    plan = replace(plan, **{name: value for name, value in chosen.items() if value is not None})
+    return replace(plan, storm=not options.no_storm, burst=not options.no_burst)
+
+
+def machine() -> dict:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
-        **{name: version(name) for name in ("django", "channels", "uvicorn", "channels-redis")},
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        **{f"{name}-py" if name == "redis" else name: version(name) for name in PACKAGES},
+        # The code measured: the commit, and whether the app had changes not yet committed.
+        "git_commit": git("rev-parse", "--short", "HEAD"),
+        "git_uncommitted": [line[3:] for line in git("status", "--porcelain", "--", "sessions_app", "facilitation", "templates").splitlines()],
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    out = HERE / "results" / "latest.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2) + "\n")
-    print(f"\n{'mode':9} {'server':7} {'n':>5} {'connect s':>10} {'fan-out ms':>11} {'sent':>5} {'stored':>7} {'shown':>6} {'burst s':>8}")
+
+
+async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict) -> tuple[list[dict], list[dict]]:
+    runs, pages = [], []
+    deadline = time.monotonic() + options.max_minutes * 60
+    for mode_name in options.modes:
+        print(f"{mode_name} mode", flush=True)
+        with Mode(mode_name, pg_url=options.pg_url, redis_url=options.redis_url) as mode:
+            info.update({f"{name}_server": value for name, value in mode.versions.items()})
+            if not options.no_pages and "ours" in options.servers:
+                page = await bench_live.measure_pages(mode, plan)
+                pages.append(page)
+                print(f"  session page: {page['empty']['delegate_ms']} ms with 0 answers, {page['full']['delegate_ms']} ms with "
+                      f"{page['answers'][1]:,} (console {page['empty']['console_ms']} / {page['full']['console_ms']} ms)", flush=True)
+            shared: dict = {}
+            for n in options.n:
+                for server in options.servers:
+                    run: dict = {"mode": mode_name, "server": server, "n": n}
+                    if time.monotonic() > deadline:
+                        run["error"] = f"not run: past --max-minutes {options.max_minutes:g}"
+                    else:
+                        try:
+                            await asyncio.wait_for(bench_live.run_one(mode, server, n, plan, shared, run), plan.run_timeout_s)
+                        except TimeoutError:
+                            run["error"] = f"stopped after {plan.run_timeout_s:g} s"
+                    if pages and server == "ours":
+                        run["session_page_ms"] = pages[-1]["empty"]["delegate_ms"]
+                        run["session_page_10k_ms"] = pages[-1]["full"]["delegate_ms"]
+                    runs.append(run)
+    return runs, pages
+
+
+def ratios(runs: list[dict]) -> list[dict]:
+    """ours / baseline for the same mode and N: fan-out time until all N had it, and sustained ingest."""
+    by_key = {(run["mode"], run["server"], run["n"]): run for run in runs}
+    out = []
+    for (mode, server, n), run in by_key.items():
+        if server != "ours":
+            continue
+        row = {"mode": mode, "n": n}
+        for baseline in ("channels", "raw"):
+            other = by_key.get((mode, baseline, n), {})
+            if run.get("fanout_all_ms") and other.get("fanout_all_ms"):
+                row[f"fanout_ours_over_{baseline}"] = round(run["fanout_all_ms"] / other["fanout_all_ms"], 2)
+            if run.get("ingest_sustained_per_s") is not None and other.get("ingest_sustained_per_s"):
+                row[f"ingest_ours_over_{baseline}"] = round(run["ingest_sustained_per_s"] / other["ingest_sustained_per_s"], 3)
+        out.append(row)
+    return out
+
+
+COLUMNS = [
+    ("mode", "mode", 8), ("server", "server", 8), ("n", "n", 5), ("connect_s", "conn s", 7), ("kb_per_socket", "kB/sock", 7),
+    ("fanout_all_ms", "fan all", 8), ("fanout_p50_ms", "fan p50", 8), ("fanout_p99_ms", "fan p99", 8), ("fanout_max_ms", "fan max", 8),
+    ("reconnect_all_s", "recon s", 7), ("ingest_sustained_per_s", "ingest/s", 8), ("ingest_p99_ms", "ing p99", 8),
+    ("burst_shown_in_window", "burst in", 8), ("burst_all_ms", "burst ms", 9),
+    ("sent", "sent", 6), ("ok", "ok", 6), ("stored", "stored", 6), ("shown", "shown", 6),
+]  # fmt: skip
+
+
+def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: bench_live.Plan) -> str:
+    lines = [" ".join(f"{title:>{width}}" for _key, title, width in COLUMNS)]
     for run in runs:
-        print(f"{run['mode']:9} {run['server']:7} {run['n']:>5} {run['connect_s']:>10} {run['fanout_all_ms']:>11} "
-              f"{run['sent']:>5} {run['stored']:>7} {run['shown']:>6} {run['ingest_burst_s']:>8}")
-    print(f"written to {out.relative_to(HERE.parent)}")
+        cells = [f"{'-' if run.get(key) is None else run[key]:>{width}}" for key, _title, width in COLUMNS]
+        lines.append(" ".join(cells) + (f"  ERROR {run['error']}" if run.get("error") else ""))
+    lines.append(f"(burst in: answers of the burst on every console within {plan.burst_window_s:g} s; ms: time in milliseconds)")
+    if ratio_rows:
+        lines.append("")
+        lines.append("ours / baseline: fan-out time until all N have it (lower is better for ours), sustained ingest rate")
+        for row in ratio_rows:
+            lines.append(f"  {row['mode']:8} n={row['n']:<5} fan-out ours/channels {row.get('fanout_ours_over_channels', '-'):>5}"
+                         f"  ours/raw {row.get('fanout_ours_over_raw', '-'):>5}   ingest ours/channels"
+                         f" {row.get('ingest_ours_over_channels', '-'):>6}  ours/raw {row.get('ingest_ours_over_raw', '-'):>6}")  # fmt: skip
+    for page in pages:
+        lines.append(f"session page ({page['mode']}): delegate {page['empty']['delegate_ms']} ms with 0 answers, {page['full']['delegate_ms']} ms"
+                     f" with {page['answers'][1]:,}; console {page['empty']['console_ms']} / {page['full']['console_ms']} ms")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    options = parse(argv)
+    plan = plan_from(options)
+    raise_fd_limit()
+    started = time.perf_counter()
+    info = machine()
+    runs, pages = uvloop.run(matrix(options, plan, info))
+    info["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
+    info["live_duration_s"] = round(time.perf_counter() - started, 1)
+    ratio_rows = ratios(runs)
+    result = {"machine": info, "plan": asdict(plan), "runs": runs, "ratios": ratio_rows, "pages": pages}
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(table(runs, ratio_rows, pages, plan))
+    print(f"\nlive benchmark: {info['live_duration_s']} s, written to {options.out}")
+    exports = HERE / "bench_exports.py"
+    if not options.no_exports and exports.exists():
+        subprocess.run([sys.executable, str(exports)], check=True)
+    return result
 
 
 if __name__ == "__main__":
