@@ -22,7 +22,7 @@ _hubs: dict[tuple[int, int], "LocalHub"] = {}
 class LocalHub:
     def __init__(self, layer, key: tuple[int, int]):
         self.layer, self.key = layer, key
-        self.members: dict[str, set] = {}
+        self.members: dict[str, dict] = {}  # group -> its local sockets, in the order they joined
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
         self.lock = asyncio.Lock()
@@ -33,16 +33,16 @@ class LocalHub:
                 self.channel = await self.layer.new_channel()
                 self.task = asyncio.get_running_loop().create_task(self._pump())
             if group not in self.members:
-                self.members[group] = set()
+                self.members[group] = {}
                 await self.layer.group_add(group, self.channel)
-            self.members[group].add(consumer)
+            self.members[group][consumer] = None
 
     async def leave(self, group: str, consumer) -> None:
         async with self.lock:
             members = self.members.get(group)
             if members is None:
                 return
-            members.discard(consumer)
+            members.pop(consumer, None)
             if members:
                 return
             del self.members[group]
@@ -71,7 +71,13 @@ class LocalHub:
             return
         html = message["html"]
         for consumer in list(members):  # a socket may leave while we write to the others
-            await consumer.push_fragment(html)
+            try:
+                await consumer.push_fragment(html)
+            except Exception as error:  # e.g. the client went away before its disconnect reached us
+                # One socket's failure must not cost the others this message; it leaves the group
+                # here, and its disconnect (if it ever comes) finds it gone.
+                members.pop(consumer, None)
+                logger.info("Local fan-out dropped a socket of group %s: %r", message.get("group"), error)
 
 
 def hub_for(layer) -> LocalHub:

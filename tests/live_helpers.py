@@ -40,3 +40,16 @@ def delegate_path(meeting, number: int = 1) -> str:
 
 def screen_path(meeting) -> str:
     return f"/ws/meetings/{meeting.slug}/screen/"
+
+
+async def receive_until(communicator: WebsocketCommunicator, text: str, timeout: float = 2) -> str:
+    """The first message containing `text` (messages before it are skipped; live events are sent in
+    the background, so one committed just before a socket opened may or may not reach it)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = deadline - asyncio.get_running_loop().time()
+        message = await communicator.receive_from(timeout=max(left, 0.01))
+        if text in message:
+            return message

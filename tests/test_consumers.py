@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from sessions_app import services
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
-from .live_helpers import console_path, delegate_path, open_socket, screen_path
+from .live_helpers import console_path, delegate_path, open_socket, receive_until, screen_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -225,4 +225,38 @@ async def test_observer_gets_the_delegate_feed_but_not_the_console():
     assert (connected, code) == (False, 4403)
     screen, connected, _ = await open_socket(screen_path(world["meeting"]), observer)
     assert connected
+    await screen.disconnect()
+
+
+class GoneSocket:
+    """A socket whose client went away before its disconnect reached the consumer: Uvicorn raises."""
+
+    async def push_fragment(self, html):
+        from uvicorn.protocols.utils import ClientDisconnected
+
+        raise ClientDisconnected()
+
+
+async def test_a_socket_that_went_away_does_not_cost_the_others_a_broadcast():
+    from channels.layers import get_channel_layer
+
+    from sessions_app import events, fanout
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
+    hub = fanout.hub_for(get_channel_layer())
+    group = events.group_name(meeting.pk, events.SCREEN)
+    gone = GoneSocket()
+    await hub.join(group, gone)  # first in the group, so it is written to first
+    screen, connected, _ = await open_socket(screen_path(meeting), world["chair"])
+    assert connected
+
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+    assert "Key idea" in await receive_until(screen, "Key idea")
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="unstar")
+    assert "Key idea" not in await screen.receive_from(timeout=2)  # the gone socket was dropped; the next broadcast arrives too
+    assert gone not in hub.members[group]
+    await hub.leave(group, gone)
     await screen.disconnect()
