@@ -1,20 +1,24 @@
 """The one list of live events: types, who receives them, how they are stored and broadcast.
 
 The database is the truth, the socket is a hint. `record()` stores an Event row with the meeting's
-next sequence number inside the caller's transaction; after commit, `broadcast()` renders one HTML
-fragment per audience (not per recipient) and sends it to that audience's group. A client that
-reconnects sends the last sequence number it saw and gets the missed fragments again, rendered from
-the current state of the database, or a fresh render of its live parts when the gap is too old.
+next sequence number inside the caller's transaction; after commit, `publish()` hands it to the
+process's Broadcaster, which renders one HTML fragment per audience (not per recipient) in a worker
+thread and sends it to that audience's group; answers committed while it renders go out together. A
+client that reconnects sends the last sequence number it saw and gets the missed fragments again,
+rendered from the current state of the database, or a fresh render of its live parts when the gap is
+too old.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import translation
 
 from .models import Event, Meeting, Session
@@ -98,26 +102,107 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
     Meeting.objects.filter(pk=meeting.pk).update(last_seq=seq)
     meeting.last_seq = seq
     event = Event.objects.create(meeting=meeting, seq=seq, type=type, session=session, payload=payload or {})
-    transaction.on_commit(lambda: broadcast(event))
+    transaction.on_commit(lambda: publish(event))
     return event
 
 
-def broadcast(event: Event) -> None:
-    """Render the event once per receiving group and interface language, and send it to each group.
+def publish(event: Event) -> None:
+    """Send a committed event to its groups.
 
-    A message carries {"html": {language: fragment}}; each socket forwards its user's language.
+    Under the ASGI server (a view or consumer running in a worker thread of the server's event loop),
+    the event goes to that loop's Broadcaster and the request returns at once; otherwise (management
+    commands, the test client) it is rendered and sent here.
     """
-    from .live import render_event  # live renders templates; imported here to keep this module light
+    loop = _server_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(Broadcaster.of(loop).add, event)
+            return
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+    broadcast([event])
 
-    by_group: dict[str, dict[str, str]] = {}
-    try:
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                for group, html in render_event(event):
-                    by_group.setdefault(group, {})[language] = html
-    except Exception:  # a render bug must not undo a stored submission; clients resync on reconnect
-        logger.exception("Could not render live event %s #%s", event.type, event.seq)
-        return
+
+def broadcast(batch: list[Event]) -> None:
+    """Render a run of events and send their messages now, in order (synchronous callers)."""
     layer = get_channel_layer()
-    for group, html in by_group.items():
-        async_to_sync(layer.group_send)(group, {"type": "live.fragment", "group": group, "seq": event.seq, "html": html})
+    for group, message in messages_for(batch):
+        async_to_sync(layer.group_send)(group, message)
+
+
+def messages_for(batch: list[Event]) -> list[tuple[str, dict]]:
+    """(group, channel-layer message) for a run of events, in order.
+
+    Each message carries {"html": {language: fragment}} (each socket forwards its user's language) and
+    the sequence number of the last event it covers. Consecutive answer submissions are merged into
+    one message per group (live.render_batch). A render bug loses the live message, never the stored
+    submission: clients resync from the database on reconnect.
+    """
+    from .live import render_batch  # live renders templates; imported here to keep this module light
+
+    return [
+        (group, {"type": "live.fragment", "group": group, "seq": seq, "html": html})
+        for group, html, seq in render_batch(batch)
+    ]
+
+
+def _render_in_worker(batch: list[Event]) -> list[tuple[str, dict]]:
+    """messages_for in a worker thread of the loop, which closes its database connection after."""
+    try:
+        return messages_for(batch)
+    finally:
+        connection.close()
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop whose worker thread we run in (asgiref's SyncToAsync records it), if it still runs."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+class Broadcaster:
+    """One per event loop: renders committed events off the request threads and sends them in order.
+
+    While one batch renders, the events committed meanwhile wait and then render together: a burst of
+    answers reaches the consoles as a few messages carrying many cards, each question's tally once,
+    instead of one render and one message per answer. An idle broadcaster starts at once, so a lone
+    event waits for nothing.
+    """
+
+    _by_loop: dict[int, "Broadcaster"] = {}
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.pending: list[Event] = []
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> "Broadcaster":
+        broadcaster = cls._by_loop.get(id(loop))
+        if broadcaster is None or broadcaster.loop is not loop:
+            broadcaster = cls._by_loop[id(loop)] = cls(loop)
+        return broadcaster
+
+    def add(self, event: Event) -> None:
+        """On the loop: queue an event; start sending if idle."""
+        self.pending.append(event)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        render = sync_to_async(_render_in_worker, thread_sensitive=False)
+        while self.pending:
+            batch, self.pending = self.pending, []
+            try:
+                messages = await render(batch)
+                layer = get_channel_layer()
+                for group, message in messages:
+                    await layer.group_send(group, message)
+            except Exception:  # the next batch must still go out
+                logger.exception("Could not send live events #%s-#%s", batch[0].seq, batch[-1].seq)

@@ -6,11 +6,16 @@ true now: a client that missed events ends with what a fresh page would show.
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+import logging
+
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from . import events, floor, polls, queries
 from .models import Answer, Event, Meeting, Poll, Practice, Question, Session, Visibility, Vote
+
+logger = logging.getLogger(__name__)
 
 Fragments = list[tuple[str, str]]
 
@@ -22,6 +27,75 @@ def seq_marker(seq: int) -> str:
 
 def _render(template: str, **context) -> str:
     return render_to_string(f"sessions_app/partials/{template}.html", context)
+
+
+def render_batch(batch: list[Event]) -> list[tuple[str, dict[str, str], int]]:
+    """(group, {language: html}, seq) for a run of committed events, in order.
+
+    Each event renders once per receiving group and interface language. A run of consecutive answer
+    submissions renders as one message per group (see _answers_saved).
+    """
+    messages = []
+    for run in _runs(batch):
+        try:
+            if run[0].type == events.ANSWER_SAVED:
+                messages.extend(_answers_saved(run))
+                continue
+            by_group: dict[str, dict[str, str]] = {}
+            for language, _name in settings.LANGUAGES:
+                with translation.override(language):
+                    for group, html in render_event(run[0]):
+                        by_group.setdefault(group, {})[language] = html
+            messages.extend((group, html, run[0].seq) for group, html in by_group.items())
+        except Exception:  # one render bug must not cost the other events their messages
+            logger.exception("Could not render live events #%s-#%s", run[0].seq, run[-1].seq)
+    return messages
+
+
+def _runs(batch: list[Event]) -> list[list[Event]]:
+    """Consecutive answer submissions of one meeting together; every other event alone."""
+    runs: list[list[Event]] = []
+    for event in batch:
+        previous = runs[-1][-1] if runs else None
+        if (previous is not None and event.type == previous.type == events.ANSWER_SAVED
+                and event.meeting_id == previous.meeting_id):
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+def _answers_saved(run: list[Event]) -> list[tuple[str, dict[str, str], int]]:
+    """Answers submitted one after another: to the consoles one message with every card (each answer
+    once, as it is now) and each question's tally once; to each delegation its answers' status lines."""
+    meeting = Meeting.objects.get(pk=run[0].meeting_id)
+    created: dict[int, bool] = {}
+    for event in run:  # an answer first created in this run is appended; one only edited, replaced
+        created.setdefault(event.payload["answer"], bool(event.payload.get("created")))
+    answers = queries.answers_for_console(list(created))
+    questions = list({answer.question_id: answer.question for answer in answers}.values())
+    tallies = {question.pk: tally_context(question, meeting) for question in questions}
+    published = ({question.pk: published_answers_of(question) for question in questions}
+                 if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED else {})
+    console = events.group_name(meeting.pk, events.CONSOLE)
+    by_group: dict[str, dict[str, str]] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            parts: dict[str, list[str]] = {console: []}
+            for answer in answers:
+                oob = f"beforeend:#answers-q{answer.question_id}" if created[answer.pk] else "true"
+                parts[console].append(_render("answer_card", answer=answer, meeting=meeting, oob=oob))
+                mine = events.delegation_group(meeting.pk, answer.delegation_id)
+                parts.setdefault(mine, []).append(_render("answer_saved_status", answer=answer, oob="true"))
+            for question in questions:
+                parts[console].append(_render("tally", question=question, **tallies[question.pk], oob="true"))
+                if question.pk in published:
+                    parts.setdefault(events.group_name(meeting.pk, events.DELEGATE), []).append(
+                        _render("published_answers", question=question, answers=published[question.pk], meeting=meeting, oob="true")
+                    )
+            for group, htmls in parts.items():
+                by_group.setdefault(group, {})[language] = seq_marker(run[-1].seq) + "".join(htmls)
+    return [(group, html, run[-1].seq) for group, html in by_group.items()]
 
 
 def render_event(event: Event) -> Fragments:
@@ -179,18 +253,26 @@ RENDERERS = {
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
 
-def tally_html(question: Question, meeting: Meeting) -> str:
+def tally_context(question: Question, meeting: Meeting) -> dict:
     """How many delegations answered the question, and which have not yet."""
     answered = set(question.answers.values_list("delegation_id", flat=True))
     delegations = list(meeting.delegations.all())
     missing = [delegation for delegation in delegations if delegation.pk not in answered]
-    return _render("tally", question=question, answered=len(delegations) - len(missing), total=len(delegations), missing=missing, oob="true")
+    return {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
+
+
+def tally_html(question: Question, meeting: Meeting) -> str:
+    return _render("tally", question=question, **tally_context(question, meeting), oob="true")
+
+
+def published_answers_of(question: Question) -> list[Answer]:
+    return list(
+        question.answers.filter(visibility=Visibility.PUBLISHED).exclude(kind__in=[Answer.Kind.NO_CONTRIBUTION]).select_related("delegation")
+    )
 
 
 def published_answers_html(question: Question, meeting: Meeting) -> str:
-    answers = list(
-        question.answers.filter(visibility=Visibility.PUBLISHED).exclude(kind__in=[Answer.Kind.NO_CONTRIBUTION]).select_related("delegation")
-    )
+    answers = published_answers_of(question)
     return _render("published_answers", question=question, answers=answers, meeting=meeting, oob="true")
 
 

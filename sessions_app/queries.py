@@ -96,6 +96,12 @@ def answer_for_console(answer_id: int) -> Answer | None:
     )
 
 
+def answers_for_console(answer_ids: list[int]) -> list[Answer]:
+    """These answers as the console's cards show them, in the order given (missing ones left out)."""
+    found = Answer.objects.select_related("question__session", "delegation", "updated_by", "duplicate_of__delegation").in_bulk(answer_ids)
+    return [found[pk] for pk in answer_ids if pk in found]
+
+
 def practice_for_console(practice_id: int) -> Practice | None:
     return (
         Practice.objects.select_related("session", "delegation", "question", "paragraph", "updated_by")
@@ -147,6 +153,21 @@ def delegate_context(session: Session, delegation) -> dict:
         "practices": delegation_practices(session, delegation),
         "show_published": meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED,
     }
+
+
+def question_card_context(question: Question, delegation) -> dict:
+    """One question of a delegate's page, as delegate_context shows it: the answer views' re-render.
+
+    Its queries do not depend on the size of the session (briefing, other questions, answers)."""
+    meeting = question.session.meeting
+    show_published = meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED
+    question.own_answer = (
+        Answer.objects.filter(question=question, delegation=delegation).select_related("updated_by").first() if delegation else None
+    )
+    question.published = (
+        list(question.answers.filter(visibility="published").select_related("delegation").order_by("created_at")) if show_published else []
+    )
+    return {"meeting": meeting, "session": question.session, "question": question, "delegation": delegation, "show_published": show_published}
 
 
 def console_context(session: Session) -> dict:

@@ -21,7 +21,20 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
+async def live_events_sent() -> None:
+    """Wait until this event loop's broadcaster has sent every live event committed so far."""
+    import asyncio
+
+    from sessions_app.events import Broadcaster
+
+    broadcaster = Broadcaster.of(asyncio.get_running_loop())
+    while broadcaster.pending or (broadcaster.task is not None and not broadcaster.task.done()):
+        await asyncio.sleep(0.005)
+
+
 async def open_socket(path: str, user=None, origin: bytes = ORIGIN) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """A socket opened after every live event committed so far has gone out (as a page loaded later)."""
+    await live_events_sent()
     headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
     if user is not None:
         headers.append((b"cookie", (await session_cookie(user)).encode()))

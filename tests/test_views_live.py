@@ -138,6 +138,21 @@ def test_console_query_count_does_not_grow_with_answers(client, django_assert_nu
         assert client.get(reverse("console", args=[meeting.slug, question.session.number])).status_code == 200
 
 
+@pytest.mark.parametrize("others", [0, 30])
+def test_an_answer_posted_with_htmx_costs_the_same_queries_however_full_the_session(client, django_assert_num_queries, world, others):
+    """The reply re-renders the one question, not the session page (briefing, other questions, polls)."""
+    session = world["session"]
+    for position in range(others):
+        QuestionFactory(session=session)
+        session.blocks.create(position=position, kind="paragraph", html=f"<p>Paragraph {position}</p>", number=position + 1)
+    for code in ["DE", "JP", "CA", "CL", "NO", "KR", "MX", "IT", "ES", "AT"][: others // 3]:
+        AnswerFactory(question=world["question"], delegation=DelegationFactory(country=code))
+    client.force_login(world["fr"])
+    with django_assert_num_queries(17):
+        response = client.post(answer_url(world), {"kind": "answer", "text": "Yes.", "key": f"k{others}"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Your answer was saved." in response.content.decode()
+
+
 def test_practice_form_creates_once_and_lists_it_for_the_delegation(client, world):
     client.force_login(world["fr"])
     url = reverse("new_practice", args=[world["meeting"].slug, world["session"].number])

@@ -29,7 +29,8 @@ def _with_one_retry(call):
 @require_POST
 def submit_answer(request, slug, question_id):
     question = get_object_or_404(Question.objects.select_related("session__meeting"), pk=question_id, session__meeting__slug=slug)
-    if delegation_of(request.user) is None:
+    delegation = delegation_of(request.user)
+    if delegation is None:
         raise PermissionDenied
     error, saved = None, False
     try:
@@ -46,9 +47,14 @@ def submit_answer(request, slug, question_id):
         if error is None:
             return redirect(_session_url(question))
         return _render_page_with_error(request, question, error)
-    context = session_page_context(request, question.session)
-    card = next(q for q in context["questions"] if q.pk == question.pk)
-    context.update(question=card, error=error, saved_now=saved, submitted_text=None if saved else request.POST.get("text", ""))
+    if error:
+        question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
+    context = {
+        **queries.question_card_context(question, delegation),
+        "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
+        "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
+        "error": error, "saved_now": saved, "submitted_text": None if saved else request.POST.get("text", ""),
+    }
     return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if saved else 422)
 
 

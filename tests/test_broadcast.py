@@ -1,0 +1,114 @@
+"""How committed events reach the groups: merged bursts of answers, in order, off the request thread."""
+
+import asyncio
+import re
+
+import pytest
+from channels.db import database_sync_to_async
+
+from sessions_app import events, services
+from sessions_app.events import Broadcaster
+from sessions_app.models import Event
+
+from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
+from .live_helpers import console_path, delegate_path, live_events_sent, open_socket
+
+
+def two_questions_three_delegations():
+    france, germany, japan = (DelegationFactory(country=code) for code in ("FR", "DE", "JP"))
+    first = QuestionFactory()
+    second = QuestionFactory(session=first.session)
+    first.session.number = 1
+    first.session.save()
+    first.session.meeting.delegations.add(france, germany, japan)
+    return {
+        "meeting": first.session.meeting, "first": first, "second": second,
+        "fr": make_delegate(france), "fr2": make_delegate(france), "de": make_delegate(germany), "jp": make_delegate(japan),
+        "chair": make_chair(), "france": france, "germany": germany,
+    }
+
+
+def submit(world, who, question, text, key):
+    return services.submit_answer(user=world[who], question=world[question], kind="answer", text=text, key=key)
+
+
+def cards(html: str) -> list[str]:
+    return re.findall(r'<article[^>]* id="(answer-\d+)"', html)
+
+
+@pytest.mark.django_db
+def test_a_run_of_answers_is_one_console_message_with_each_card_once_and_each_tally_once():
+    world = two_questions_three_delegations()
+    france_first = submit(world, "fr", "first", "Draft of France", "a")
+    germany_first = submit(world, "de", "first", "Germany's view", "b")
+    submit(world, "fr2", "first", "Final of France", "c")  # the colleague's edit of France's answer
+    japan_second = submit(world, "jp", "second", "Japan's view", "d")
+    batch = list(Event.objects.order_by("seq"))
+    assert len(batch) == 4
+
+    messages = dict(events.messages_for(batch))
+
+    console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]
+    english = console["html"]["en"]
+    assert cards(english) == [f"answer-{france_first.pk}", f"answer-{germany_first.pk}", f"answer-{japan_second.pk}"]
+    assert "Final of France" in english and "Draft of France" not in english  # as it is now
+    assert english.count(f'beforeend:#answers-q{world["first"].pk}') == 2  # new to the console: appended
+    assert english.count('id="tally-q') == 2  # one tally per question
+    assert "2 of 3 delegations answered" in english and "1 of 3 delegations answered" in english
+    assert console["seq"] == batch[-1].seq and f'data-seq="{batch[-1].seq}"' in english
+    assert "Final of France" in console["html"]["fr"] and "délégations" in console["html"]["fr"]
+    # Each delegation hears of its own answers only, once per answer.
+    france = messages[events.delegation_group(world["meeting"].pk, world["france"].pk)]["html"]["en"]
+    assert france.count("answer-status-q") == 1 and "Germany" not in france
+    assert f"answer-status-q{world['first'].pk}" in messages[events.delegation_group(world["meeting"].pk, world["germany"].pk)]["html"]["en"]
+
+
+@pytest.mark.django_db
+def test_events_between_answers_keep_their_place():
+    world = two_questions_three_delegations()
+    submit(world, "fr", "first", "One", "a")
+    services.set_question_status(user=world["chair"], question=world["second"], status="closed")
+    submit(world, "de", "first", "Two", "b")
+    batch = list(Event.objects.order_by("seq"))
+
+    sent = [(group.rsplit(".", 1)[-1], message["seq"]) for group, message in events.messages_for(batch)]
+
+    seqs = [seq for _group, seq in sent]
+    assert seqs == sorted(seqs) and set(seqs) == {1, 2, 3}  # three runs, in order
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_burst_reaches_the_console_as_one_message_and_each_delegation_once():
+    world = await database_sync_to_async(two_questions_three_delegations)()
+    for who, question, key in (("fr", "first", "a"), ("de", "first", "b"), ("jp", "second", "c")):
+        await database_sync_to_async(submit)(world, who, question, f"Answer {key}", key)
+    await live_events_sent()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    france, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr2"])
+    batch = await database_sync_to_async(lambda: list(Event.objects.order_by("seq")))()
+
+    broadcaster = Broadcaster.of(asyncio.get_running_loop())
+    for event in batch:  # committed together: queued before the broadcaster gets to run
+        broadcaster.add(event)
+
+    html = await console.receive_from(timeout=2)
+    assert len(cards(html)) == 3 and f'data-seq="{batch[-1].seq}"' in html
+    assert await console.receive_nothing(timeout=0.3)
+    assert "answer-status-q" in await france.receive_from(timeout=2)
+    assert await france.receive_nothing(timeout=0.3)
+    await console.disconnect()
+    await france.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_an_answer_submitted_under_the_server_loop_reaches_the_console_without_a_render_in_the_request():
+    world = await database_sync_to_async(two_questions_three_delegations)()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+
+    stored = await database_sync_to_async(submit)(world, "fr", "first", "Sent from a worker thread", "a")
+
+    html = await console.receive_from(timeout=2)
+    assert f'id="answer-{stored.pk}"' in html and "Sent from a worker thread" in html
+    await console.disconnect()
