@@ -54,11 +54,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "sessions_app.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, and synchronous only: under ASGI, Django then runs every middleware above in the
+    # request's worker thread. An async-capable middleware below a sync one would bounce each
+    # request between the event loop and threads (two hops per middleware), waiting each time for
+    # a loop busy with every delegate's socket.
+    "sessions_app.middleware.UserLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "facilitation.urls"
@@ -91,6 +95,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a delegate's answer is written; IMMEDIATE takes the write lock at
     # BEGIN so concurrent submissions queue for `timeout` seconds instead of failing with "locked".
+    DATABASES["default"]["ENGINE"] = "facilitation.sqlite"  # writers queue on a lock (see its docstring)
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",

@@ -84,6 +84,17 @@ def revocation_group(user_id: int) -> str:
     return f"user.{user_id}.sockets"
 
 
+def may_reach(event: Event, groups: set[str], *, answers_published: bool) -> bool:
+    """False when the event surely renders nothing for a socket in these groups, known without a
+    query so that a long gap replays cheaply: another delegation's answer or practice, to a delegate."""
+    delegation = (event.payload or {}).get("delegation")
+    if event.type not in (ANSWER_SAVED, PRACTICE_SAVED) or delegation is None:
+        return True
+    if group_name(event.meeting_id, CONSOLE) in groups or delegation_group(event.meeting_id, delegation) in groups:
+        return True
+    return event.type == ANSWER_SAVED and answers_published and group_name(event.meeting_id, DELEGATE) in groups
+
+
 def disconnect_user(user_id: int) -> None:
     """Close every open socket of this user (after commit: a revoked participant loses live access)."""
     layer = get_channel_layer()

@@ -6,7 +6,9 @@ true now: a client that missed events ends with what a fresh page would show.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -18,6 +20,8 @@ from .models import Answer, Event, Meeting, Poll, Practice, Question, Session, V
 logger = logging.getLogger(__name__)
 
 Fragments = list[tuple[str, str]]
+Lazy = str | Callable[[], str]
+LazyFragments = list[tuple[str, Lazy]]  # what renderers return: see render_event
 
 
 def seq_marker(seq: int) -> str:
@@ -98,107 +102,120 @@ def _answers_saved(run: list[Event]) -> list[tuple[str, dict[str, str], int]]:
     return [(group, html, run[-1].seq) for group, html in by_group.items()]
 
 
-def render_event(event: Event) -> Fragments:
-    """(group, html) pairs for one event; html starts with the sequence marker."""
+def render_event(event: Event, *, meeting: Meeting | None = None, groups: set[str] | None = None) -> Fragments:
+    """(group, html) pairs for one event; html starts with the sequence marker.
+
+    With `groups` (a reconnecting socket's), only those groups' fragments are rendered: renderers
+    return each fragment as a function, called only when its group is wanted.
+    """
     renderer = RENDERERS[event.type]
-    meeting = Meeting.objects.get(pk=event.meeting_id)
-    fragments = renderer(event, meeting)
-    return [(group, seq_marker(event.seq) + html) for group, html in fragments if html]
+    meeting = meeting or Meeting.objects.get(pk=event.meeting_id)
+    rendered = []
+    for group, html in renderer(event, meeting):
+        if groups is not None and group not in groups:
+            continue
+        html = html() if callable(html) else html
+        if html:
+            rendered.append((group, seq_marker(event.seq) + html))
+    return rendered
 
 
-def _answer_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _later(template: str, **context) -> Callable[[], str]:
+    """A fragment rendered only if some socket wants it (in the language active then)."""
+    return lambda: _render(template, **context)
+
+
+def _answer_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     answer = queries.answer_for_console(event.payload["answer"])
     if answer is None:
         return []
     question = answer.question
     created = bool(event.payload.get("created"))
     oob = f"beforeend:#answers-q{question.pk}" if created else "true"
-    card = _render("answer_card", answer=answer, meeting=meeting, oob=oob)
-    console = card + tally_html(question, meeting)
+    console = lambda: _render("answer_card", answer=answer, meeting=meeting, oob=oob) + tally_html(question, meeting)  # noqa: E731
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
     if event.type == events.ANSWER_SAVED:
-        fragments.append(
-            (events.delegation_group(meeting.pk, answer.delegation_id), _render("answer_saved_status", answer=answer, oob="true"))
-        )
+        fragments.append((events.delegation_group(meeting.pk, answer.delegation_id), _later("answer_saved_status", answer=answer, oob="true")))
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
-        fragments.append((events.group_name(meeting.pk, events.DELEGATE), published_answers_html(question, meeting)))
+        fragments.append((events.group_name(meeting.pk, events.DELEGATE), lambda: published_answers_html(question, meeting)))
     if event.type == events.ANSWER_MODERATED:
-        fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)))
+        fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
     return fragments
 
 
-def _practice_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _practice_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     practice = queries.practice_for_console(event.payload["practice"])
     if practice is None:
         return []
     oob = "afterbegin:#practices-feed" if event.payload.get("created") else "true"
-    card = _render("practice_card", practice=practice, meeting=meeting, oob=oob, console=True)
-    fragments = [(events.group_name(meeting.pk, events.CONSOLE), card)]
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), _later("practice_card", practice=practice, meeting=meeting, oob=oob, console=True))]
     if event.type == events.PRACTICE_SAVED:
-        mine = queries.delegation_practices(practice.session, practice.delegation)
-        fragments.append(
-            (events.delegation_group(meeting.pk, practice.delegation_id),
-             _render("practices_mine", practices=mine, session=practice.session, meeting=meeting, oob="true"))
-        )
+        fragments.append((
+            events.delegation_group(meeting.pk, practice.delegation_id),
+            lambda: _render("practices_mine", practices=queries.delegation_practices(practice.session, practice.delegation),
+                            session=practice.session, meeting=meeting, oob="true"),
+        ))  # fmt: skip
     return fragments
 
 
-def _question_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _question_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     question = Question.objects.select_related("session").get(pk=event.payload["question"])
     return [
-        (events.group_name(meeting.pk, events.CONSOLE), _render("question_controls", question=question, meeting=meeting, oob="true")),
-        (events.group_name(meeting.pk, events.DELEGATE), _render("question_status", question=question, meeting=meeting, oob="true")),
-        (events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)),
+        (events.group_name(meeting.pk, events.CONSOLE), _later("question_controls", question=question, meeting=meeting, oob="true")),
+        (events.group_name(meeting.pk, events.DELEGATE), _later("question_status", question=question, meeting=meeting, oob="true")),
+        (events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)),
     ]
 
 
-def _discussion_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _discussion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
-    banner = _render("now_discussing", meeting=meeting, oob="true")
+    banner = _later("now_discussing", meeting=meeting, oob="true")
     return [
         (events.group_name(meeting.pk, events.CONSOLE), banner),
         (events.group_name(meeting.pk, events.DELEGATE), banner),
-        (events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)),
+        (events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)),
     ]
 
 
-def _conclusions_fragments(event: Event, meeting: Meeting) -> Fragments:
-    session = Session.objects.get(pk=event.session_id)
-    revision = session.conclusions.select_related("author").first()
-    return [(events.group_name(meeting.pk, events.CONSOLE), _render("conclusions_status", revision=revision, session=session, oob="true"))]
+def _conclusions_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    def status():
+        session = Session.objects.get(pk=event.session_id)
+        return _render("conclusions_status", revision=session.conclusions.select_related("author").first(), session=session, oob="true")
+
+    return [(events.group_name(meeting.pk, events.CONSOLE), status)]
 
 
-def _settings_fragments(event: Event, meeting: Meeting) -> Fragments:
-    notice = _render("settings_notice", meeting=meeting)
+def _settings_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    notice = _later("settings_notice", meeting=meeting)
     return [
         (events.group_name(meeting.pk, events.CONSOLE), notice),
         (events.group_name(meeting.pk, events.DELEGATE), notice),
-        (events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)),
+        (events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)),
     ]
 
 
-def _floor_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _floor_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     session = Session.objects.select_related("meeting").get(pk=event.payload["floor"])
     state = floor.floor_state(session, with_not_spoken=True)
     delegates = events.group_name(meeting.pk, events.DELEGATE)
     # Everyone's view first, then each listed delegation's own place (sent after, so it wins).
     fragments = [
-        (events.group_name(meeting.pk, events.CONSOLE), _render("floor_console", state=state, session=session, meeting=meeting, oob="true")),
-        (delegates, _render("floor_status", state=state, session=session, meeting=meeting, oob="true")
+        (events.group_name(meeting.pk, events.CONSOLE), _later("floor_console", state=state, session=session, meeting=meeting, oob="true")),
+        (delegates, lambda: _render("floor_status", state=state, session=session, meeting=meeting, oob="true")
          + _render("floor_mine", state=state, session=session, meeting=meeting, delegation=None, oob="true")),
     ]
     for request in [state.speaker, *state.waiting]:
         if request is not None:
-            mine = _render("floor_mine", state=state, session=session, meeting=meeting, delegation=request.delegation, oob="true")
+            mine = _later("floor_mine", state=state, session=session, meeting=meeting, delegation=request.delegation, oob="true")
             fragments.append((events.delegation_group(meeting.pk, request.delegation_id), mine))
-    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
     return fragments
 
 
-def _timing_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _timing_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     session = Session.objects.get(pk=event.payload["timing"])
-    next_session = meeting.sessions.filter(number__gt=session.number).first()
-    clock = _render("session_clock", session=session, meeting=meeting, next_session=next_session, oob="true")
+    clock = lambda: _render("session_clock", session=session, meeting=meeting, oob="true",  # noqa: E731
+                            next_session=meeting.sessions.filter(number__gt=session.number).first())
     return [(events.group_name(meeting.pk, events.CONSOLE), clock)]
 
 
@@ -210,29 +227,31 @@ def polls_delegate_html(session: Session, meeting: Meeting, launched, delegation
     return _render("polls_delegate", session=session, meeting=meeting, polls=launched, delegation=delegation, voted=voted, oob="true")
 
 
-def _poll_fragments(event: Event, meeting: Meeting) -> Fragments:
+def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     session = Session.objects.select_related("meeting").get(pk=event.session_id)
-    fragments = [(events.group_name(meeting.pk, events.CONSOLE), polls_console_html(session, meeting))]
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), lambda: polls_console_html(session, meeting))]
     delegates = events.group_name(meeting.pk, events.DELEGATE)
     if event.type == events.POLL_CHANGED:
         # A poll opened, closed, or its results were shown: every delegation's list, with its own votes.
-        launched = polls.launched_polls(session)
-        votes_by_delegation = polls.voted_polls_by_delegation(session)
-        fragments.append((delegates, polls_delegate_html(session, meeting, launched, None, set())))
+        launched = functools.cache(lambda: polls.launched_polls(session))
+        votes_by_delegation = functools.cache(lambda: polls.voted_polls_by_delegation(session))
+        fragments.append((delegates, lambda: polls_delegate_html(session, meeting, launched(), None, set())))
         for delegation in meeting.delegations.all():
-            voted = votes_by_delegation.get(delegation.pk, set())
-            fragments.append((events.delegation_group(meeting.pk, delegation.pk), polls_delegate_html(session, meeting, launched, delegation, voted)))
+            fragments.append((
+                events.delegation_group(meeting.pk, delegation.pk),
+                lambda delegation=delegation: polls_delegate_html(
+                    session, meeting, launched(), delegation, votes_by_delegation().get(delegation.pk, set())),
+            ))  # fmt: skip
     else:
         vote = Vote.objects.select_related("poll", "delegation").filter(pk=event.payload["vote"]).first()
         if vote is not None:
             poll = vote.poll
             voter = (events.delegation_group(meeting.pk, vote.delegation_id) if poll.scope == Poll.Scope.DELEGATION and vote.delegation_id
                      else events.user_group(vote.user_id))
-            fragments.append((voter, _render("poll_vote", poll=poll, meeting=meeting, voted=True, delegation=vote.delegation, oob="true")))
+            fragments.append((voter, _later("poll_vote", poll=poll, meeting=meeting, voted=True, delegation=vote.delegation, oob="true")))
             if poll.results_visible:
-                results = polls.poll_results(poll)
-                fragments.append((delegates, _render("poll_results", results=results, poll=poll, meeting=meeting, oob="true")))
-    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_html(meeting)))
+                fragments.append((delegates, lambda: _render("poll_results", results=polls.poll_results(poll), poll=poll, meeting=meeting, oob="true")))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
     return fragments
 
 
@@ -313,7 +332,8 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
     longer than events.REPLAY_LIMIT or `after` is unknown, calls full_render() for a fresh render.
     Returns the current sequence number and the HTML messages to send.
     """
-    current = Meeting.objects.values_list("last_seq", flat=True).get(pk=meeting_id)
+    meeting = Meeting.objects.get(pk=meeting_id)
+    current = meeting.last_seq
     if after >= current:
         return current, []
     missed = list(
@@ -325,14 +345,16 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
     # its "created" flag so that a card the client never had is appended rather than replaced.
     seen: set[tuple] = set()
     messages = []
+    published = meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED
     for event in missed:
         payload = event.payload or {}
+        if not events.may_reach(event, groups, answers_published=published):
+            continue
         key = (event.type, *sorted((name, value) for name, value in payload.items() if name != "created"))
         if key in seen:
             continue
         seen.add(key)
-        for group, html in render_event(event):
-            if group in groups:
-                messages.append(html)
+        for _group, html in render_event(event, meeting=meeting, groups=groups):
+            messages.append(html)
     messages.append(seq_marker(current))
     return current, messages

@@ -324,7 +324,7 @@ def submit_answer(*, user: User, question: Question, kind: str, text: str, key: 
         answer.save(update_fields=["kind", "text", "updated_by", "updated_at"])
     AnswerRevision.objects.create(answer=answer, kind=kind, text=text, author=user)
     Submission.objects.create(key=key, user=user, action="answer", object_id=answer.pk)
-    events.record(meeting=meeting, type=events.ANSWER_SAVED, session=question.session, payload={"answer": answer.pk, "created": created})
+    events.record(meeting=meeting, type=events.ANSWER_SAVED, session=question.session, payload={"answer": answer.pk, "delegation": answer.delegation_id, "created": created})
     return answer
 
 
@@ -373,7 +373,7 @@ def save_practice(
     practice.save()
     practice.themes.set([Theme.objects.get_or_create(meeting=session.meeting, name=name)[0] for name in theme_names])
     Submission.objects.create(key=key, user=user, action="practice", object_id=practice.pk)
-    events.record(meeting=session.meeting, type=events.PRACTICE_SAVED, session=session, payload={"practice": practice.pk, "created": created})
+    events.record(meeting=session.meeting, type=events.PRACTICE_SAVED, session=session, payload={"practice": practice.pk, "delegation": practice.delegation_id, "created": created})
     return practice
 
 

@@ -112,3 +112,25 @@ async def test_an_answer_submitted_under_the_server_loop_reaches_the_console_wit
     html = await console.receive_from(timeout=2)
     assert f'id="answer-{stored.pk}"' in html and "Sent from a worker thread" in html
     await console.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_delegate_reconnecting_after_other_delegations_answers_replays_them_without_rendering_or_querying(django_assert_num_queries):
+    from sessions_app import live
+
+    world = two_questions_three_delegations()
+    for number in range(20):
+        question = QuestionFactory(session=world["first"].session)
+        submit({**world, "q": question}, "de", "q", f"German answer {number}", f"de{number}")
+        submit({**world, "q": question}, "jp", "q", f"Japanese answer {number}", f"jp{number}")
+    meeting = world["meeting"]
+    france = {events.group_name(meeting.pk, events.DELEGATE), events.delegation_group(meeting.pk, world["france"].pk)}
+
+    with django_assert_num_queries(2):  # the meeting, the missed events
+        current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
+    assert current == 40 and messages == [live.seq_marker(40)]
+
+    _current, console = live.catch_up(
+        meeting_id=meeting.pk, after=0, groups={events.group_name(meeting.pk, events.CONSOLE)}, full_render=lambda: "FULL"
+    )
+    assert sum(html.count('class="answer-card') for html in console) == 40

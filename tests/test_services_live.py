@@ -32,7 +32,7 @@ def test_submit_answer_stores_answer_revision_and_numbered_event(question, franc
     assert (stored.delegation, stored.text, stored.updated_by) == (france, "We co-ordinate from the centre.", delegate)
     assert AnswerRevision.objects.filter(answer=stored).count() == 1
     event = Event.objects.get()
-    assert (event.seq, event.type, event.payload) == (1, "answer.saved", {"answer": stored.pk, "created": True})
+    assert (event.seq, event.type, event.payload) == (1, "answer.saved", {"answer": stored.pk, "delegation": france.pk, "created": True})
 
 
 def test_same_submission_posted_three_times_gives_one_row(question, france):
