@@ -39,7 +39,9 @@ run: $(VENV)/.installed translations
 	$(PY) manage.py load_demo
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above. Ctrl+C stops the server."
-	$(VENV)/bin/uvicorn facilitation.asgi:application --host $(HOST) --port $(PORT) --ws wsproto --lifespan off --no-access-log
+	@# wsproto without per-message deflate: about 38 kB per idle socket instead of 140 kB once a
+	@# socket's compressor exists, and no compression per socket per broadcast (docs/performance.md).
+	$(VENV)/bin/uvicorn facilitation.asgi:application --host $(HOST) --port $(PORT) --ws wsproto --ws-per-message-deflate false --lifespan off --no-access-log
 
 test: $(VENV)/.installed-test translations
 	$(PY) -m pytest

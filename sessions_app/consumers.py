@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,6 +29,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_MALFORMED = 4400
 CLOSE_TOO_BIG = 1009
+RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the user's role
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
@@ -76,8 +78,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if not isinstance(after, int) or isinstance(after, bool):
                 await self.close(code=CLOSE_MALFORMED)
                 return
-            # Re-check the role: it may have been revoked since the socket opened.
-            if not await self._still_allowed():
+            # Re-check the role: it may have been revoked since the socket opened (not needed for the
+            # resync every page sends as soon as its socket opens, which was just authorized).
+            if time.monotonic() - self.authorized_at > RECHECK_AFTER_S and not await self._still_allowed():
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
             for html in await self._catch_up(after):
@@ -113,6 +116,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if access.role_of(user) is None:
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
+        self.authorized_at = time.monotonic()
         self.live_groups = [events.group_name(meeting.pk, audience), events.user_group(user.pk)]
         self.revocation_group = events.revocation_group(user.pk)
         delegation = access.delegation_of(user)

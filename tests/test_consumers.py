@@ -260,3 +260,21 @@ async def test_a_socket_that_went_away_does_not_cost_the_others_a_broadcast():
     assert gone not in hub.members[group]
     await hub.leave(group, gone)
     await screen.disconnect()
+
+
+async def test_a_later_resync_rechecks_the_role_and_closes_a_console_no_longer_allowed(monkeypatch):
+    from sessions_app import consumers
+    from sessions_app.models import Participant
+
+    world = await setup_meeting()
+    console, connected, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    assert connected
+    await console.send_to(text_data=json.dumps({"type": "resync", "after": 0}))  # the page's first: no re-check
+    assert await console.receive_nothing(timeout=0.3)  # nothing missed, and still open
+    await database_sync_to_async(Participant.objects.filter(user=world["chair"]).update)(role=Participant.Role.OBSERVER)
+    monkeypatch.setattr(consumers, "RECHECK_AFTER_S", 0)
+
+    await console.send_to(text_data=json.dumps({"type": "resync", "after": 0}))
+
+    output = await console.receive_output(timeout=2)
+    assert (output["type"], output["code"]) == ("websocket.close", 4403)
