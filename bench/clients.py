@@ -12,6 +12,7 @@ import json
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
@@ -20,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 ANSWER_MARK = re.compile(r"bnch(\d+)x")
 SEQ_MARK = re.compile(r'data-seq="(\d+)"')
-CONNECT_TIMEOUT = 30
+CONNECT_TIMEOUT = 30  # default handshake limit; the phases pass what is left of their own bound
 
 
 def answer_mark(k: int) -> str:
@@ -117,11 +118,13 @@ class Tab:
         self.reader: asyncio.Task | None = None
         self.seq = 0
         self.messages = 0
+        self.failures: Counter = Counter()  # why handshakes failed: "InvalidStatus 500", "TimeoutError", ...
 
-    async def open(self) -> None:
-        # Browsers send no pings and offer permessage-deflate; so does this client.
+    async def open(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        # Browsers send no pings and offer permessage-deflate; so does this client. Nor do they give up
+        # on a slow handshake after a few seconds: the caller's bound is the only limit.
         self.ws = await connect(
-            self.url, additional_headers=self.headers, origin=self.origin, open_timeout=CONNECT_TIMEOUT,
+            self.url, additional_headers=self.headers, origin=self.origin, open_timeout=max(timeout, 1),
             ping_interval=None, close_timeout=1, max_size=2**22,
         )  # fmt: skip
         self.reader = asyncio.create_task(self._read(self.ws))
@@ -169,9 +172,10 @@ class Tab:
                 return None, retry
             await asyncio.sleep(delay)
             try:
-                await self.open()
+                await self.open(deadline - time.perf_counter())
                 return time.perf_counter(), retry
-            except Exception:  # noqa: BLE001  a refused or failed handshake is one more retry
+            except Exception as error:  # noqa: BLE001  a refused or failed handshake is one more retry
+                self.failures[describe(error)] += 1
                 retry += 1
 
     async def finish(self) -> None:
@@ -179,6 +183,13 @@ class Tab:
         if self.reader is not None:
             self.reader.cancel()
             await asyncio.gather(self.reader, return_exceptions=True)
+
+
+def describe(error: Exception) -> str:
+    """A failed handshake in a few words: the exception's type, and the HTTP status if there was one."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return f"{type(error).__name__} {status}" if status else type(error).__name__
 
 
 async def resync(tab: Tab) -> None:
@@ -199,9 +210,10 @@ async def open_all(tabs: list[Tab], *, concurrency: int = 100, deadline_s: float
         nonlocal failures
         async with gate:
             try:
-                await tab.open()
+                await tab.open(deadline - time.perf_counter())
                 return True
-            except Exception:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001
+                tab.failures[describe(error)] += 1
                 failures += 1
         opened, retries = await tab.reopen(deadline)
         failures += retries

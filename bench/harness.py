@@ -8,10 +8,12 @@ Servers: ours (the project, real settings), channels (bare_channels.py), raw (ra
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
 import resource
+import signal
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers import free_port, manage, project_env  # noqa: E402
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
 NOISE = re.compile(r'"WebSocket /|connection (open|closed)')
-UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--lifespan", "off", "--no-access-log", "--backlog", "4096"]
+UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log", "--backlog", "4096"]
 
 
 def raise_fd_limit() -> int:
@@ -54,11 +58,28 @@ class Server:
         kept = [line for line in self.log if not NOISE.search(line)]
         return "".join(kept[-lines:])
 
+    def errors(self) -> Counter:
+        """How often each exception (the last line of a traceback) appears in the log so far."""
+        self.log.seek(0)
+        found = Counter()
+        for line in self.log:
+            if EXCEPTION_LINE.match(line):
+                found[re.sub(r"\d+", "N", line.strip())[:200]] += 1
+        return found
+
+
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Disconnected|Refused)\b.*|^Local fan-out could not deliver.*")
+
+
+def die_with_parent() -> None:
+    """In the child: get SIGTERM when the benchmark dies, so that no server outlives a killed run."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 def start(argv: list[str], *, env: dict, port: int, probe: str) -> Server:
     """Start one server; return once it answers HTTP on `probe` (or raise with its log)."""
     log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty server must never block on it
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent)
     server = Server(process, port, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -113,7 +134,7 @@ def server_cpu_s(servers: list[Server]) -> float:
 class Mode:
     """A mode's environment (database, channel layer) for every server of a benchmark run."""
 
-    def __init__(self, name: str, *, pg_url: str, redis_url: str):
+    def __init__(self, name: str, *, pg_url: str, redis_url: str, extra_env: dict | None = None):
         if name not in ("embedded", "scaled"):
             raise ValueError(f"unknown mode {name!r}")
         self.name = name
@@ -123,6 +144,7 @@ class Mode:
         self.db_name = f"facilitation_bench_{os.getpid()}"
         self.directory = tempfile.mkdtemp(prefix="bench-live-")
         self.env: dict = {}
+        self.extra_env = extra_env or {}
         self.versions: dict = {}
 
     def __enter__(self) -> Mode:
@@ -136,7 +158,7 @@ class Mode:
                 self.versions["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
             self._clean_redis()
             overrides.update(DATABASE_URL=self.pg_url.rsplit("/", 1)[0] + "/" + self.db_name, REDIS_URL=self.redis_url)
-        self.env = project_env(**overrides)
+        self.env = project_env(**overrides, **self.extra_env)
         manage(self.env, "migrate", "--noinput")
         return self
 

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--modes", type=csv(str), default=["embedded", "scaled"], help="embedded,scaled")
     parser.add_argument("--servers", type=csv(str), default=list(SERVERS), help="ours,channels,raw")
     parser.add_argument("--rounds", type=int, help="fan-out rounds per run (5)")
-    parser.add_argument("--rates", type=csv(int), help="ingest ladder, answers per second (10,25,50,100,250,500,1000,2000)")
+    parser.add_argument("--rates", type=csv(int), help="ingest ladder, answers per second (2,5,10,25,50,100,250,500,1000,2000)")
     parser.add_argument("--step-s", type=float, help="seconds per ingest step (1.5)")
     parser.add_argument("--consoles", type=int, help="chair consoles (3)")
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect storm")
@@ -63,6 +64,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="an existing database to connect to; the scaled mode creates and drops its own next to it")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
                         help="a Redis database number for the benchmark alone (its channel-layer keys are deleted)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra setting for every server, to try a change (e.g. CONN_MAX_AGE=60); recorded in the results")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     options = parser.parse_args(argv)
     unknown = (set(options.servers) - set(SERVERS)) | (set(options.modes) - {"embedded", "scaled"})
@@ -103,7 +106,8 @@ async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict)
     deadline = time.monotonic() + options.max_minutes * 60
     for mode_name in options.modes:
         print(f"{mode_name} mode", flush=True)
-        with Mode(mode_name, pg_url=options.pg_url, redis_url=options.redis_url) as mode:
+        extra = dict(item.split("=", 1) for item in options.env)
+        with Mode(mode_name, pg_url=options.pg_url, redis_url=options.redis_url, extra_env=extra) as mode:
             info.update({f"{name}_server": value for name, value in mode.versions.items()})
             if not options.no_pages and "ours" in options.servers:
                 page = await bench_live.measure_pages(mode, plan)
@@ -174,17 +178,26 @@ def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: ben
     return "\n".join(lines)
 
 
+def stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM ends the run as Ctrl+C does: servers stopped, the scaled mode's database dropped."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> dict:
     options = parse(argv)
     plan = plan_from(options)
     raise_fd_limit()
-    started = time.perf_counter()
-    info = machine()
-    runs, pages = uvloop.run(matrix(options, plan, info))
-    info["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
-    info["live_duration_s"] = round(time.perf_counter() - started, 1)
+    previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
+    try:
+        started = time.perf_counter()
+        info = machine()
+        runs, pages = uvloop.run(matrix(options, plan, info))
+        info["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
+        info["live_duration_s"] = round(time.perf_counter() - started, 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     ratio_rows = ratios(runs)
-    result = {"machine": info, "plan": asdict(plan), "runs": runs, "ratios": ratio_rows, "pages": pages}
+    result = {"machine": info, "plan": asdict(plan), "extra_env": options.env, "runs": runs, "ratios": ratio_rows, "pages": pages}
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2) + "\n")
     print()
