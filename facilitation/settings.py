@@ -92,6 +92,13 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not DATABASES["default"]["CONN_MAX_AGE"]:
+    # A pool per process (psycopg_pool): under ASGI every concurrent request and live render has
+    # its own thread, and one connection each would exceed PostgreSQL's max_connections (100) in a
+    # burst; with the pool they wait their turn (up to `timeout` seconds) instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 2, "max_size": int(os.environ.get("DB_POOL_SIZE", "20")), "timeout": 30},
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a delegate's answer is written; IMMEDIATE takes the write lock at
     # BEGIN so concurrent submissions queue for `timeout` seconds instead of failing with "locked".

@@ -19,6 +19,7 @@ from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import translation
 
 from .models import Event, Meeting, Session
@@ -49,7 +50,7 @@ POLL_VOTED = "poll.voted"
 EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     ANSWER_SAVED: (CONSOLE, DELEGATE),  # DELEGATE: only the answering delegation's group
     ANSWER_MODERATED: (CONSOLE, DELEGATE, SCREEN),
-    PRACTICE_SAVED: (CONSOLE,),
+    PRACTICE_SAVED: (CONSOLE, DELEGATE),  # DELEGATE: only the practising delegation's group
     PRACTICE_MODERATED: (CONSOLE,),
     QUESTION_STATUS: (CONSOLE, DELEGATE, SCREEN),
     DISCUSSION_CHANGED: (CONSOLE, DELEGATE, SCREEN),
@@ -84,15 +85,28 @@ def revocation_group(user_id: int) -> str:
     return f"user.{user_id}.sockets"
 
 
-def may_reach(event: Event, groups: set[str], *, answers_published: bool) -> bool:
-    """False when the event surely renders nothing for a socket in these groups, known without a
-    query so that a long gap replays cheaply: another delegation's answer or practice, to a delegate."""
-    delegation = (event.payload or {}).get("delegation")
-    if event.type not in (ANSWER_SAVED, PRACTICE_SAVED) or delegation is None:
-        return True
-    if group_name(event.meeting_id, CONSOLE) in groups or delegation_group(event.meeting_id, delegation) in groups:
-        return True
-    return event.type == ANSWER_SAVED and answers_published and group_name(event.meeting_id, DELEGATE) in groups
+def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) -> list[Event]:
+    """The events after `after` that may render something for a socket in these groups, in order, at
+    most `limit` + 1 of them (more means: render the page afresh).
+
+    Filtered in the database, so that a delegate back after hours of other delegations' answers
+    replays its own few events instead of a full render: events of types its audiences never get,
+    other delegations' answers and practices, and (unless the meeting publishes answers) moderation.
+    """
+    found = Event.objects.filter(meeting_id=meeting.pk, seq__gt=after)
+    if group_name(meeting.pk, CONSOLE) not in groups:
+        audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
+        found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
+        prefix = delegation_group(meeting.pk, 0)[:-1]
+        mine = [int(group[len(prefix):]) for group in groups if group.startswith(prefix)]
+        others = Q(payload__has_key="delegation") & ~Q(payload__delegation__in=mine)
+        found = found.exclude(Q(type=PRACTICE_SAVED) & others)
+        if meeting.answer_visibility != Meeting.AnswerVisibility.PUBLISHED:
+            # Delegates see answers as published ones only in meetings that publish them.
+            found = found.exclude(Q(type=ANSWER_SAVED) & others)
+            if SCREEN not in audiences:
+                found = found.exclude(type=ANSWER_MODERATED)
+    return list(found.order_by("seq")[: limit + 1])
 
 
 def disconnect_user(user_id: int) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -18,6 +20,8 @@ from . import events, floor, polls, queries
 from .models import Answer, Event, Meeting, Poll, Practice, Question, Session, Visibility, Vote
 
 logger = logging.getLogger(__name__)
+
+RENDER_ATTEMPTS = 3  # a live render that meets a database error is tried again, after 0.25 s then 0.5 s
 
 Fragments = list[tuple[str, str]]
 Lazy = str | Callable[[], str]
@@ -41,19 +45,31 @@ def render_batch(batch: list[Event]) -> list[tuple[str, dict[str, str], int]]:
     """
     messages = []
     for run in _runs(batch):
-        try:
-            if run[0].type == events.ANSWER_SAVED:
-                messages.extend(_answers_saved(run))
-                continue
-            by_group: dict[str, dict[str, str]] = {}
-            for language, _name in settings.LANGUAGES:
-                with translation.override(language):
-                    for group, html in render_event(run[0]):
-                        by_group.setdefault(group, {})[language] = html
-            messages.extend((group, html, run[0].seq) for group, html in by_group.items())
-        except Exception:  # one render bug must not cost the other events their messages
-            logger.exception("Could not render live events #%s-#%s", run[0].seq, run[-1].seq)
+        for attempt in range(1, RENDER_ATTEMPTS + 1):
+            try:
+                messages.extend(_render_run(run))
+                break
+            except DatabaseError:  # e.g. no connection to be had in a burst: the events are stored, try again
+                if attempt == RENDER_ATTEMPTS:
+                    logger.exception("Could not render live events #%s-#%s", run[0].seq, run[-1].seq)
+                else:
+                    connection.close()
+                    time.sleep(0.25 * attempt)
+            except Exception:  # a render bug must not cost the other events their messages
+                logger.exception("Could not render live events #%s-#%s", run[0].seq, run[-1].seq)
+                break
     return messages
+
+
+def _render_run(run: list[Event]) -> list[tuple[str, dict[str, str], int]]:
+    if run[0].type == events.ANSWER_SAVED:
+        return _answers_saved(run)
+    by_group: dict[str, dict[str, str]] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for group, html in render_event(run[0]):
+                by_group.setdefault(group, {})[language] = html
+    return [(group, html, run[0].seq) for group, html in by_group.items()]
 
 
 def _runs(batch: list[Event]) -> list[list[Event]]:
@@ -153,7 +169,7 @@ def _practice_fragments(event: Event, meeting: Meeting) -> LazyFragments:
         fragments.append((
             events.delegation_group(meeting.pk, practice.delegation_id),
             lambda: _render("practices_mine", practices=queries.delegation_practices(practice.session, practice.delegation),
-                            session=practice.session, meeting=meeting, oob="true"),
+                            delegation=practice.delegation, session=practice.session, meeting=meeting, oob="true"),
         ))  # fmt: skip
     return fragments
 
@@ -336,20 +352,15 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
     current = meeting.last_seq
     if after >= current:
         return current, []
-    missed = list(
-        Event.objects.filter(meeting_id=meeting_id, seq__gt=after).order_by("seq")[: events.REPLAY_LIMIT + 1]
-    )
+    missed = events.missed_events(meeting, after, groups, events.REPLAY_LIMIT)
     if after < 0 or len(missed) > events.REPLAY_LIMIT:
         return current, [seq_marker(current) + full_render()]
     # Renders show the current state, so one render per (type, object) is enough; the first one keeps
     # its "created" flag so that a card the client never had is appended rather than replaced.
     seen: set[tuple] = set()
     messages = []
-    published = meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED
     for event in missed:
         payload = event.payload or {}
-        if not events.may_reach(event, groups, answers_published=published):
-            continue
         key = (event.type, *sorted((name, value) for name, value in payload.items() if name != "created"))
         if key in seen:
             continue
