@@ -132,7 +132,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2000}}}
+    # Channels' in-memory layer with a cheaper expiry sweep (facilitation/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "facilitation.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2000}}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
