@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sessions_app.middleware.BoundedThreadsMiddleware",  # first, sync only: see its docstring
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -195,6 +196,8 @@ FACILITATION = {
     "NOTES_MAX_BYTES": 2 * 1024 * 1024,
     "WS_MAX_FRAME_BYTES": 16 * 1024,
     "SPEAKING_SECONDS": 180,  # the chair's default speaking time when giving the floor
+    # Requests running Django code at once per process (sessions_app.middleware.BoundedThreadsMiddleware).
+    "REQUEST_THREADS": int(os.environ.get("REQUEST_THREADS", "4")),
     "POLL_TEXT_MAX_CHARS": 80,
     "POLL_MAX_OPTIONS": 12,
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
