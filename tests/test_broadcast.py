@@ -162,3 +162,19 @@ def test_in_a_meeting_that_publishes_answers_a_returning_delegate_gets_the_other
     _current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
 
     assert any("German view, published" in html for html in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_render_that_meets_a_broken_database_connection_is_tried_again():
+    from django.db import connection
+
+    world = two_questions_three_delegations()
+    stored = submit(world, "fr", "first", "Still shown", "a")
+    batch = list(Event.objects.order_by("seq"))
+    connection.ensure_connection()
+    connection.connection.close()  # the connection dies under Django's feet, as a dropped socket would
+
+    messages = dict(events.messages_for(batch))
+
+    console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]["html"]["en"]
+    assert f'id="answer-{stored.pk}"' in console and "Still shown" in console
