@@ -17,10 +17,8 @@ import os
 
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import translation
 
 from .models import Event, Meeting, Session
 

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from . import events, floor, polls, queries
-from .models import Answer, Event, Meeting, Poll, Practice, Question, Session, Visibility, Vote
+from .models import Answer, Event, Meeting, Poll, Question, Session, Visibility, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +62,15 @@ def render_batch(batch: list[Event]) -> list[tuple[str, dict[str, str], int]]:
 
 
 def _render_run(run: list[Event]) -> list[tuple[str, dict[str, str], int]]:
-    if run[0].type == events.ANSWER_SAVED:
-        return _answers_saved(run)
+    """One message per group for a run: its renderer's queries once, its fragments once per language."""
+    meeting = Meeting.objects.get(pk=run[0].meeting_id)
+    fragments = _answers_saved(run, meeting) if run[0].type == events.ANSWER_SAVED else RENDERERS[run[0].type](run[0], meeting)
     by_group: dict[str, dict[str, str]] = {}
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
-            for group, html in render_event(run[0]):
+            for group, html in _evaluated(fragments, seq=run[-1].seq):
                 by_group.setdefault(group, {})[language] = html
-    return [(group, html, run[0].seq) for group, html in by_group.items()]
+    return [(group, html, run[-1].seq) for group, html in by_group.items()]
 
 
 def _runs(batch: list[Event]) -> list[list[Event]]:
@@ -85,54 +86,59 @@ def _runs(batch: list[Event]) -> list[list[Event]]:
     return runs
 
 
-def _answers_saved(run: list[Event]) -> list[tuple[str, dict[str, str], int]]:
-    """Answers submitted one after another: to the consoles one message with every card (each answer
-    once, as it is now) and each question's tally once; to each delegation its answers' status lines."""
-    meeting = Meeting.objects.get(pk=run[0].meeting_id)
+def _answers_saved(run: list[Event], meeting: Meeting) -> LazyFragments:
+    """Answers submitted one after another (or one): to the consoles every card (each answer once, as
+    it is now) and each question's tally once; to each delegation its answers' status lines; to the
+    delegates the published answers, in meetings that publish them."""
     created: dict[int, bool] = {}
     for event in run:  # an answer first created in this run is appended; one only edited, replaced
         created.setdefault(event.payload["answer"], bool(event.payload.get("created")))
     answers = queries.answers_for_console(list(created))
     questions = list({answer.question_id: answer.question for answer in answers}.values())
-    tallies = {question.pk: tally_context(question, meeting) for question in questions}
-    published = ({question.pk: published_answers_of(question) for question in questions}
-                 if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED else {})
-    console = events.group_name(meeting.pk, events.CONSOLE)
-    by_group: dict[str, dict[str, str]] = {}
-    for language, _name in settings.LANGUAGES:
-        with translation.override(language):
-            parts: dict[str, list[str]] = {console: []}
-            for answer in answers:
-                oob = f"beforeend:#answers-q{answer.question_id}" if created[answer.pk] else "true"
-                parts[console].append(_render("answer_card", answer=answer, meeting=meeting, oob=oob))
-                mine = events.delegation_group(meeting.pk, answer.delegation_id)
-                parts.setdefault(mine, []).append(_render("answer_saved_status", answer=answer, oob="true"))
-            for question in questions:
-                parts[console].append(_render("tally", question=question, **tallies[question.pk], oob="true"))
-                if question.pk in published:
-                    parts.setdefault(events.group_name(meeting.pk, events.DELEGATE), []).append(
-                        _render("published_answers", question=question, answers=published[question.pk], meeting=meeting, oob="true")
-                    )
-            for group, htmls in parts.items():
-                by_group.setdefault(group, {})[language] = seq_marker(run[-1].seq) + "".join(htmls)
-    return [(group, html, run[-1].seq) for group, html in by_group.items()]
+    # Queried once, rendered once per language.
+    tallies = functools.cache(lambda: {question.pk: tally_context(question, meeting) for question in questions})
+    published = functools.cache(lambda: {question.pk: queries.published_answers_of(question) for question in questions})
+
+    def console() -> str:
+        cards = [_render("answer_card", answer=answer, meeting=meeting,
+                         oob=f"beforeend:#answers-q{answer.question_id}" if created[answer.pk] else "true") for answer in answers]
+        return "".join(cards + [_render("tally", question=question, **tallies()[question.pk], oob="true") for question in questions])
+
+    fragments: LazyFragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
+    by_delegation: dict[int, list[Answer]] = {}
+    for answer in answers:
+        by_delegation.setdefault(answer.delegation_id, []).append(answer)
+    for delegation_id, theirs in by_delegation.items():
+        fragments.append((
+            events.delegation_group(meeting.pk, delegation_id),
+            lambda theirs=theirs: "".join(_render("answer_saved_status", answer=answer, oob="true") for answer in theirs),
+        ))  # fmt: skip
+    if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
+        fragments.append((events.group_name(meeting.pk, events.DELEGATE), lambda: "".join(
+            _render("published_answers", question=question, answers=published()[question.pk], meeting=meeting, oob="true")
+            for question in questions
+        )))  # fmt: skip
+    return fragments
 
 
 def render_event(event: Event, *, meeting: Meeting | None = None, groups: set[str] | None = None) -> Fragments:
-    """(group, html) pairs for one event; html starts with the sequence marker.
+    """(group, html) pairs for one event in the active language; html starts with the sequence marker.
 
     With `groups` (a reconnecting socket's), only those groups' fragments are rendered: renderers
     return each fragment as a function, called only when its group is wanted.
     """
-    renderer = RENDERERS[event.type]
     meeting = meeting or Meeting.objects.get(pk=event.meeting_id)
+    return _evaluated(RENDERERS[event.type](event, meeting), seq=event.seq, groups=groups)
+
+
+def _evaluated(fragments: LazyFragments, *, seq: int, groups: set[str] | None = None) -> Fragments:
     rendered = []
-    for group, html in renderer(event, meeting):
+    for group, html in fragments:
         if groups is not None and group not in groups:
             continue
         html = html() if callable(html) else html
         if html:
-            rendered.append((group, seq_marker(event.seq) + html))
+            rendered.append((group, seq_marker(seq) + html))
     return rendered
 
 
@@ -141,21 +147,20 @@ def _later(template: str, **context) -> Callable[[], str]:
     return lambda: _render(template, **context)
 
 
-def _answer_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+def _answer_saved_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    return _answers_saved([event], meeting)
+
+
+def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     answer = queries.answer_for_console(event.payload["answer"])
     if answer is None:
         return []
     question = answer.question
-    created = bool(event.payload.get("created"))
-    oob = f"beforeend:#answers-q{question.pk}" if created else "true"
-    console = lambda: _render("answer_card", answer=answer, meeting=meeting, oob=oob) + tally_html(question, meeting)  # noqa: E731
+    console = lambda: _render("answer_card", answer=answer, meeting=meeting, oob="true") + tally_html(question, meeting)  # noqa: E731
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
-    if event.type == events.ANSWER_SAVED:
-        fragments.append((events.delegation_group(meeting.pk, answer.delegation_id), _later("answer_saved_status", answer=answer, oob="true")))
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE), lambda: published_answers_html(question, meeting)))
-    if event.type == events.ANSWER_MODERATED:
-        fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
     return fragments
 
 
@@ -272,8 +277,8 @@ def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
 
 
 RENDERERS = {
-    events.ANSWER_SAVED: _answer_fragments,
-    events.ANSWER_MODERATED: _answer_fragments,
+    events.ANSWER_SAVED: _answer_saved_fragments,
+    events.ANSWER_MODERATED: _answer_moderated_fragments,
     events.PRACTICE_SAVED: _practice_fragments,
     events.PRACTICE_MODERATED: _practice_fragments,
     events.QUESTION_STATUS: _question_fragments,
@@ -300,15 +305,8 @@ def tally_html(question: Question, meeting: Meeting) -> str:
     return _render("tally", question=question, **tally_context(question, meeting), oob="true")
 
 
-def published_answers_of(question: Question) -> list[Answer]:
-    return list(
-        question.answers.filter(visibility=Visibility.PUBLISHED).exclude(kind__in=[Answer.Kind.NO_CONTRIBUTION]).select_related("delegation")
-    )
-
-
 def published_answers_html(question: Question, meeting: Meeting) -> str:
-    answers = published_answers_of(question)
-    return _render("published_answers", question=question, answers=answers, meeting=meeting, oob="true")
+    return _render("published_answers", question=question, answers=queries.published_answers_of(question), meeting=meeting, oob="true")
 
 
 def screen_context(meeting: Meeting) -> dict:

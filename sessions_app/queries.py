@@ -73,6 +73,7 @@ def published_answers(session: Session) -> dict[int, list[Answer]]:
     """Answers the chair published, by question id, for meetings that show them to delegates."""
     answers = (
         Answer.objects.filter(question__session=session, visibility="published")
+        .exclude(kind=Answer.Kind.NO_CONTRIBUTION)  # as published_answers_of and the live fragment
         .select_related("delegation")
         .order_by("question_id", "created_at")
     )
@@ -82,6 +83,14 @@ def published_answers(session: Session) -> dict[int, list[Answer]]:
     return grouped
 
 
+def published_answers_of(question: Question) -> list[Answer]:
+    """One question's answers the chair published (a "no contribution" has nothing to show)."""
+    return list(
+        question.answers.filter(visibility="published").exclude(kind=Answer.Kind.NO_CONTRIBUTION)
+        .select_related("delegation").order_by("created_at")
+    )
+
+
 def session_with_prefetched_questions(session: Session) -> Session:
     return Session.objects.prefetch_related(
         Prefetch("questions", queryset=Question.objects.order_by("position"))
@@ -89,11 +98,7 @@ def session_with_prefetched_questions(session: Session) -> Session:
 
 
 def answer_for_console(answer_id: int) -> Answer | None:
-    return (
-        Answer.objects.select_related("question__session", "delegation", "updated_by", "duplicate_of__delegation")
-        .filter(pk=answer_id)
-        .first()
-    )
+    return next(iter(answers_for_console([answer_id])), None)
 
 
 def answers_for_console(answer_ids: list[int]) -> list[Answer]:
@@ -164,9 +169,7 @@ def question_card_context(question: Question, delegation) -> dict:
     question.own_answer = (
         Answer.objects.filter(question=question, delegation=delegation).select_related("updated_by").first() if delegation else None
     )
-    question.published = (
-        list(question.answers.filter(visibility="published").select_related("delegation").order_by("created_at")) if show_published else []
-    )
+    question.published = published_answers_of(question) if show_published else []
     return {"meeting": meeting, "session": question.session, "question": question, "delegation": delegation, "show_published": show_published}
 
 

@@ -185,6 +185,17 @@ def test_published_answers_visible_to_delegates_only_when_the_meeting_says_so(cl
     assert "Shared view" in client.get(url).content.decode()
 
 
+def test_a_published_no_contribution_is_not_listed_among_published_answers(client, world):
+    chair = make_chair()
+    world["meeting"].answer_visibility = "published"
+    world["meeting"].save()
+    silent = services.submit_answer(user=world["fr"], question=world["question"], kind="none", text="", key="k")
+    services.moderate_answer(user=chair, answer=silent, action="publish")
+    client.force_login(make_delegate(world["meeting"].delegations.get(country="DE")))
+    html = client.get(reverse("session", args=[world["meeting"].slug, world["session"].number])).content.decode()
+    assert 'class="published-list"' not in html  # no empty "France:" line
+
+
 def test_room_screen_shows_starred_answers_without_names_under_chatham_house(client, world):
     answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
     chair = make_chair()
