@@ -120,13 +120,24 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
     """
     if type not in EVENT_AUDIENCES:
         raise ValueError(f"Unknown live event type {type!r}")
-    # The row lock serialises numbering per meeting (SQLite's IMMEDIATE transactions already do).
-    seq = Meeting.objects.select_for_update().values_list("last_seq", flat=True).get(pk=meeting.pk) + 1
-    Meeting.objects.filter(pk=meeting.pk).update(last_seq=seq)
-    meeting.last_seq = seq
+    seq = meeting.last_seq = _next_seq(meeting.pk)
     event = Event.objects.create(meeting=meeting, seq=seq, type=type, session=session, payload=payload or {})
     transaction.on_commit(lambda: publish(event))
     return event
+
+
+def _next_seq(meeting_id: int) -> int:
+    """Take the meeting's next sequence number. The UPDATE locks the row until the transaction ends,
+    which serialises numbering per meeting; one statement, not a locking read and a write."""
+    if not connection.features.can_return_columns_from_insert:  # no UPDATE … RETURNING (SQLite < 3.35)
+        seq = Meeting.objects.select_for_update().values_list("last_seq", flat=True).get(pk=meeting_id) + 1
+        Meeting.objects.filter(pk=meeting_id).update(last_seq=seq)
+        return seq
+    quote = connection.ops.quote_name
+    table, column, pk = quote(Meeting._meta.db_table), quote("last_seq"), quote(Meeting._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {column} = {column} + 1 WHERE {pk} = %s RETURNING {column}", [meeting_id])
+        return cursor.fetchone()[0]
 
 
 def publish(event: Event) -> None:

@@ -301,10 +301,11 @@ def submit_answer(*, user: User, question: Question, kind: str, text: str, key: 
             raise ActionRefused(_("This form was already used for something else; reload the page."))
         return answer
     delegation = _require_delegation(user)
-    question = Question.objects.select_related("session__meeting").get(pk=question.pk)
     meeting = question.session.meeting
     if not meeting.delegations.filter(pk=delegation.pk).exists():
         raise ActionRefused(_("Your delegation does not take part in this meeting."))
+    # Read again inside the transaction: the chair may have closed the question since the caller read it.
+    question.status = Question.objects.values_list("status", flat=True).get(pk=question.pk)
     if question.status != Question.Status.OPEN:
         raise ActionRefused(_("This question is closed: answers can no longer be submitted or changed."))
     if kind not in Answer.Kind.values:

@@ -364,3 +364,16 @@ def test_french_interface_text_is_not_marked_as_english(french_session_page):
     labels.append(_french("Session %(number)s") % {"number": 2})
     misplaced = [label for label in labels if any(label in text for text in page.content)]
     assert not misplaced, f"French interface labels inside lang=\"en\" elements: {misplaced}"
+
+
+@pytest.mark.django_db
+def test_delegation_names_follow_the_active_language_each_time():
+    """Country names are looked up once per language; the cached name must still be the right language's."""
+    from .factories import DelegationFactory
+
+    delegation = DelegationFactory(country="DE")
+    names = []
+    for language in ["en", "fr", "en", "fr"]:
+        with translation.override(language):
+            names.append((delegation.name, str(delegation)))
+    assert names == [("Germany", "Germany"), ("Allemagne", "Allemagne")] * 2

@@ -32,15 +32,14 @@ def submit_answer(request, slug, question_id):
     delegation = delegation_of(request.user)
     if delegation is None:
         raise PermissionDenied
-    error, saved = None, False
+    error, saved = None, None
     try:
-        _with_one_retry(
+        saved = _with_one_retry(
             lambda: services.submit_answer(
                 user=request.user, question=question, kind=request.POST.get("kind", "answer"),
                 text=request.POST.get("text", ""), key=request.POST.get("key", ""),
             )
         )
-        saved = True
     except services.ActionRefused as refusal:
         error = refusal.message
     if not request.htmx:
@@ -50,10 +49,10 @@ def submit_answer(request, slug, question_id):
     if error:
         question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
     context = {
-        **queries.question_card_context(question, delegation),
+        **queries.question_card_context(question, delegation, own_answer=saved),
         "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
         "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
-        "error": error, "saved_now": saved, "submitted_text": None if saved else request.POST.get("text", ""),
+        "error": error, "saved_now": saved is not None, "submitted_text": None if saved else request.POST.get("text", ""),
     }
     return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if saved else 422)
 
