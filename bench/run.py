@@ -85,7 +85,7 @@ def plan_from(options: argparse.Namespace) -> bench_live.Plan:
 def machine() -> dict:
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout.rstrip()  # not strip(): porcelain lines start with a space
 
     return {
         "cpus": os.cpu_count(),

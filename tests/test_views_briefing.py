@@ -68,3 +68,15 @@ def test_session_page_query_count_does_not_grow_with_blocks(client, django_asser
 
 
 QUERIES_FOR_SESSION_PAGE = 16
+
+
+def test_every_page_names_an_icon_that_is_served(client):
+    """Browsers ask for an icon on every page; without one each page load logs a 404."""
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    html = client.get(reverse("login")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    icon = finders.find("favicon.svg")
+    assert icon and Path(icon).read_text().startswith("<svg")
