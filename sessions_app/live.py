@@ -156,11 +156,16 @@ def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments
     if answer is None:
         return []
     question = answer.question
-    console = lambda: _render("answer_card", answer=answer, meeting=meeting, oob="true") + tally_html(question, meeting)  # noqa: E731
+    # Queried once, rendered once per language.
+    tally = functools.cache(lambda: tally_context(question, meeting))
+    published = functools.cache(lambda: queries.published_answers_of(question))
+    console = lambda: (_render("answer_card", answer=answer, meeting=meeting, oob="true")  # noqa: E731
+                       + _render("tally", question=question, **tally(), oob="true"))
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
-        fragments.append((events.group_name(meeting.pk, events.DELEGATE), lambda: published_answers_html(question, meeting)))
-    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
+        fragments.append((events.group_name(meeting.pk, events.DELEGATE),
+                          lambda: _render("published_answers", question=question, answers=published(), meeting=meeting, oob="true")))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)))
     return fragments
 
 
@@ -184,7 +189,7 @@ def _question_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return [
         (events.group_name(meeting.pk, events.CONSOLE), _later("question_controls", question=question, meeting=meeting, oob="true")),
         (events.group_name(meeting.pk, events.DELEGATE), _later("question_status", question=question, meeting=meeting, oob="true")),
-        (events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)),
+        (events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)),
     ]
 
 
@@ -194,7 +199,7 @@ def _discussion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return [
         (events.group_name(meeting.pk, events.CONSOLE), banner),
         (events.group_name(meeting.pk, events.DELEGATE), banner),
-        (events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)),
+        (events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)),
     ]
 
 
@@ -211,7 +216,7 @@ def _settings_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return [
         (events.group_name(meeting.pk, events.CONSOLE), notice),
         (events.group_name(meeting.pk, events.DELEGATE), notice),
-        (events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)),
+        (events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)),
     ]
 
 
@@ -229,7 +234,7 @@ def _floor_fragments(event: Event, meeting: Meeting) -> LazyFragments:
         if request is not None:
             mine = _later("floor_mine", state=state, session=session, meeting=meeting, delegation=request.delegation, oob="true")
             fragments.append((events.delegation_group(meeting.pk, request.delegation_id), mine))
-    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)))
     return fragments
 
 
@@ -272,7 +277,7 @@ def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
             fragments.append((voter, _later("poll_vote", poll=poll, meeting=meeting, voted=True, delegation=vote.delegation, oob="true")))
             if poll.results_visible:
                 fragments.append((delegates, lambda: _render("poll_results", results=polls.poll_results(poll), poll=poll, meeting=meeting, oob="true")))
-    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: screen_html(meeting)))
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)))
     return fragments
 
 
@@ -301,14 +306,6 @@ def tally_context(question: Question, meeting: Meeting) -> dict:
     return {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
 
 
-def tally_html(question: Question, meeting: Meeting) -> str:
-    return _render("tally", question=question, **tally_context(question, meeting), oob="true")
-
-
-def published_answers_html(question: Question, meeting: Meeting) -> str:
-    return _render("published_answers", question=question, answers=queries.published_answers_of(question), meeting=meeting, oob="true")
-
-
 def screen_context(meeting: Meeting) -> dict:
     """What the room screen shows: the question under discussion with its key points, who has the
     floor in the current session, and the latest launched poll (its results once the chair shows them)."""
@@ -330,10 +327,16 @@ def screen_context(meeting: Meeting) -> dict:
     }
 
 
+def screen_fragment(meeting: Meeting) -> Callable[[], str]:
+    """The room screen's live parts, as a lazy fragment: queried once at the first call, rendered in
+    the language active at each call (a broadcast renders every language)."""
+    context = functools.cache(lambda: screen_context(
+        Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)))
+    return lambda: "".join(_render(name, **context(), oob="true") for name in ("screen_main", "screen_floor", "screen_poll"))
+
+
 def screen_html(meeting: Meeting) -> str:
-    meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=meeting.pk)
-    context = screen_context(meeting)
-    return "".join(_render(name, **context, oob="true") for name in ("screen_main", "screen_floor", "screen_poll"))
+    return screen_fragment(meeting)()
 
 
 # --- Catch-up for a reconnecting client -----------------------------------------------------------

@@ -178,3 +178,29 @@ def test_a_render_that_meets_a_broken_database_connection_is_tried_again():
 
     console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]["html"]["en"]
     assert f'id="answer-{stored.pk}"' in console and "Still shown" in console
+
+
+@pytest.mark.django_db
+def test_a_moderation_or_a_discussion_change_queries_once_however_many_languages(settings):
+    """The room screen's and a moderated answer's fragments are queried once and rendered per language:
+    adding a language adds templates, not queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world = two_questions_three_delegations()
+    answer = submit(world, "fr", "first", "Draft of France", "a")
+    services.moderate_answer(user=world["chair"], answer=answer, action="star")
+    services.set_discussion(user=world["chair"], meeting=world["meeting"], question=world["first"])
+    batch = list(Event.objects.filter(type__in=[events.ANSWER_MODERATED, events.DISCUSSION_CHANGED]).order_by("seq"))
+
+    def queries_and_screen(languages):
+        settings.LANGUAGES = languages
+        with CaptureQueriesContext(connection) as queries:
+            messages = events.messages_for(batch)
+        screens = [message["html"] for group, message in messages if group == events.group_name(world["meeting"].pk, events.SCREEN)]
+        return len(queries), screens
+
+    one, _screens = queries_and_screen([("en", "English")])
+    two, screens = queries_and_screen([("en", "English"), ("fr", "Français")])
+    assert one == two
+    assert len(screens) == 2 and all(set(html) == {"en", "fr"} and "Draft of France" in html["fr"] for html in screens)

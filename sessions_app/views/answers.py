@@ -32,9 +32,9 @@ def submit_answer(request, slug, question_id):
     delegation = delegation_of(request.user)
     if delegation is None:
         raise PermissionDenied
-    error, saved = None, None
+    error, answer = None, None
     try:
-        saved = _with_one_retry(
+        answer = _with_one_retry(
             lambda: services.submit_answer(
                 user=request.user, question=question, kind=request.POST.get("kind", "answer"),
                 text=request.POST.get("text", ""), key=request.POST.get("key", ""),
@@ -49,12 +49,12 @@ def submit_answer(request, slug, question_id):
     if error:
         question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
     context = {
-        **queries.question_card_context(question, delegation, own_answer=saved),
+        **queries.question_card_context(question, delegation, own_answer=answer),
         "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
         "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
-        "error": error, "saved_now": saved is not None, "submitted_text": None if saved else request.POST.get("text", ""),
+        "error": error, "saved_now": answer is not None, "submitted_text": None if answer else request.POST.get("text", ""),
     }
-    return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if saved else 422)
+    return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if answer else 422)
 
 
 def _session_url(question) -> str:
