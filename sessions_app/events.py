@@ -126,35 +126,57 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
     return event
 
 
-def _next_seq(meeting_id: int) -> int:
-    """Take the meeting's next sequence number. The UPDATE locks the row until the transaction ends,
-    which serialises numbering per meeting; one statement, not a locking read and a write."""
+def record_many(*, meeting_id: int, records: list[tuple[str, Session | None, dict]]) -> list[Event]:
+    """record() for a run of (type, session, payload) of one meeting: consecutive sequence numbers,
+    one insert, broadcast together once committed."""
+    for type, _session, _payload in records:
+        if type not in EVENT_AUDIENCES:
+            raise ValueError(f"Unknown live event type {type!r}")
+    first = _next_seq(meeting_id, count=len(records)) - len(records) + 1
+    batch = [
+        Event(meeting_id=meeting_id, seq=first + offset, type=type, session=session, payload=payload)
+        for offset, (type, session, payload) in enumerate(records)
+    ]
+    Event.objects.bulk_create(batch)
+    transaction.on_commit(lambda: publish_all(batch))
+    return batch
+
+
+def _next_seq(meeting_id: int, *, count: int = 1) -> int:
+    """Take the meeting's next `count` sequence numbers; returns the last. The UPDATE locks the row
+    until the transaction ends, which serialises numbering per meeting; one statement, not a locking
+    read and a write."""
     if not connection.features.can_return_columns_from_insert:  # no UPDATE … RETURNING (SQLite < 3.35)
-        seq = Meeting.objects.select_for_update().values_list("last_seq", flat=True).get(pk=meeting_id) + 1
+        seq = Meeting.objects.select_for_update().values_list("last_seq", flat=True).get(pk=meeting_id) + count
         Meeting.objects.filter(pk=meeting_id).update(last_seq=seq)
         return seq
     quote = connection.ops.quote_name
     table, column, pk = quote(Meeting._meta.db_table), quote("last_seq"), quote(Meeting._meta.pk.column)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {column} = {column} + 1 WHERE {pk} = %s RETURNING {column}", [meeting_id])
+        cursor.execute(f"UPDATE {table} SET {column} = {column} + %s WHERE {pk} = %s RETURNING {column}", [count, meeting_id])
         return cursor.fetchone()[0]
 
 
 def publish(event: Event) -> None:
-    """Send a committed event to its groups.
+    """Send a committed event to its groups (see publish_all)."""
+    publish_all([event])
+
+
+def publish_all(batch: list[Event]) -> None:
+    """Send committed events to their groups, in order.
 
     Under the ASGI server (a view or consumer running in a worker thread of the server's event loop),
-    the event goes to that loop's Broadcaster and the request returns at once; otherwise (management
-    commands, the test client) it is rendered and sent here.
+    the events go to that loop's Broadcaster and the request returns at once; otherwise (management
+    commands, the test client) they are rendered and sent here.
     """
     loop = _server_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(Broadcaster.of(loop).add, event)
+            loop.call_soon_threadsafe(Broadcaster.of(loop).add_all, batch)
             return
         except RuntimeError:  # the loop closed meanwhile
             pass
-    broadcast([event])
+    broadcast(batch)
 
 
 def broadcast(batch: list[Event]) -> None:
@@ -225,7 +247,11 @@ class Broadcaster:
 
     def add(self, event: Event) -> None:
         """On the loop: queue an event; start sending if idle."""
-        self.pending.append(event)
+        self.add_all([event])
+
+    def add_all(self, batch: list[Event]) -> None:
+        """On the loop: queue events; start sending if idle."""
+        self.pending.extend(batch)
         if self.task is None or self.task.done():
             self.task = self.loop.create_task(self._run())
 

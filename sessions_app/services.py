@@ -6,13 +6,15 @@ Views, consumers and management commands call these; none of them writes to the 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -291,42 +293,146 @@ def _clean_text(text: str, *, limit: int, label: str, required: bool = True) -> 
     return text
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class AnswerSubmission:
+    """One answer form as a delegate sent it: who, to which question, what, and the form's key."""
+
+    user: User
+    question_id: int
+    kind: str
+    text: str
+    key: str
+
+
 def submit_answer(*, user: User, question: Question, kind: str, text: str, key: str) -> Answer:
     """Store the delegation's answer (create or last-edit-wins update) once per client key."""
-    previous = _claim_key(key=key, user=user, action="answer")
-    if previous is not None:
-        answer = Answer.objects.get(pk=previous.object_id)
-        if answer.question_id != question.pk:
-            raise ActionRefused(_("This form was already used for something else; reload the page."))
-        return answer
-    delegation = _require_delegation(user)
-    meeting = question.session.meeting
-    if not meeting.delegations.filter(pk=delegation.pk).exists():
-        raise ActionRefused(_("Your delegation does not take part in this meeting."))
-    # Read again inside the transaction: the chair may have closed the question since the caller read it.
-    question.status = Question.objects.values_list("status", flat=True).get(pk=question.pk)
-    if question.status != Question.Status.OPEN:
-        raise ActionRefused(_("This question is closed: answers can no longer be submitted or changed."))
-    if kind not in Answer.Kind.values:
-        raise ActionRefused(_("Choose a valid type of answer."))
+    result = submit_answers([AnswerSubmission(user=user, question_id=question.pk, kind=kind, text=text, key=key)])[0]
+    if isinstance(result, ActionRefused):
+        raise result
+    return result
+
+
+def submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | ActionRefused]:
+    """Store a run of answers in one transaction, each as submit_answer would: the result of each, in order.
+
+    A refused submission stores nothing and does not stop the others. The reads and writes are one
+    query per table for the whole run, so that a room of delegations submitting at once costs a few
+    transactions rather than one per answer. Two submissions of one delegation's answer in a run are
+    applied in order (last edit wins, both kept as revisions); a key used twice stores once.
+    Raises IntegrityError when another process stored the same answer or key meanwhile: run it again.
+    """
+    with transaction.atomic():
+        return _submit_answers(submissions)
+
+
+def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | ActionRefused]:
+    keys = {item.key for item in submissions if item.key and len(item.key) <= 64}
+    earlier = {row.key: row for row in Submission.objects.filter(key__in=keys)} if keys else {}
+    earlier_answers = Answer.objects.in_bulk([row.object_id for row in earlier.values() if row.action == "answer"]) if earlier else {}
+    # Read inside the transaction: the chair may have closed a question since the callers read it.
+    questions = Question.objects.select_related("session").in_bulk({item.question_id for item in submissions})
+    delegations = {item.user.pk: access.delegation_of(item.user) for item in submissions}
+    members = set(
+        Meeting.delegations.through.objects.filter(
+            meeting_id__in={question.session.meeting_id for question in questions.values()},
+            delegation_id__in={delegation.pk for delegation in delegations.values() if delegation is not None},
+        ).values_list("meeting_id", "delegation_id")
+    )
     limit = settings.FACILITATION["ANSWER_MAX_CHARS"]
-    text = _clean_text(text, limit=limit, label=_("The answer"), required=kind == Answer.Kind.ANSWER)
-    if kind != Answer.Kind.ANSWER:
-        text = ""
-    answer = Answer.objects.select_for_update().filter(question=question, delegation=delegation).first()
-    created = answer is None
-    if created:
-        answer = Answer.objects.create(
-            question=question, delegation=delegation, kind=kind, text=text, created_by=user, updated_by=user
+    results: list[Answer | ActionRefused | int | None] = [None] * len(submissions)
+    first_with_key: dict[str, int] = {}
+    accepted: list[tuple[int, AnswerSubmission, Question, Delegation, str]] = []
+    for index, item in enumerate(submissions):
+        try:
+            if not item.key or len(item.key) > 64:
+                raise ActionRefused(_("The form is missing its submission key; reload the page and try again."))
+            if item.key in first_with_key:  # the same form twice in this run: answered as the first
+                results[index] = first_with_key[item.key]
+                continue
+            first_with_key[item.key] = index
+            previous = earlier.get(item.key)
+            if previous is not None:
+                answer = earlier_answers.get(previous.object_id) if previous.action == "answer" else None
+                if previous.user_id != item.user.pk or answer is None or answer.question_id != item.question_id:
+                    raise ActionRefused(_("This form was already used for something else; reload the page."))
+                results[index] = answer
+                continue
+            delegation = delegations[item.user.pk]
+            if delegation is None:
+                raise ActionRefused(_("Only a delegation's delegates can do this."))
+            question = questions.get(item.question_id)
+            if question is None:
+                raise ActionRefused(_("This question no longer exists; reload the page."))
+            if (question.session.meeting_id, delegation.pk) not in members:
+                raise ActionRefused(_("Your delegation does not take part in this meeting."))
+            if question.status != Question.Status.OPEN:
+                raise ActionRefused(_("This question is closed: answers can no longer be submitted or changed."))
+            if item.kind not in Answer.Kind.values:
+                raise ActionRefused(_("Choose a valid type of answer."))
+            text = _clean_text(item.text, limit=limit, label=_("The answer"), required=item.kind == Answer.Kind.ANSWER)
+            accepted.append((index, item, question, delegation, text if item.kind == Answer.Kind.ANSWER else ""))
+        except ActionRefused as refusal:
+            results[index] = refusal
+    if accepted:
+        _store_answers(accepted, results)
+    for index, result in enumerate(results):
+        if isinstance(result, int):  # a repeated key: the first submission's result, if for the same
+            first, item = results[result], submissions[index]
+            same = submissions[result].user.pk == item.user.pk and submissions[result].question_id == item.question_id
+            results[index] = first if same else ActionRefused(_("This form was already used for something else; reload the page."))
+    return results
+
+
+def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegation, str]], results: list) -> None:
+    """Write the accepted submissions of a run: answers, revisions, keys and live events, a query each."""
+    existing = {
+        (answer.question_id, answer.delegation_id): answer
+        for answer in Answer.objects.select_for_update().filter(
+            question_id__in={question.pk for _i, _item, question, _d, _t in accepted},
+            delegation_id__in={delegation.pk for _i, _item, _q, delegation, _t in accepted},
         )
+    }
+    now = timezone.now()
+    new: list[Answer] = []
+    changed: dict[int, Answer] = {}
+    saved: list[tuple[int, AnswerSubmission, Question, Answer, bool, str]] = []
+    for index, item, question, delegation, text in accepted:
+        answer = existing.get((question.pk, delegation.pk))
+        created = answer is None
+        if created:
+            answer = Answer(question=question, delegation=delegation, kind=item.kind, text=text, created_by=item.user, updated_by=item.user)
+            existing[(question.pk, delegation.pk)] = answer
+            new.append(answer)
+        else:  # edited, perhaps by a colleague earlier in this run
+            answer.kind, answer.text, answer.updated_by, answer.updated_at = item.kind, text, item.user, now
+            if answer.pk is not None:
+                changed[answer.pk] = answer
+        saved.append((index, item, question, answer, created, text))
+    _bulk_insert(Answer, new)
+    if changed:
+        Answer.objects.bulk_update(list(changed.values()), ["kind", "text", "updated_by", "updated_at"])
+    AnswerRevision.objects.bulk_create(
+        [AnswerRevision(answer=answer, kind=item.kind, text=text, author=item.user) for _i, item, _q, answer, _c, text in saved]
+    )
+    Submission.objects.bulk_create([Submission(key=item.key, user=item.user, action="answer", object_id=answer.pk) for _i, item, _q, answer, _c, _t in saved])
+    by_meeting: dict[int, list[tuple[str, Session, dict]]] = {}
+    for index, _item, question, answer, created, _text in saved:
+        results[index] = answer
+        by_meeting.setdefault(question.session.meeting_id, []).append(
+            (events.ANSWER_SAVED, question.session, {"answer": answer.pk, "delegation": answer.delegation_id, "created": created})
+        )
+    for meeting_id, records in by_meeting.items():
+        events.record_many(meeting_id=meeting_id, records=records)
+
+
+def _bulk_insert(model, rows: list) -> None:
+    """Insert rows and learn their keys: one statement where the database returns them (PostgreSQL,
+    SQLite 3.35+), one per row elsewhere."""
+    if connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(rows)
     else:
-        answer.kind, answer.text, answer.updated_by = kind, text, user
-        answer.save(update_fields=["kind", "text", "updated_by", "updated_at"])
-    AnswerRevision.objects.create(answer=answer, kind=kind, text=text, author=user)
-    Submission.objects.create(key=key, user=user, action="answer", object_id=answer.pk)
-    events.record(meeting=meeting, type=events.ANSWER_SAVED, session=question.session, payload={"answer": answer.pk, "delegation": answer.delegation_id, "created": created})
-    return answer
+        for row in rows:
+            row.save(force_insert=True)
 
 
 @transaction.atomic

@@ -86,6 +86,71 @@ def test_delegation_outside_the_meeting_cannot_answer(question):
         answer(make_delegate(DelegationFactory(country="JP")), question)
 
 
+def submission(user, question, text="We co-ordinate from the centre.", key="k1", kind="answer"):
+    return services.AnswerSubmission(user=user, question_id=question.pk, kind=kind, text=text, key=key)
+
+
+def test_a_run_of_answers_is_stored_each_as_alone_with_consecutive_events(question, france):
+    germany = DelegationFactory(country="DE")
+    question.session.meeting.delegations.add(germany)
+    other = QuestionFactory(session=question.session)
+    fr, de = make_delegate(france), make_delegate(germany)
+    results = services.submit_answers([
+        submission(fr, question, "France on one", key="a"), submission(de, question, "Germany on one", key="b"),
+        submission(fr, other, "France on two", key="c"),
+    ])  # fmt: skip
+    assert [(r.question_id, r.delegation_id, r.text) for r in results] == [
+        (question.pk, france.pk, "France on one"), (question.pk, germany.pk, "Germany on one"), (other.pk, france.pk, "France on two"),
+    ]  # fmt: skip
+    assert all(r.pk for r in results) and AnswerRevision.objects.count() == 3
+    assert list(Event.objects.values_list("seq", "payload__answer")) == [(1, results[0].pk), (2, results[1].pk), (3, results[2].pk)]
+
+
+def test_a_refused_answer_in_a_run_stores_nothing_and_spares_the_others(question, france):
+    fr = make_delegate(france)
+    outsider = make_delegate(DelegationFactory(country="BR"))
+    closed = QuestionFactory(session=question.session, status=Question.Status.CLOSED)
+    results = services.submit_answers([
+        submission(fr, closed, key="a"), submission(outsider, question, key="b"), submission(fr, question, "  ", key="c"),
+        submission(fr, question, "Kept", key=""), submission(fr, question, "Stored", key="d"),
+    ])  # fmt: skip
+    assert [str(r) for r in results[:4]] == [
+        "This question is closed: answers can no longer be submitted or changed.",
+        "Your delegation does not take part in this meeting.",
+        "The answer cannot be empty.",
+        "The form is missing its submission key; reload the page and try again.",
+    ]
+    assert list(Answer.objects.values_list("text", flat=True)) == ["Stored"] and results[4].text == "Stored"
+    assert (AnswerRevision.objects.count(), Event.objects.count()) == (1, 1)
+
+
+def test_two_colleagues_in_one_run_last_edit_wins_and_both_revisions_kept(question, france):
+    first, second = make_delegate(france), make_delegate(france)
+    results = services.submit_answers([submission(first, question, "Draft", key="a"), submission(second, question, "Final", key="b")])
+    stored = Answer.objects.get()
+    assert results[0].pk == results[1].pk == stored.pk
+    assert (stored.text, stored.created_by, stored.updated_by) == ("Final", first, second)
+    assert list(stored.revisions.values_list("text", "author")) == [("Draft", first.pk), ("Final", second.pk)]
+    assert [e.payload["created"] for e in Event.objects.order_by("seq")] == [True, False]
+
+
+def test_a_form_sent_twice_in_one_run_and_again_later_is_stored_once(question, france):
+    fr = make_delegate(france)
+    twice = services.submit_answers([submission(fr, question, key="same"), submission(fr, question, key="same")])
+    later = services.submit_answers([submission(fr, question, key="same")])
+    assert twice[0].pk == twice[1].pk == later[0].pk
+    assert (Answer.objects.count(), AnswerRevision.objects.count(), Event.objects.count()) == (1, 1, 1)
+
+
+def test_a_key_reused_by_someone_else_or_for_another_question_is_refused(question, france):
+    fr, colleague = make_delegate(france), make_delegate(france)
+    other = QuestionFactory(session=question.session)
+    answer(fr, question, key="used")
+    results = services.submit_answers([submission(colleague, question, key="used"), submission(fr, other, key="used")])
+    assert [str(r) for r in results] == ["This form was already used for something else; reload the page."] * 2
+    assert Answer.objects.count() == 1
+
+
 def test_moderation_is_logged_and_numbered(question, france):
     stored = answer(make_delegate(france), question)
     chair = make_chair()

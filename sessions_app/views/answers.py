@@ -48,13 +48,19 @@ def submit_answer(request, slug, question_id):
         return _render_page_with_error(request, question, error)
     if error:
         question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
-    context = {
-        **queries.question_card_context(question, delegation, own_answer=answer),
+    context = answer_card_context(question, delegation, answer=answer, error=error, submitted_text=None if answer else request.POST.get("text", ""))
+    return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if answer else 422)
+
+
+def answer_card_context(question, delegation, *, answer=None, error=None, submitted_text=None, published=None) -> dict:
+    """The htmx reply to an answer (here and in sessions_app.ingest): the question's card with the
+    answer just saved, or with the error and the text that was sent."""
+    return {
+        **queries.question_card_context(question, delegation, own_answer=answer, published=published),
         "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
         "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
-        "error": error, "saved_now": answer is not None, "submitted_text": None if answer else request.POST.get("text", ""),
+        "error": error, "saved_now": answer is not None, "submitted_text": submitted_text,
     }
-    return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if answer else 422)
 
 
 def _session_url(question) -> str:
