@@ -39,7 +39,7 @@ class Plan:
     """What one run does; the defaults are `make bench`'s."""
 
     rounds: int = 5
-    rates: tuple[int, ...] = (2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000)
+    rates: tuple[int, ...] = (2, 5, 10, 25, 50, 100, 250, 350, 500, 750, 1000, 2000)
     first_rates: dict = field(default_factory=lambda: {"channels": 100, "raw": 100})
     step_s: float = 1.5  # each step sends rate * step_s answers, and at least MIN_STEP
     consoles: int = 3

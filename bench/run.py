@@ -51,7 +51,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--modes", type=csv(str), default=["embedded", "scaled"], help="embedded,scaled")
     parser.add_argument("--servers", type=csv(str), default=list(SERVERS), help="ours,channels,raw")
     parser.add_argument("--rounds", type=int, help="fan-out rounds per run (5)")
-    parser.add_argument("--rates", type=csv(int), help="ingest ladder, answers per second (2,5,10,25,50,100,250,500,1000,2000)")
+    parser.add_argument("--rates", type=csv(int), help="ingest ladder, answers per second (2,5,10,25,50,100,250,350,500,750,1000,2000)")
     parser.add_argument("--step-s", type=float, help="seconds per ingest step (1.5)")
     parser.add_argument("--consoles", type=int, help="chair consoles (3)")
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect storm")

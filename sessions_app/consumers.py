@@ -94,7 +94,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def push_fragment(self, html: dict[str, str]) -> None:
         """Called by the hub: this socket's language of a rendered fragment."""
-        await self.send(text_data=html.get(self.language) or html[settings.LANGUAGE_CODE])
+        # A socket that joined after the fragment was rendered for its group's languages gets another
+        # language this once; its resync after joining replays the event in its own.
+        await self.send(text_data=html.get(self.language) or html.get(settings.LANGUAGE_CODE) or next(iter(html.values())))
 
     async def live_fragment(self, event):
         await self.push_fragment(event["html"])

@@ -20,6 +20,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import Q
 
+from . import fanout
 from .models import Event, Meeting, Session
 
 logger = logging.getLogger(__name__)
@@ -186,26 +187,28 @@ def broadcast(batch: list[Event]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
-def messages_for(batch: list[Event]) -> list[tuple[str, dict]]:
+def messages_for(batch: list[Event], listeners: dict[str, frozenset[str]] | None = None) -> list[tuple[str, dict]]:
     """(group, channel-layer message) for a run of events, in order.
 
     Each message carries {"html": {language: fragment}} (each socket forwards its user's language) and
     the sequence number of the last event it covers. Consecutive answer submissions are merged into
-    one message per group (live.render_batch). A render bug loses the live message, never the stored
-    submission: clients resync from the database on reconnect.
+    one message per group (live.render_batch). With `listeners` (fanout.listeners: every socket is in
+    this process), a group is rendered only in its sockets' languages, and not at all without one. A
+    render bug loses the live message, never the stored submission: clients resync from the database
+    on reconnect.
     """
     from .live import render_batch  # live renders templates; imported here to keep this module light
 
     return [
         (group, {"type": "live.fragment", "group": group, "seq": seq, "html": html})
-        for group, html, seq in render_batch(batch)
+        for group, html, seq in render_batch(batch, listeners)
     ]
 
 
-def _render_in_worker(batch: list[Event]) -> list[tuple[str, dict]]:
+def _render_in_worker(batch: list[Event], listeners: dict[str, frozenset[str]] | None) -> list[tuple[str, dict]]:
     """messages_for in a worker thread of the loop, which closes its database connection after."""
     try:
-        return messages_for(batch)
+        return messages_for(batch, listeners)
     finally:
         connection.close()
 
@@ -260,8 +263,9 @@ class Broadcaster:
         while self.pending:
             batch, self.pending = self.pending, []
             try:
-                messages = await render(batch)
                 layer = get_channel_layer()
+                # Taken once the events are committed: a socket that joins later replays them on its resync.
+                messages = await render(batch, fanout.listeners(layer, self.loop))
                 for group, message in messages:
                     await layer.group_send(group, message)
             except Exception:  # the next batch must still go out

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+
+from channels.layers import InMemoryChannelLayer
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ class LocalHub:
     def __init__(self, layer, key: tuple[int, int]):
         self.layer, self.key = layer, key
         self.members: dict[str, dict] = {}  # group -> its local sockets, in the order they joined
+        self.languages: dict[str, Counter] = {}  # group -> its local sockets' interface languages
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
         self.lock = asyncio.Lock()
@@ -35,17 +39,20 @@ class LocalHub:
             if group not in self.members:
                 self.members[group] = {}
                 await self.layer.group_add(group, self.channel)
-            self.members[group][consumer] = None
+            if consumer not in self.members[group]:
+                self.members[group][consumer] = None
+                self.languages.setdefault(group, Counter())[consumer.language] += 1
 
     async def leave(self, group: str, consumer) -> None:
         async with self.lock:
             members = self.members.get(group)
             if members is None:
                 return
-            members.pop(consumer, None)
+            if members.pop(consumer, 0) is None:
+                self.languages[group][consumer.language] -= 1
             if members:
                 return
-            del self.members[group]
+            del self.members[group], self.languages[group]
             await self.layer.group_discard(group, self.channel)
             if not self.members:
                 self._stop()
@@ -76,7 +83,8 @@ class LocalHub:
             except Exception as error:  # e.g. the client went away before its disconnect reached us
                 # One socket's failure must not cost the others this message; it leaves the group
                 # here, and its disconnect (if it ever comes) finds it gone.
-                members.pop(consumer, None)
+                if members.pop(consumer, 0) is None:
+                    self.languages[message["group"]][consumer.language] -= 1
                 logger.info("Local fan-out dropped a socket of group %s: %r", message.get("group"), error)
 
 
@@ -87,3 +95,15 @@ def hub_for(layer) -> LocalHub:
     if hub is None:
         hub = _hubs[key] = LocalHub(layer, key)
     return hub
+
+
+def listeners(layer, loop: asyncio.AbstractEventLoop) -> dict[str, frozenset[str]] | None:
+    """On `loop`: the interface languages of every group's sockets, when this process holds them all
+    (the in-memory layer: one process), so that a broadcast renders only those; None otherwise (other
+    processes' sockets are unknown here: render every language). A group with no socket is absent."""
+    if not isinstance(layer, InMemoryChannelLayer):
+        return None
+    hub = _hubs.get((id(loop), id(layer)))
+    if hub is None:
+        return {}
+    return {group: frozenset(language for language, count in counts.items() if count > 0) for group, counts in hub.languages.items()}

@@ -80,7 +80,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 def enabled() -> bool:
     """Whether this layer may answer posts itself: only with the middleware and sessions it knows."""
-    return set(settings.MIDDLEWARE) <= KNOWN_MIDDLEWARE and settings.SESSION_ENGINE == SESSION_ENGINE
+    return (set(settings.MIDDLEWARE) <= KNOWN_MIDDLEWARE and settings.SESSION_ENGINE == SESSION_ENGINE
+            and not settings.SESSION_SAVE_EVERY_REQUEST)  # fmt: skip
 
 
 class AnswerFastPath:

@@ -37,17 +37,18 @@ def _render(template: str, **context) -> str:
     return render_to_string(f"sessions_app/partials/{template}.html", context)
 
 
-def render_batch(batch: list[Event]) -> list[tuple[str, dict[str, str], int]]:
+def render_batch(batch: list[Event], listeners: dict[str, frozenset[str]] | None = None) -> list[tuple[str, dict[str, str], int]]:
     """(group, {language: html}, seq) for a run of committed events, in order.
 
-    Each event renders once per receiving group and interface language. A run of consecutive answer
+    Each event renders once per receiving group and interface language (with `listeners`, only the
+    languages of the group's sockets: see events.messages_for). A run of consecutive answer
     submissions renders as one message per group (see _answers_saved).
     """
     messages = []
     for run in _runs(batch):
         for attempt in range(1, RENDER_ATTEMPTS + 1):
             try:
-                messages.extend(_render_run(run))
+                messages.extend(_render_run(run, listeners))
                 break
             except DatabaseError:  # e.g. no connection to be had in a burst: the events are stored, try again
                 if attempt == RENDER_ATTEMPTS:
@@ -61,14 +62,17 @@ def render_batch(batch: list[Event]) -> list[tuple[str, dict[str, str], int]]:
     return messages
 
 
-def _render_run(run: list[Event]) -> list[tuple[str, dict[str, str], int]]:
+def _render_run(run: list[Event], listeners: dict[str, frozenset[str]] | None) -> list[tuple[str, dict[str, str], int]]:
     """One message per group for a run: its renderer's queries once, its fragments once per language."""
     meeting = Meeting.objects.get(pk=run[0].meeting_id)
     fragments = _answers_saved(run, meeting) if run[0].type == events.ANSWER_SAVED else RENDERERS[run[0].type](run[0], meeting)
     by_group: dict[str, dict[str, str]] = {}
     for language, _name in settings.LANGUAGES:
+        groups = None if listeners is None else {group for group, _html in fragments if language in listeners.get(group, ())}
+        if groups is not None and not groups:
+            continue
         with translation.override(language):
-            for group, html in _evaluated(fragments, seq=run[-1].seq):
+            for group, html in _evaluated(fragments, seq=run[-1].seq, groups=groups):
                 by_group.setdefault(group, {})[language] = html
     return [(group, html, run[-1].seq) for group, html in by_group.items()]
 

@@ -64,6 +64,23 @@ def test_a_run_of_answers_is_one_console_message_with_each_card_once_and_each_ta
 
 
 @pytest.mark.django_db
+def test_with_every_socket_in_this_process_a_group_renders_only_its_sockets_languages():
+    world = two_questions_three_delegations()
+    submit(world, "fr", "first", "Draft of France", "a")
+    submit(world, "de", "first", "Germany's view", "b")
+    batch = list(Event.objects.order_by("seq"))
+    console = events.group_name(world["meeting"].pk, events.CONSOLE)
+    france = events.delegation_group(world["meeting"].pk, world["france"].pk)
+
+    messages = dict(events.messages_for(batch, listeners={console: frozenset({"fr"}), france: frozenset({"en", "fr"})}))
+
+    assert set(messages) == {console, france}  # Germany's delegation has no socket open: nothing rendered
+    assert set(messages[console]["html"]) == {"fr"} and "1 délégation n’a pas encore répondu" in messages[console]["html"]["fr"]
+    assert set(messages[france]["html"]) == {"en", "fr"}
+    assert events.messages_for(batch, listeners={}) == []
+
+
+@pytest.mark.django_db
 def test_events_between_answers_keep_their_place():
     world = two_questions_three_delegations()
     submit(world, "fr", "first", "One", "a")

@@ -1,11 +1,13 @@
 """WebSocket behaviour through the real ASGI stack: who may connect, what arrives, what is refused."""
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
-from sessions_app import services
+from sessions_app import events, fanout, services
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
 from .live_helpers import console_path, delegate_path, open_socket, receive_until, screen_path
@@ -231,6 +233,8 @@ async def test_observer_gets_the_delegate_feed_but_not_the_console():
 class GoneSocket:
     """A socket whose client went away before its disconnect reached the consumer: Uvicorn raises."""
 
+    language = "en"
+
     async def push_fragment(self, html):
         from uvicorn.protocols.utils import ClientDisconnected
 
@@ -278,3 +282,24 @@ async def test_a_later_resync_rechecks_the_role_and_closes_a_console_no_longer_a
 
     output = await console.receive_output(timeout=2)
     assert (output["type"], output["code"]) == ("websocket.close", 4403)
+
+
+async def test_the_process_knows_each_groups_languages_and_a_late_joiner_gets_another_language_once():
+    world = await setup_meeting()
+    await database_sync_to_async(lambda: type(world["de"].participant).objects.filter(user=world["de"]).update(language="fr"))()
+    layer, loop = get_channel_layer(), asyncio.get_running_loop()
+    console, _ok, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    german, _ok, _ = await open_socket(delegate_path(world["meeting"]), world["de"])
+    meeting_id = world["meeting"].pk
+    delegation = (await database_sync_to_async(lambda: world["de"].participant.delegation_id)())
+    listening = fanout.listeners(layer, loop)
+    assert listening[events.group_name(meeting_id, events.CONSOLE)] == {"en"}
+    assert listening[events.group_name(meeting_id, events.DELEGATE)] == {"fr"}
+    assert listening[events.delegation_group(meeting_id, delegation)] == {"fr"}
+    # A fragment rendered before this French socket joined, in English only, still reaches it.
+    await layer.group_send(events.group_name(meeting_id, events.DELEGATE), {"type": "live.fragment", "group": events.group_name(meeting_id, events.DELEGATE), "seq": 0, "html": {"en": "<p>only English</p>"}})
+    assert "only English" in await receive_until(german, "only English")
+    await german.disconnect()
+    await asyncio.sleep(0.05)
+    assert events.group_name(meeting_id, events.DELEGATE) not in fanout.listeners(layer, loop)
+    await console.disconnect()
