@@ -39,7 +39,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session as StoredSession
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.locale import LocaleMiddleware
@@ -337,7 +337,9 @@ def _submit(posts: list[Post]) -> list:
     ]  # fmt: skip
     try:
         return services.submit_answers(submissions)
-    except IntegrityError:  # another process stored one of these answers or keys meanwhile: read them now
+    except (IntegrityError, OperationalError):
+        # Another process stored one of these answers or keys meanwhile (read them now), or
+        # PostgreSQL chose this transaction to break a deadlock: the transaction is to be run again.
         return services.submit_answers(submissions)
 
 

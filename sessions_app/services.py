@@ -5,6 +5,8 @@ Views, consumers and management commands call these; none of them writes to the 
 
 from __future__ import annotations
 
+import functools
+import operator
 import secrets
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -385,12 +388,14 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
 
 def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegation, str]], results: list) -> None:
     """Write the accepted submissions of a run: answers, revisions, keys and live events, a query each."""
+    # Lock the run's answers that exist, always in the same order, so that two processes storing
+    # overlapping runs wait for each other instead of deadlocking.
+    pairs = sorted({(question.pk, delegation.pk) for _i, _item, question, delegation, _t in accepted})
     existing = {
         (answer.question_id, answer.delegation_id): answer
-        for answer in Answer.objects.select_for_update().filter(
-            question_id__in={question.pk for _i, _item, question, _d, _t in accepted},
-            delegation_id__in={delegation.pk for _i, _item, _q, delegation, _t in accepted},
-        )
+        for answer in Answer.objects.select_for_update()
+        .filter(functools.reduce(operator.or_, (Q(question_id=question, delegation_id=delegation) for question, delegation in pairs)))
+        .order_by("pk")
     }
     now = timezone.now()
     new: list[Answer] = []
@@ -408,13 +413,16 @@ def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegat
             if answer.pk is not None:
                 changed[answer.pk] = answer
         saved.append((index, item, question, answer, created, text))
-    _bulk_insert(Answer, new)
+    _bulk_insert(Answer, sorted(new, key=lambda answer: (answer.question_id, answer.delegation_id)))  # same order everywhere
     if changed:
         Answer.objects.bulk_update(list(changed.values()), ["kind", "text", "updated_by", "updated_at"])
     AnswerRevision.objects.bulk_create(
         [AnswerRevision(answer=answer, kind=item.kind, text=text, author=item.user) for _i, item, _q, answer, _c, text in saved]
     )
-    Submission.objects.bulk_create([Submission(key=item.key, user=item.user, action="answer", object_id=answer.pk) for _i, item, _q, answer, _c, _t in saved])
+    Submission.objects.bulk_create(
+        sorted((Submission(key=item.key, user=item.user, action="answer", object_id=answer.pk) for _i, item, _q, answer, _c, _t in saved),
+               key=lambda submission: submission.key)
+    )  # fmt: skip
     by_meeting: dict[int, list[tuple[str, Session, dict]]] = {}
     for index, _item, question, answer, created, _text in saved:
         results[index] = answer

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from sessions_app import events, fanout, services
 
@@ -293,13 +293,16 @@ async def test_the_process_knows_each_groups_languages_and_a_late_joiner_gets_an
     meeting_id = world["meeting"].pk
     delegation = (await database_sync_to_async(lambda: world["de"].participant.delegation_id)())
     listening = fanout.listeners(layer, loop)
-    assert listening[events.group_name(meeting_id, events.CONSOLE)] == {"en"}
-    assert listening[events.group_name(meeting_id, events.DELEGATE)] == {"fr"}
-    assert listening[events.delegation_group(meeting_id, delegation)] == {"fr"}
+    if isinstance(layer, InMemoryChannelLayer):
+        assert listening[events.group_name(meeting_id, events.CONSOLE)] == {"en"}
+        assert listening[events.group_name(meeting_id, events.DELEGATE)] == {"fr"}
+        assert listening[events.delegation_group(meeting_id, delegation)] == {"fr"}
+    else:  # other processes' sockets are unknown here: every language is rendered
+        assert listening is None
     # A fragment rendered before this French socket joined, in English only, still reaches it.
     await layer.group_send(events.group_name(meeting_id, events.DELEGATE), {"type": "live.fragment", "group": events.group_name(meeting_id, events.DELEGATE), "seq": 0, "html": {"en": "<p>only English</p>"}})
     assert "only English" in await receive_until(german, "only English")
     await german.disconnect()
     await asyncio.sleep(0.05)
-    assert events.group_name(meeting_id, events.DELEGATE) not in fanout.listeners(layer, loop)
+    assert events.group_name(meeting_id, events.DELEGATE) not in (fanout.listeners(layer, loop) or {})
     await console.disconnect()
