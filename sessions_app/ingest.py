@@ -205,13 +205,13 @@ class Post:
     user: object = None
     question: Question | None = None
     language: str = settings.LANGUAGE_CODE
-    after: list = field(default_factory=list)  # middleware whose process_response applies
+    after: list = field(default_factory=list)  # middleware whose process_response applies, in settings order
 
 
 def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
     """Replies for a batch of answer posts, None for each post Django should handle instead."""
     try:
-        posts = [_before_view(scope, body) for scope, body in items]
+        posts = [_before_view(scope, body) for scope, body in items]  # each post on its own: one bad post declines itself
         _sign_in([post for post in posts if post is not None])
         posts = [post if post is not None and post.user is not None else None for post in posts]
         _load_questions([post for post in posts if post is not None])
@@ -230,24 +230,24 @@ def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
 
 
 def _before_view(scope: dict, body: bytes) -> Post | None:
-    """Django's request middleware, on a real request; None where one of them would answer instead."""
-    match = ANSWER_PATH.match(scope["path"])
-    request = ASGIRequest(scope, io.BytesIO(body))
-    try:
-        request.get_host()  # CommonMiddleware's check: a host outside ALLOWED_HOSTS gets Django's 400
-    except DisallowedHost:
-        return None
-    post = Post(request=request, question_id=int(match["question"]), slug=match["slug"])
-    for middleware in _middleware():
-        if hasattr(middleware, "process_request") and middleware.process_request(request) is not None:
-            return None
-        post.after.append(middleware)
+    """Django's request middleware, on a real request; None where one of them would answer instead
+    (or raised: Django then answers as it does, e.g. 400 for a malformed body)."""
     from .views.answers import submit_answer  # views import this app's modules; import late
 
-    csrf = _csrf()
-    if csrf.process_request(request) is not None or csrf.process_view(request, submit_answer, (), {}) is not None:
+    match = ANSWER_PATH.match(scope["path"])
+    request = ASGIRequest(scope, io.BytesIO(body))
+    post = Post(request=request, question_id=int(match["question"]), slug=match["slug"])
+    try:
+        request.get_host()  # CommonMiddleware's check: a host outside ALLOWED_HOSTS gets Django's 400
+        middleware = _middleware()
+        if any(hasattr(each, "process_request") and each.process_request(request) is not None for each in middleware):
+            return None
+        if any(hasattr(each, "process_view") and each.process_view(request, submit_answer, (), {}) is not None for each in middleware):
+            return None  # CSRF
+        request.POST  # noqa: B018  (parsed here, so that a malformed body is Django's to answer)
+    except Exception:
         return None
-    post.after.append(csrf)
+    post.after = middleware
     request.htmx = HtmxDetails(request)
     return post
 
@@ -256,18 +256,22 @@ _MIDDLEWARE: list | None = None
 
 
 def _middleware() -> list:
-    """Instances of the request and response middleware that apply (CSRF apart), in settings order."""
+    """Instances of the middleware whose request, view and response hooks apply, in settings order
+    (the others are done by hand, see KNOWN_MIDDLEWARE)."""
     global _MIDDLEWARE
     if _MIDDLEWARE is None:
         from csp.middleware import CSPMiddleware
 
-        classes = [SecurityMiddleware, LocaleMiddleware, CommonMiddleware, XFrameOptionsMiddleware, CSPMiddleware]
-        _MIDDLEWARE = [cls(_no_response) for cls in classes]
+        hooks = {
+            "django.middleware.security.SecurityMiddleware": SecurityMiddleware,
+            "django.middleware.locale.LocaleMiddleware": LocaleMiddleware,
+            "django.middleware.common.CommonMiddleware": CommonMiddleware,
+            "django.middleware.csrf.CsrfViewMiddleware": CsrfViewMiddleware,
+            "django.middleware.clickjacking.XFrameOptionsMiddleware": XFrameOptionsMiddleware,
+            "csp.middleware.CSPMiddleware": CSPMiddleware,
+        }
+        _MIDDLEWARE = [hooks[path](_no_response) for path in settings.MIDDLEWARE if path in hooks]
     return _MIDDLEWARE
-
-
-def _csrf() -> CsrfViewMiddleware:
-    return CsrfViewMiddleware(_no_response)
 
 
 def _no_response(request):  # middleware need a get_response; ours never calls it

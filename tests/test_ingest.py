@@ -206,3 +206,16 @@ async def test_a_password_hash_in_the_session_is_required():
     replies = await database_sync_to_async(ingest.handle_batch)([(_scope(answer_path(world), cookie), _body("stale"))])
     assert replies == [None]
     assert await database_sync_to_async(Answer.objects.count)() == 0
+
+
+async def test_a_malformed_post_declines_itself_only():
+    world = await setup_meeting()
+    good, bad = [await session_cookie(user) for user in world["delegates"]]
+    too_many_fields = urlencode({"kind": "answer", "text": "x", "key": "bad", **{f"f{i}": "1" for i in range(1001)}}).encode()
+    replies = await database_sync_to_async(ingest.handle_batch)(
+        [(_scope(answer_path(world), good), _body("good")), (_scope(answer_path(world), bad), too_many_fields)]
+    )
+    assert replies[0] is not None and replies[0].status == 200 and replies[1] is None
+    response = await post(answer_path(world), {"kind": "answer", "text": "x", "key": "bad", **{f"f{i}": "1" for i in range(1001)}}, user=world["delegates"][1])
+    assert response["status"] == 400  # Django's answer to it
+    assert await database_sync_to_async(lambda: list(Answer.objects.values_list("text", flat=True)))() == ["Answer good"]
