@@ -51,7 +51,7 @@ class Plan:
     burst_window_s: float = 30.0  # how long the burst's answers may take to show everywhere
     leftover_s: float = 10.0  # then how long requests already at the server may take to be answered
     idle_s: float = 60.0  # at the end, how long the servers may take to finish what they were sent
-    settle_s: float = 15.0  # before the ingest, how long to wait for the servers to go idle after the storm
+    settle_s: float = 60.0  # before the ingest, how long to wait for the servers to go idle after the storm
     keep_up_ms: float = 1000.0  # a step is sustained if every answer is visible within this
     storm_s: float = 45.0  # for every socket to be back
     page_answers: int = 10_000
