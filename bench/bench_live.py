@@ -51,7 +51,7 @@ class Plan:
     burst_window_s: float = 30.0  # how long the burst's answers may take to show everywhere
     leftover_s: float = 10.0  # then how long requests already at the server may take to be answered
     idle_s: float = 60.0  # at the end, how long the servers may take to finish what they were sent
-    settle_s: float = 60.0  # before the ingest, how long to wait for the servers to go idle after the storm
+    ingest_settle_s: float = 60.0  # before the ingest, how long to wait for the servers to go idle after the storm
     keep_up_ms: float = 1000.0  # a step is sustained if every answer is visible within this
     storm_s: float = 45.0  # for every socket to be back
     page_answers: int = 10_000
@@ -534,7 +534,7 @@ async def run_one(mode: Mode, server: str, n: int, plan: Plan, shared: dict, res
         if in_budget("ingest"):
             # The storm's reconnections (and their resyncs) may still keep the server busy: the ingest
             # ladder starts on a settled server, as in a meeting where answers come after the drop.
-            result["idle_before_ingest_s"] = await wait_idle(servers, plan.settle_s)
+            result["idle_before_ingest_s"] = await wait_idle(servers, plan.ingest_settle_s)
             result.update(await measure_ingest(hub, target, plan, n, d, servers, plan.first_step(server, sustained.get(server))))
             sustained[server] = result["ingest_sustained_per_s"]
             # Requests the client stopped waiting for may still be running at the server, and will

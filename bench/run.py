@@ -38,7 +38,7 @@ SERVERS = ("ours", "channels", "raw")
 PACKAGES = ("django", "channels", "channels-redis", "redis", "uvicorn", "wsproto", "websockets", "uvloop", "psycopg")
 QUICK = {"rounds": 2, "rates": (20,), "step_s": 1.0, "consoles": 2, "drain_s": 5.0, "storm_s": 15.0, "page_answers": 200,
          "page_repeats": 3, "run_budget_s": 40.0, "run_timeout_s": 60.0, "connect_s": 30.0, "fanout_timeout_s": 10.0,
-         "pause_s": 0.2, "settle_s": 0.3, "burst_window_s": 15.0, "leftover_s": 10.0}  # fmt: skip
+         "pause_s": 0.2, "settle_s": 0.3, "ingest_settle_s": 5.0, "burst_window_s": 15.0, "leftover_s": 10.0}  # fmt: skip
 
 
 def csv(kind):
