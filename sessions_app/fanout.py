@@ -48,14 +48,20 @@ class LocalHub:
             members = self.members.get(group)
             if members is None:
                 return
-            if members.pop(consumer, 0) is None:
-                self.languages[group][consumer.language] -= 1
+            self._forget(group, consumer)
             if members:
                 return
             del self.members[group], self.languages[group]
             await self.layer.group_discard(group, self.channel)
             if not self.members:
                 self._stop()
+
+    def _forget(self, group: str, consumer) -> None:
+        """Take a socket out of a group's members and language counts (if it is still there)."""
+        members = self.members.get(group)  # gone if its last socket left meanwhile
+        if members is not None and consumer in members:
+            del members[consumer]
+            self.languages[group][consumer.language] -= 1
 
     def _stop(self) -> None:
         _hubs.pop(self.key, None)
@@ -83,8 +89,7 @@ class LocalHub:
             except Exception as error:  # e.g. the client went away before its disconnect reached us
                 # One socket's failure must not cost the others this message; it leaves the group
                 # here, and its disconnect (if it ever comes) finds it gone.
-                if members.pop(consumer, 0) is None:
-                    self.languages[message["group"]][consumer.language] -= 1
+                self._forget(message["group"], consumer)
                 logger.info("Local fan-out dropped a socket of group %s: %r", message.get("group"), error)
 
 

@@ -204,6 +204,7 @@ class Post:
     slug: str
     user: object = None
     question: Question | None = None
+    answer: Answer | services.ActionRefused | None = None  # what submit_answers made of it
     language: str = settings.LANGUAGE_CODE
     after: list = field(default_factory=list)  # middleware whose process_response applies, in settings order
 
@@ -217,13 +218,10 @@ def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
         _load_questions([post for post in posts if post is not None])
         posts = [post if post is not None and post.question is not None else None for post in posts]
         accepted = [post for post in posts if post is not None]
-        results = dict(zip(map(id, accepted), _submit(accepted)))
-        published: dict[int, list] = {}
-        replies = []
-        for post in posts:
-            answer = results.get(id(post)) if post is not None else None
-            replies.append(_reply(post, answer, published) if isinstance(answer, Answer) else None)
-        return replies
+        for post, result in zip(accepted, _submit(accepted)):
+            post.answer = result
+        published: dict[int, list] = {}  # per question, for meetings that publish answers
+        return [_reply(post, published) if post is not None and isinstance(post.answer, Answer) else None for post in posts]
     finally:
         translation.deactivate()  # LocaleMiddleware activated each post's language in this thread
         connection.close()  # a worker thread of the loop: no request cycle closes it
@@ -347,15 +345,14 @@ def _submit(posts: list[Post]) -> list:
         return services.submit_answers(submissions)
 
 
-def _reply(post: Post, answer, published: dict[int, list]) -> Reply | None:
-    """The view's htmx reply, with the headers its response middleware add."""
+def _reply(post: Post, published: dict[int, list]) -> Reply | None:
+    """The view's htmx reply to a stored answer, with the headers its response middleware add."""
     from .views.answers import answer_card_context  # views import this app's modules; import late
 
-    request, question = post.request, copy.copy(post.question)  # the question's card attributes are per post
-    meeting = question.session.meeting
-    if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED and question.pk not in published:
-        published[question.pk] = queries.published_answers_of(question)
+    request, question, answer = post.request, copy.copy(post.question), post.answer  # the card's attributes are per post
     try:
+        if question.session.meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED and question.pk not in published:
+            published[question.pk] = queries.published_answers_of(question)
         with translation.override(post.language):
             request.LANGUAGE_CODE = post.language
             context = answer_card_context(question, access.delegation_of(post.user), answer=answer, published=published.get(question.pk))

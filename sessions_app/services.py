@@ -266,14 +266,22 @@ class ActionRefused(Exception):
 
 def _claim_key(*, key: str, user: User, action: str) -> Submission | None:
     """The earlier submission with this client key, or None after reserving the key for this one."""
-    if not key or len(key) > 64:
-        raise ActionRefused(_("The form is missing its submission key; reload the page and try again."))
+    _require_key(key)
     previous = Submission.objects.filter(key=key).first()
     if previous is not None:
         if previous.user_id != user.pk or previous.action != action:
-            raise ActionRefused(_("This form was already used for something else; reload the page."))
+            raise _form_reused()
         return previous
     return None
+
+
+def _require_key(key: str) -> None:
+    if not key or len(key) > 64:
+        raise ActionRefused(_("The form is missing its submission key; reload the page and try again."))
+
+
+def _form_reused() -> ActionRefused:
+    return ActionRefused(_("This form was already used for something else; reload the page."))
 
 
 def _require_delegation(user: User) -> Delegation:
@@ -334,11 +342,11 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
     earlier_answers = Answer.objects.in_bulk([row.object_id for row in earlier.values() if row.action == "answer"]) if earlier else {}
     # Read inside the transaction: the chair may have closed a question since the callers read it.
     questions = Question.objects.select_related("session").in_bulk({item.question_id for item in submissions})
-    delegations = {item.user.pk: access.delegation_of(item.user) for item in submissions}
+    delegations = {access.delegation_of(item.user) for item in submissions} - {None}  # cached on each user
     members = set(
         Meeting.delegations.through.objects.filter(
             meeting_id__in={question.session.meeting_id for question in questions.values()},
-            delegation_id__in={delegation.pk for delegation in delegations.values() if delegation is not None},
+            delegation_id__in={delegation.pk for delegation in delegations},
         ).values_list("meeting_id", "delegation_id")
     )
     limit = settings.FACILITATION["ANSWER_MAX_CHARS"]
@@ -347,8 +355,7 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
     accepted: list[tuple[int, AnswerSubmission, Question, Delegation, str]] = []
     for index, item in enumerate(submissions):
         try:
-            if not item.key or len(item.key) > 64:
-                raise ActionRefused(_("The form is missing its submission key; reload the page and try again."))
+            _require_key(item.key)
             if item.key in first_with_key:  # the same form twice in this run: answered as the first
                 results[index] = first_with_key[item.key]
                 continue
@@ -357,12 +364,10 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
             if previous is not None:
                 answer = earlier_answers.get(previous.object_id) if previous.action == "answer" else None
                 if previous.user_id != item.user.pk or answer is None or answer.question_id != item.question_id:
-                    raise ActionRefused(_("This form was already used for something else; reload the page."))
+                    raise _form_reused()
                 results[index] = answer
                 continue
-            delegation = delegations[item.user.pk]
-            if delegation is None:
-                raise ActionRefused(_("Only a delegation's delegates can do this."))
+            delegation = _require_delegation(item.user)
             question = questions.get(item.question_id)
             if question is None:
                 raise ActionRefused(_("This question no longer exists; reload the page."))
@@ -382,7 +387,7 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
         if isinstance(result, int):  # a repeated key: the first submission's result, if for the same
             first, item = results[result], submissions[index]
             same = submissions[result].user.pk == item.user.pk and submissions[result].question_id == item.question_id
-            results[index] = first if same else ActionRefused(_("This form was already used for something else; reload the page."))
+            results[index] = first if same else _form_reused()
     return results
 
 
