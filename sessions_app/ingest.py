@@ -11,7 +11,8 @@ thread as a batch, which does, for the whole batch, what Django does for each:
 - the signed-in user: one query for the batch's sessions and one for their users, with Django's
   checks (expiry, active user, authentication backend, the session's password hash);
 - `services.submit_answers`: the batch's answers in one transaction (a query per table);
-- each reply: the question card the view would render, with the response middleware's headers.
+- each reply: what the view replies to a saved answer (views.answers.answer_saved_response), with
+  the response middleware's headers.
 
 Anything off that happy path goes to Django unchanged, as if this layer did not exist: no session or
 a stale one, CSRF or host failures, a refused answer (closed question, empty text, wrong role: the
@@ -24,7 +25,6 @@ does not know of disables the layer (every post goes to Django), so that it can 
 from __future__ import annotations
 
 import asyncio
-import copy
 import io
 import logging
 import re
@@ -45,14 +45,13 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import constant_time_compare
 from django_htmx.middleware import HtmxDetails
 
-from . import access, queries, services
-from .models import Answer, Meeting, Question
+from . import access, services
+from .models import Answer, Question
 
 logger = logging.getLogger(__name__)
 
@@ -220,8 +219,7 @@ def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
         accepted = [post for post in posts if post is not None]
         for post, result in zip(accepted, _submit(accepted)):
             post.answer = result
-        published: dict[int, list] = {}  # per question, for meetings that publish answers
-        return [_reply(post, published) if post is not None and isinstance(post.answer, Answer) else None for post in posts]
+        return [_reply(post) if post is not None and isinstance(post.answer, Answer) else None for post in posts]
     finally:
         translation.deactivate()  # LocaleMiddleware activated each post's language in this thread
         connection.close()  # a worker thread of the loop: no request cycle closes it
@@ -345,23 +343,20 @@ def _submit(posts: list[Post]) -> list:
         return services.submit_answers(submissions)
 
 
-def _reply(post: Post, published: dict[int, list]) -> Reply | None:
+def _reply(post: Post) -> Reply | None:
     """The view's htmx reply to a stored answer, with the headers its response middleware add."""
-    from .views.answers import answer_card_context  # views import this app's modules; import late
+    from .views.answers import answer_saved_response  # views import this app's modules; import late
 
-    request, question, answer = post.request, copy.copy(post.question), post.answer  # the card's attributes are per post
+    request = post.request
     try:
-        if question.session.meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED and question.pk not in published:
-            published[question.pk] = queries.published_answers_of(question)
         with translation.override(post.language):
             request.LANGUAGE_CODE = post.language
-            context = answer_card_context(question, access.delegation_of(post.user), answer=answer, published=published.get(question.pk))
-            response = render(request, "sessions_app/partials/question_delegate.html", context)
+            response = answer_saved_response(post.answer)
             patch_vary_headers(response, ("Cookie",))  # SessionMiddleware's, as the session was read
             for middleware in reversed(post.after):
                 response = middleware.process_response(request, response)
     except Exception:  # stored already: Django's retry finds it by its key and replies
-        logger.exception("Could not render the reply to answer %s", answer.pk)
+        logger.exception("Could not render the reply to answer %s", post.answer.pk)
         return None
     headers = [(name.encode("ascii"), value.encode("latin-1")) for name, value in response.items()]
     headers += [(b"Set-Cookie", cookie.output(header="").encode("ascii").strip()) for cookie in response.cookies.values()]

@@ -160,18 +160,17 @@ def delegate_context(session: Session, delegation) -> dict:
     }
 
 
-def question_card_context(question: Question, delegation, *, own_answer: Answer | None = None, published: list | None = None) -> dict:
-    """One question of a delegate's page, as delegate_context shows it: the answer views' re-render
-    (with the answer just saved, when there is one, rather than reading it back; with the published
-    answers when the caller has them).
+def question_card_context(question: Question, delegation) -> dict:
+    """One question of a delegate's page, as delegate_context shows it (the answer view's re-render
+    of a refused answer).
 
     Its queries do not depend on the size of the session (briefing, other questions, answers)."""
     meeting = question.session.meeting
     show_published = meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED
-    if own_answer is None and delegation is not None:
-        own_answer = Answer.objects.filter(question=question, delegation=delegation).select_related("updated_by").first()
-    question.own_answer = own_answer
-    question.published = (published if published is not None else published_answers_of(question)) if show_published else []
+    question.own_answer = (
+        Answer.objects.filter(question=question, delegation=delegation).select_related("updated_by").first() if delegation is not None else None
+    )
+    question.published = published_answers_of(question) if show_published else []
     return {"meeting": meeting, "session": question.session, "question": question, "delegation": delegation, "show_published": show_published}
 
 

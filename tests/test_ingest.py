@@ -69,14 +69,15 @@ async def test_the_project_settings_let_the_batch_answer_posts():
     assert ingest.enabled()
 
 
-async def test_answer_post_is_stored_and_answered_with_the_card_as_django_would():
+async def test_answer_post_is_stored_and_answered_as_django_would():
     world = await setup_meeting()
     before = batcher().stats["answered"]
     response = await post(answer_path(world), {"kind": "answer", "text": "<b>Our</b> centre co-ordinates", "key": "k1"}, user=world["delegates"][0])
     body = response["body"].decode()
     assert response["status"] == 200
-    assert f'id="question-{world["question"].pk}"' in body and "&lt;b&gt;Our&lt;/b&gt; centre co-ordinates" in body
-    assert "Update the answer" in body and 'name="csrfmiddlewaretoken"' in body
+    assert f'id="answer-status-q{world["question"].pk}"' in body and "Your answer was saved." in body
+    assert "Update the answer" in body and "<b>" not in body
+    assert header(response, b"hx-reswap") == [b"none"]
     assert header(response, b"content-type") == [b"text/html; charset=utf-8"]
     assert header(response, b"x-frame-options") == [b"DENY"] and header(response, b"content-security-policy")
     assert header(response, b"content-language") == [b"en"]
@@ -102,7 +103,9 @@ async def test_a_room_answering_at_once_is_stored_in_batches_with_nothing_lost()
     forms = [{"kind": "answer", "text": f"Practice of delegation {i}", "key": f"room-{i}"} for i in range(20)]
     responses = await asyncio.gather(*[post(answer_path(world), form, user=user) for form, user in zip(forms, world["delegates"])])
     assert [r["status"] for r in responses] == [200] * 20
-    assert [f"Practice of delegation {i}" in r["body"].decode() for i, r in enumerate(responses)] == [True] * 20
+    # each reply to its own sender: "Saved by <their name>"
+    names = [user.get_full_name() or user.get_username() for user in world["delegates"]]
+    assert [f"Saved by {name} at" in r["body"].decode() for name, r in zip(names, responses)] == [True] * 20
     assert batcher().stats["answered"] - before["answered"] == 20
     assert batcher().stats["batches"] - before["batches"] < 20  # posts that arrived together went together
     counts = await database_sync_to_async(lambda: (Answer.objects.count(), AnswerRevision.objects.count(), Submission.objects.count()))()

@@ -1,5 +1,6 @@
 """The live discussion over HTTP: delegates' forms, the console, the room screen and who may use them."""
 
+import re
 import pytest
 from django.urls import reverse
 
@@ -36,12 +37,18 @@ def test_answer_form_posts_once_per_key_and_redirects_without_javascript(client,
     assert Answer.objects.get().text == "Our centre co-ordinates."
 
 
-def test_htmx_answer_returns_the_card_with_a_saved_message(client, world):
+def test_htmx_answer_replies_with_the_saved_status_a_new_key_and_the_button_out_of_band(client, world):
+    """The form stays as the delegate left it (no swap of the card); only what changed is replaced."""
     client.force_login(world["fr"])
-    response = client.post(answer_url(world), {"kind": "answer", "text": "Yes.", "key": "k"}, headers={"HX-Request": "true"})
+    pk = world["question"].pk
+    response = client.post(answer_url(world), {"kind": "answer", "text": "<b>Yes</b>.", "key": "k"}, headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert response.status_code == 200
-    assert f'id="question-{world["question"].pk}"' in html and "Your answer was saved." in html
+    assert response.status_code == 200 and response["HX-Reswap"] == "none"
+    assert f'id="answer-status-q{pk}" role="status" hx-swap-oob="true"' in html and "Your answer was saved." in html
+    key = re.search(rf'id="answer-key-{pk}" value="([^"]+)" data-submission-key hx-swap-oob="true"', html)[1]
+    assert key.endswith(f"-q{pk}") and key != "k"
+    assert f'id="answer-submit-{pk}"' in html and "Update the answer" in html
+    assert "<b>" not in html
 
 
 def test_empty_answer_shows_the_error_and_keeps_nothing(client, world):
@@ -151,7 +158,7 @@ def test_an_answer_posted_with_htmx_costs_the_same_queries_however_full_the_sess
     with django_assert_num_queries(15):
         response = client.post(answer_url(world), {"kind": "answer", "text": "Yes.", "key": f"k{others}"}, headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert response.status_code == 200 and "Your answer was saved." in html and "Saved by" in html and "Yes." in html
+    assert response.status_code == 200 and "Your answer was saved." in html and "Saved by" in html
 
 
 def test_practice_form_creates_once_and_lists_it_for_the_delegation(client, world):

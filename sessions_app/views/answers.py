@@ -6,7 +6,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -46,20 +48,31 @@ def submit_answer(request, slug, question_id):
         if error is None:
             return redirect(_session_url(question))
         return _render_page_with_error(request, question, error)
-    if error:
-        question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
-    context = answer_card_context(question, delegation, answer=answer, error=error, submitted_text=None if answer else request.POST.get("text", ""))
-    return render(request, "sessions_app/partials/question_delegate.html", context, status=200 if answer else 422)
+    if answer is not None:
+        return answer_saved_response(answer)
+    question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
+    context = answer_card_context(question, delegation, error=error, submitted_text=request.POST.get("text", ""))
+    return render(request, "sessions_app/partials/question_delegate.html", context, status=422)
 
 
-def answer_card_context(question, delegation, *, answer=None, error=None, submitted_text=None, published=None) -> dict:
-    """The htmx reply to an answer (here and in sessions_app.ingest): the question's card with the
-    answer just saved, or with the error and the text that was sent."""
+def answer_saved_response(answer) -> HttpResponse:
+    """The htmx reply to a saved answer (here and in sessions_app.ingest), in the active language.
+
+    Only what changed is sent, out of band: the status line ("Saved by … at …", announced to screen
+    readers), the form's next submission key, and its button ("Update the answer"). The form stays as
+    the delegate left it (text, cursor, focus), and the reply costs a fraction of the whole card.
+    """
+    html = render_to_string("sessions_app/partials/answer_saved_reply.html", {"answer": answer, "saved_now": True, "form_key": uuid.uuid4().hex})
+    return HttpResponse(html, headers={"HX-Reswap": "none"})
+
+
+def answer_card_context(question, delegation, *, error, submitted_text) -> dict:
+    """The htmx reply to a refused answer: the question's card with the error and the text that was sent."""
     return {
-        **queries.question_card_context(question, delegation, own_answer=answer, published=published),
+        **queries.question_card_context(question, delegation),
         "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
         "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
-        "error": error, "saved_now": answer is not None, "submitted_text": submitted_text,
+        "error": error, "submitted_text": submitted_text,
     }
 
 

@@ -154,6 +154,15 @@
     });
   });
 
+  // A saved answer's reply replaces only the status line, the key and the button (the form stays as
+  // the delegate left it): what the form holds now is what is saved, not a draft to carry over.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!evt.detail.successful || !form.matches || !form.matches("form.answer-form")) return;
+    form.querySelectorAll("textarea").forEach(function (field) { field.defaultValue = field.value; });
+    form.querySelectorAll("input[type=radio]").forEach(function (radio) { radio.defaultChecked = radio.checked; });
+  });
+
   // Every form carries a submission key so a retry is stored once. Pages rendered by the server
   // bring one; forms that arrive over the live connection (rendered once for many people) get theirs
   // here, kept on the form so that a retry of the same form sends the same key.
