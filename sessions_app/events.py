@@ -187,13 +187,13 @@ def broadcast(batch: list[Event]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
-def messages_for(batch: list[Event], listeners: dict[str, frozenset[str]] | None = None) -> list[tuple[str, dict]]:
+def messages_for(batch: list[Event], listeners: fanout.Listeners | None = None) -> list[tuple[str, dict]]:
     """(group, channel-layer message) for a run of events, in order.
 
     Each message carries {"html": {language: fragment}} (each socket forwards its user's language) and
     the sequence number of the last event it covers. Consecutive answer submissions are merged into
-    one message per group (live.render_batch). With `listeners` (fanout.listeners: every socket is in
-    this process), a group is rendered only in its sockets' languages, and not at all without one. A
+    one message per group (live.render_batch). With `listeners` (fanout.listeners), a group is
+    rendered only in its sockets' languages (not at all without a socket, when that is known). A
     render bug loses the live message, never the stored submission: clients resync from the database
     on reconnect.
     """
@@ -205,7 +205,7 @@ def messages_for(batch: list[Event], listeners: dict[str, frozenset[str]] | None
     ]
 
 
-def _render_in_worker(batch: list[Event], listeners: dict[str, frozenset[str]] | None) -> list[tuple[str, dict]]:
+def _render_in_worker(batch: list[Event], listeners: fanout.Listeners | None) -> list[tuple[str, dict]]:
     """messages_for in a worker thread of the loop, which closes its database connection after."""
     try:
         return messages_for(batch, listeners)

@@ -13,13 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 
+from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 _hubs: dict[tuple[int, int], "LocalHub"] = {}
+
+# Scale-out (channels-redis): each process records in Redis the interface languages of its sockets,
+# per group, so that a broadcast from any process renders only those (see listeners()).
+LANGUAGES_TTL_S = 24 * 3600  # a group's languages are forgotten a day after a socket last joined it
+LANGUAGES_REFRESH_S = 60.0  # how often a process tells Redis again that it still has such sockets
+
+Listeners = Callable[[set[str]], Mapping[str, frozenset[str]]]
 
 
 class LocalHub:
@@ -27,6 +38,7 @@ class LocalHub:
         self.layer, self.key = layer, key
         self.members: dict[str, dict] = {}  # group -> its local sockets, in the order they joined
         self.languages: dict[str, Counter] = {}  # group -> its local sockets' interface languages
+        self.announced: dict[tuple[str, str], float] = {}  # (group, language) -> when Redis was last told
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
         self.lock = asyncio.Lock()
@@ -42,6 +54,25 @@ class LocalHub:
             if consumer not in self.members[group]:
                 self.members[group][consumer] = None
                 self.languages.setdefault(group, Counter())[consumer.language] += 1
+        await self._announce(group, consumer.language)
+
+    async def _announce(self, group: str, language: str) -> None:
+        """With channels-redis, record that this group has a socket in this language, before the
+        socket resyncs: a broadcast that reads the languages after this renders it; one that read them
+        before was committed before, so the socket's resync replays it (in its language)."""
+        if not _shared_languages(self.layer):
+            return
+        now = time.monotonic()
+        if now - self.announced.get((group, language), -LANGUAGES_REFRESH_S) < LANGUAGES_REFRESH_S:
+            return
+        key = _languages_key(self.layer, group)
+        try:
+            async with self.layer.connection(self.layer.consistent_hash(group)).pipeline(transaction=False) as pipe:
+                await pipe.sadd(key, language).expire(key, LANGUAGES_TTL_S).execute()
+        except Exception:  # the socket still gets every message, in another language if its own is not rendered
+            logger.warning("Could not record the language %s of group %s", language, group, exc_info=True)
+            return
+        self.announced[(group, language)] = now
 
     async def leave(self, group: str, consumer) -> None:
         async with self.lock:
@@ -102,13 +133,47 @@ def hub_for(layer) -> LocalHub:
     return hub
 
 
-def listeners(layer, loop: asyncio.AbstractEventLoop) -> dict[str, frozenset[str]] | None:
-    """On `loop`: the interface languages of every group's sockets, when this process holds them all
-    (the in-memory layer: one process), so that a broadcast renders only those; None otherwise (other
-    processes' sockets are unknown here: render every language). A group with no socket is absent."""
-    if not isinstance(layer, InMemoryChannelLayer):
-        return None
-    hub = _hubs.get((id(loop), id(layer)))
-    if hub is None:
-        return {}
-    return {group: frozenset(language for language, count in counts.items() if count > 0) for group, counts in hub.languages.items()}
+def listeners(layer, loop: asyncio.AbstractEventLoop) -> Listeners | None:
+    """On `loop`: a lookup of the interface languages of the sockets of the groups a broadcast goes
+    to, so that it renders only those; None where they cannot be known (render every language).
+
+    - In-memory layer (one process holds every socket): the hub's counts, taken now; a group with no
+      socket is absent, and gets nothing.
+    - channels-redis (several processes): what the processes recorded in Redis, read when the lookup
+      is called (in the render's worker thread, once the events are committed). A group with no
+      language recorded (none yet, or Redis lost them) gets every language: never fewer messages.
+    """
+    if isinstance(layer, InMemoryChannelLayer):
+        hub = _hubs.get((id(loop), id(layer)))
+        known = {} if hub is None else {
+            group: frozenset(language for language, count in counts.items() if count > 0) for group, counts in hub.languages.items()
+        }  # fmt: skip
+        return lambda groups: known
+    if _shared_languages(layer):
+        return lambda groups: async_to_sync(_recorded_languages)(layer, groups)
+    return None
+
+
+def _shared_languages(layer) -> bool:
+    return hasattr(layer, "connection") and hasattr(layer, "consistent_hash") and hasattr(layer, "prefix")
+
+
+def _languages_key(layer, group: str) -> str:
+    return f"{layer.prefix}:languages:{group}"  # next to the layer's own keys (prefix "asgi")
+
+
+async def _recorded_languages(layer, groups: set[str]) -> dict[str, frozenset[str]]:
+    every = frozenset(code for code, _name in settings.LANGUAGES)
+    by_host: dict[int, list[str]] = {}
+    for group in groups:
+        by_host.setdefault(layer.consistent_hash(group), []).append(group)
+    found = {}
+    for index, hosted in by_host.items():
+        async with layer.connection(index).pipeline(transaction=False) as pipe:
+            for group in hosted:
+                pipe.smembers(_languages_key(layer, group))
+            rows = await pipe.execute()
+        for group, members in zip(hosted, rows):
+            languages = frozenset(member.decode() if isinstance(member, bytes) else member for member in members) & every
+            found[group] = languages or every
+    return found

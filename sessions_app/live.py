@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from . import events, floor, polls, queries
+from .fanout import Listeners
 from .models import Answer, Event, Meeting, Poll, Question, Session, Visibility, Vote
 
 logger = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ def _render(template: str, **context) -> str:
     return render_to_string(f"sessions_app/partials/{template}.html", context)
 
 
-def render_batch(batch: list[Event], listeners: dict[str, frozenset[str]] | None = None) -> list[tuple[str, dict[str, str], int]]:
+def render_batch(batch: list[Event], listeners: Listeners | None = None) -> list[tuple[str, dict[str, str], int]]:
     """(group, {language: html}, seq) for a run of committed events, in order.
 
     Each event renders once per receiving group and interface language (with `listeners`, only the
-    languages of the group's sockets: see events.messages_for). A run of consecutive answer
+    languages of the group's sockets: see fanout.listeners). A run of consecutive answer
     submissions renders as one message per group (see _answers_saved).
     """
     messages = []
@@ -62,13 +63,14 @@ def render_batch(batch: list[Event], listeners: dict[str, frozenset[str]] | None
     return messages
 
 
-def _render_run(run: list[Event], listeners: dict[str, frozenset[str]] | None) -> list[tuple[str, dict[str, str], int]]:
+def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str, dict[str, str], int]]:
     """One message per group for a run: its renderer's queries once, its fragments once per language."""
     meeting = Meeting.objects.get(pk=run[0].meeting_id)
     fragments = _answers_saved(run, meeting) if run[0].type == events.ANSWER_SAVED else RENDERERS[run[0].type](run[0], meeting)
+    languages = None if listeners is None or not fragments else listeners({group for group, _html in fragments})
     by_group: dict[str, dict[str, str]] = {}
     for language, _name in settings.LANGUAGES:
-        groups = None if listeners is None else {group for group, _html in fragments if language in listeners.get(group, ())}
+        groups = None if languages is None else {group for group, _html in fragments if language in languages.get(group, ())}
         if groups is not None and not groups:
             continue
         with translation.override(language):

@@ -61,8 +61,27 @@ def fresh_channel_layer():
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()
+    _forget_recorded_languages()
     yield
     channel_layers.backends.clear()
+
+
+def _forget_recorded_languages():
+    """With Redis, the languages sockets recorded per group (sessions_app.fanout) outlive a test; the
+    next test's meeting may have the same id."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter("asgi:languages:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture(autouse=True)

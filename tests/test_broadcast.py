@@ -72,12 +72,15 @@ def test_with_every_socket_in_this_process_a_group_renders_only_its_sockets_lang
     console = events.group_name(world["meeting"].pk, events.CONSOLE)
     france = events.delegation_group(world["meeting"].pk, world["france"].pk)
 
-    messages = dict(events.messages_for(batch, listeners={console: frozenset({"fr"}), france: frozenset({"en", "fr"})}))
+    known = {console: frozenset({"fr"}), france: frozenset({"en", "fr"})}
+    asked = []
+    messages = dict(events.messages_for(batch, listeners=lambda groups: asked.append(groups) or known))
 
     assert set(messages) == {console, france}  # Germany's delegation has no socket open: nothing rendered
     assert set(messages[console]["html"]) == {"fr"} and "1 délégation n’a pas encore répondu" in messages[console]["html"]["fr"]
     assert set(messages[france]["html"]) == {"en", "fr"}
-    assert events.messages_for(batch, listeners={}) == []
+    assert asked == [{console, france, events.delegation_group(world["meeting"].pk, world["germany"].pk)}]  # once per run
+    assert events.messages_for(batch, listeners=lambda groups: {}) == []
 
 
 @pytest.mark.django_db

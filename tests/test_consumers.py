@@ -4,6 +4,7 @@ import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
@@ -284,7 +285,7 @@ async def test_a_later_resync_rechecks_the_role_and_closes_a_console_no_longer_a
     assert (output["type"], output["code"]) == ("websocket.close", 4403)
 
 
-async def test_the_process_knows_each_groups_languages_and_a_late_joiner_gets_another_language_once():
+async def test_a_broadcast_knows_each_groups_languages_and_a_late_joiner_gets_another_language_once():
     world = await setup_meeting()
     await database_sync_to_async(lambda: type(world["de"].participant).objects.filter(user=world["de"]).update(language="fr"))()
     layer, loop = get_channel_layer(), asyncio.get_running_loop()
@@ -292,17 +293,23 @@ async def test_the_process_knows_each_groups_languages_and_a_late_joiner_gets_an
     german, _ok, _ = await open_socket(delegate_path(world["meeting"]), world["de"])
     meeting_id = world["meeting"].pk
     delegation = (await database_sync_to_async(lambda: world["de"].participant.delegation_id)())
-    listening = fanout.listeners(layer, loop)
-    if isinstance(layer, InMemoryChannelLayer):
-        assert listening[events.group_name(meeting_id, events.CONSOLE)] == {"en"}
-        assert listening[events.group_name(meeting_id, events.DELEGATE)] == {"fr"}
-        assert listening[events.delegation_group(meeting_id, delegation)] == {"fr"}
-    else:  # other processes' sockets are unknown here: every language is rendered
-        assert listening is None
+    groups = {events.group_name(meeting_id, events.CONSOLE), events.group_name(meeting_id, events.DELEGATE),
+              events.delegation_group(meeting_id, delegation), events.delegation_group(meeting_id, delegation + 1000)}
+    # Looked up as a broadcast does: in its worker thread, once the events are committed.
+    listening = await sync_to_async(fanout.listeners(layer, loop), thread_sensitive=False)(groups)
+    assert listening[events.group_name(meeting_id, events.CONSOLE)] == {"en"}
+    assert listening[events.group_name(meeting_id, events.DELEGATE)] == {"fr"}
+    assert listening[events.delegation_group(meeting_id, delegation)] == {"fr"}
+    if isinstance(layer, InMemoryChannelLayer):  # every socket is in this process: a group with none gets nothing
+        assert events.delegation_group(meeting_id, delegation + 1000) not in listening
+    else:  # Redis knows no language of this group (none, or lost): every language, never fewer messages
+        assert listening[events.delegation_group(meeting_id, delegation + 1000)] == {"en", "fr"}
     # A fragment rendered before this French socket joined, in English only, still reaches it.
     await layer.group_send(events.group_name(meeting_id, events.DELEGATE), {"type": "live.fragment", "group": events.group_name(meeting_id, events.DELEGATE), "seq": 0, "html": {"en": "<p>only English</p>"}})
     assert "only English" in await receive_until(german, "only English")
     await german.disconnect()
     await asyncio.sleep(0.05)
-    assert events.group_name(meeting_id, events.DELEGATE) not in (fanout.listeners(layer, loop) or {})
+    if isinstance(layer, InMemoryChannelLayer):
+        after = await sync_to_async(fanout.listeners(layer, loop), thread_sensitive=False)(groups)
+        assert events.group_name(meeting_id, events.DELEGATE) not in after
     await console.disconnect()
