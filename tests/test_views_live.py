@@ -1,6 +1,7 @@
 """The live discussion over HTTP: delegates' forms, the console, the room screen and who may use them."""
 
 import re
+
 import pytest
 from django.urls import reverse
 

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,10 +20,12 @@ from .briefing import session_page_context
 
 def _with_one_retry(call):
     """Two copies of one submission racing each other: the loser's unique key fails, and its retry
-    finds the winner's row and answers as the first did."""
+    finds the winner's row and answers as the first did. A transaction the database broke (a
+    PostgreSQL deadlock with another process's writes, SQLite busy past its timeout) rolled back
+    whole: it runs once more, rather than the delegate getting an error."""
     try:
         return call()
-    except IntegrityError:
+    except (IntegrityError, OperationalError):
         return call()
 
 
