@@ -102,7 +102,8 @@ def _answers_saved(run: list[Event], meeting: Meeting) -> LazyFragments:
     answers = queries.answers_for_console(list(created))
     questions = list({answer.question_id: answer.question for answer in answers}.values())
     # Queried once, rendered once per language.
-    tallies = functools.cache(lambda: {question.pk: tally_context(question, meeting) for question in questions})
+    delegations = functools.cache(lambda: list(meeting.delegations.all()))
+    tallies = functools.cache(lambda: {question.pk: tally_context(question, meeting, delegations()) for question in questions})
     published = functools.cache(lambda: {question.pk: queries.published_answers_of(question) for question in questions})
 
     def console() -> str:
@@ -304,10 +305,11 @@ RENDERERS = {
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
 
-def tally_context(question: Question, meeting: Meeting) -> dict:
-    """How many delegations answered the question, and which have not yet."""
+def tally_context(question: Question, meeting: Meeting, delegations: list | None = None) -> dict:
+    """How many delegations answered the question, and which have not yet (of `delegations`, the
+    meeting's, when the caller has them)."""
     answered = set(question.answers.values_list("delegation_id", flat=True))
-    delegations = list(meeting.delegations.all())
+    delegations = list(meeting.delegations.all()) if delegations is None else delegations
     missing = [delegation for delegation in delegations if delegation.pk not in answered]
     return {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
 

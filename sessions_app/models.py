@@ -84,12 +84,16 @@ class Delegation(models.Model):
 
     @property
     def code(self) -> str:
-        return self.country.code
+        """The ISO code. Read as stored where it is loaded: django-countries builds a Country object
+        on each access to .country, which costs more than the rest of a name (the console lists up to
+        193 delegations per question, on every update)."""
+        stored = self.__dict__.get("country")
+        return stored if isinstance(stored, str) else self.country.code
 
     @property
     def name(self) -> str:
-        """The country's name in the active language (the console lists up to 193 of them per question)."""
-        return country_name(self.country.code, get_language())
+        """The country's name in the active language."""
+        return country_name(self.code, get_language())
 
 
 class Participant(models.Model):

@@ -78,6 +78,7 @@ def test_with_every_socket_in_this_process_a_group_renders_only_its_sockets_lang
 
     assert set(messages) == {console, france}  # Germany's delegation has no socket open: nothing rendered
     assert set(messages[console]["html"]) == {"fr"} and "1 délégation n’a pas encore répondu" in messages[console]["html"]["fr"]
+    assert '<p class="missing-list">Japon</p>' in messages[console]["html"]["fr"]  # who, in the console's language
     assert set(messages[france]["html"]) == {"en", "fr"}
     assert asked == [{console, france, events.delegation_group(world["meeting"].pk, world["germany"].pk)}]  # once per run
     assert events.messages_for(batch, listeners=lambda groups: {}) == []

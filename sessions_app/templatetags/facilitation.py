@@ -1,5 +1,8 @@
 from django import template
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from ..models import country_name
 
 register = template.Library()
 
@@ -10,6 +13,14 @@ def person(user) -> str:
     if user is None:
         return _("a removed account")
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def names(delegations) -> str:
+    """Delegations' names in the active language, comma-separated (the console's list of up to 193
+    who have not answered: one join, not a template loop of 193 steps)."""
+    language = get_language()
+    return ", ".join(country_name(delegation.code, language) for delegation in delegations)
 
 
 @register.filter
