@@ -119,7 +119,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
         self.authorized_at = time.monotonic()
-        self.live_groups = [events.group_name(meeting.pk, audience), events.user_group(user.pk)]
+        # The meeting's bundle group carries its broadcasts (events.bundled); the others, what is sent to one group.
+        self.live_groups = [events.bundle_group(meeting.pk), events.group_name(meeting.pk, audience), events.user_group(user.pk)]
         self.revocation_group = events.revocation_group(user.pk)
         delegation = access.delegation_of(user)
         self.delegation_id = delegation.pk if delegation else None

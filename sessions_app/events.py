@@ -79,6 +79,35 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def bundle_group(meeting_id: int) -> str:
+    """Every process with a socket in the meeting (its hub, fanout.py): a broadcast's fragments for the
+    meeting's groups travel to it as one bundle, not one channel-layer message per group."""
+    return f"meeting.{meeting_id}.live"
+
+
+def _bundle_of(group: str) -> str | None:
+    """The bundle group that carries a group's fragments: the meeting's, for the groups above that
+    start with it; None for a user's own group."""
+    kind, _dot, rest = group.partition(".")
+    meeting_id = rest.partition(".")[0]
+    return bundle_group(int(meeting_id)) if kind == "meeting" and meeting_id.isdigit() else None
+
+
+def bundled(messages: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """(group, message) to send, in order: consecutive messages for one meeting's groups as one
+    "live.bundle" message to its bundle group (the hubs deliver each fragment to its group's sockets)."""
+    out: list[tuple[str, dict]] = []
+    for group, message in messages:
+        target = _bundle_of(group)
+        if target is None:
+            out.append((group, message))
+        elif out and out[-1][0] == target:
+            out[-1][1]["fragments"].append(message)
+        else:
+            out.append((target, {"type": "live.bundle", "fragments": [message]}))
+    return out
+
+
 def revocation_group(user_id: int) -> str:
     """Every socket of one user, each on its own channel, so that revoking a participant closes them all."""
     return f"user.{user_id}.sockets"
@@ -183,7 +212,7 @@ def publish_all(batch: list[Event]) -> None:
 def broadcast(batch: list[Event]) -> None:
     """Render a run of events and send their messages now, in order (synchronous callers)."""
     layer = get_channel_layer()
-    for group, message in messages_for(batch):
+    for group, message in bundled(messages_for(batch)):
         async_to_sync(layer.group_send)(group, message)
 
 
@@ -266,7 +295,7 @@ class Broadcaster:
                 layer = get_channel_layer()
                 # Taken once the events are committed: a socket that joins later replays them on its resync.
                 messages = await render(batch, fanout.listeners(layer, self.loop))
-                for group, message in messages:
+                for group, message in bundled(messages):
                     await layer.group_send(group, message)
             except Exception:  # the next batch must still go out
                 logger.exception("Could not send live events #%s-#%s", batch[0].seq, batch[-1].seq)

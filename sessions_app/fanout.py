@@ -3,7 +3,9 @@
 With one channel per socket, a broadcast to 1,000 delegates is 1,000 channel-layer messages (and
 1,000 Redis publishes in scale-out), each decoded and dispatched by its own consumer. Here each
 process subscribes once per group through a hub channel; a broadcast is one message per process,
-whose fragment is encoded once per language and written to every local socket of the group.
+whose fragment is encoded once per language and written to every local socket of the group. The
+fragments of one broadcast for a meeting's groups (the consoles, the delegates, each delegation that
+answered) travel together, as one bundle to the meeting's bundle group (events.bundled).
 
 Consumers, authentication and routing stay Channels'. A hub belongs to one event loop and one
 channel layer (each test has its own of both); it stops when its last socket leaves.
@@ -110,18 +112,19 @@ class LocalHub:
                 logger.exception("Local fan-out could not deliver a message to group %s", message.get("group"))
 
     async def _deliver(self, message: dict) -> None:
-        members = self.members.get(message.get("group"))
-        if not members or message.get("type") != "live.fragment":
-            return
-        html = message["html"]
-        for consumer in list(members):  # a socket may leave while we write to the others
-            try:
-                await consumer.push_fragment(html)
-            except Exception as error:  # e.g. the client went away before its disconnect reached us
-                # One socket's failure must not cost the others this message; it leaves the group
-                # here, and its disconnect (if it ever comes) finds it gone.
-                self._forget(message["group"], consumer)
-                logger.info("Local fan-out dropped a socket of group %s: %r", message.get("group"), error)
+        """A fragment ("live.fragment") to its group's local sockets; a bundle ("live.bundle", see
+        events.bundled) fragment by fragment, in order."""
+        kind = message.get("type")
+        for fragment in message.get("fragments", ()) if kind == "live.bundle" else (message,) if kind == "live.fragment" else ():
+            group = fragment.get("group")
+            for consumer in list(self.members.get(group, ())):  # a socket may leave while we write to the others
+                try:
+                    await consumer.push_fragment(fragment["html"])
+                except Exception as error:  # e.g. the client went away before its disconnect reached us
+                    # One socket's failure must not cost the others this message; it leaves the group
+                    # here, and its disconnect (if it ever comes) finds it gone.
+                    self._forget(group, consumer)
+                    logger.info("Local fan-out dropped a socket of group %s: %r", group, error)
 
 
 def hub_for(layer) -> LocalHub:

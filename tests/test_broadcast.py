@@ -225,3 +225,22 @@ def test_a_moderation_or_a_discussion_change_queries_once_however_many_languages
     two, screens = queries_and_screen([("en", "English"), ("fr", "Français")])
     assert one == two
     assert len(screens) == 2 and all(set(html) == {"en", "fr"} and "Draft of France" in html["fr"] for html in screens)
+
+
+def test_a_broadcast_for_a_meeting_travels_as_one_bundle_and_a_users_own_message_keeps_its_place():
+    def message(group, seq):
+        return (group, {"type": "live.fragment", "group": group, "seq": seq, "html": {"en": f"<p>{seq}</p>"}})
+
+    messages = [message("meeting.1.console", 1), message("meeting.1.delegation.2", 1), message("meeting.1.delegation.3", 1),
+                message("user.5", 2), message("meeting.1.delegate", 3), message("meeting.2.console", 4)]  # fmt: skip
+
+    sent = [(target, [(fragment["group"], fragment["seq"]) for fragment in (m["fragments"] if m["type"] == "live.bundle" else [m])])
+            for target, m in events.bundled(messages)]  # fmt: skip
+
+    assert sent == [
+        ("meeting.1.live", [("meeting.1.console", 1), ("meeting.1.delegation.2", 1), ("meeting.1.delegation.3", 1)]),
+        ("user.5", [("user.5", 2)]),
+        ("meeting.1.live", [("meeting.1.delegate", 3)]),
+        ("meeting.2.live", [("meeting.2.console", 4)]),
+    ]
+    assert events.bundle_group(1) == "meeting.1.live"
