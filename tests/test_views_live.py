@@ -80,7 +80,8 @@ def test_closed_question_form_is_disabled_on_the_page(client, world):
 
 @pytest.mark.parametrize(
     ("name", "method"),
-    [("console", "get"), ("moderate_answer", "post"), ("question_status", "post"), ("set_discussion", "post"), ("save_conclusions", "post")],
+    [("console", "get"), ("moderate_answer", "post"), ("moderate_answer", "get"), ("question_status", "post"), ("set_discussion", "post"),
+     ("save_conclusions", "post")],
 )
 def test_delegate_gets_403_on_every_chair_url(client, world, name, method):
     answer = AnswerFactory(question=world["question"], delegation=world["france"])
@@ -124,6 +125,28 @@ def test_console_moderation_over_htmx_returns_the_updated_card(client, world):
     assert refused.status_code == 422
     answer.refresh_from_db()
     assert (answer.starred, answer.visibility) == (True, "pending")
+
+
+def test_a_cards_hide_and_duplicate_forms_load_when_the_chair_opens_them(client, world):
+    answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Ours", key="k")
+    client.force_login(make_chair())
+    url = reverse("moderate_answer", args=[world["meeting"].slug, answer.pk])
+    card = client.get(console_url(world)).content.decode()
+    assert f'hx-get="{url}" hx-trigger="toggle once"' in card and "Reason for hiding" not in card  # folded, not sent
+
+    forms = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert f'<label for="reason-answer-{answer.pk}">Reason for hiding</label>' in forms
+    assert f'<label for="dup-{answer.pk}">Duplicate of the answer of (ISO code)</label>' in forms
+    assert f'hx-post="{url}"' in forms and 'name="csrfmiddlewaretoken"' in forms
+    answer.refresh_from_db()
+    assert (answer.visibility, answer.starred) == ("pending", False)  # looking changes nothing
+
+    hidden = client.post(url, {"action": "hide", "reason": "Off topic"}, headers={"HX-Request": "true"})
+    assert hidden.status_code == 200 and "Hidden: Off topic" in hidden.content.decode()
+
+    practice = services.save_practice(user=world["fr"], session=world["session"], title="VIGINUM", description="A service.", key="p")
+    practice_forms = client.get(reverse("moderate_practice", args=[world["meeting"].slug, practice.pk]), headers={"HX-Request": "true"})
+    assert "Reason for hiding" in practice_forms.content.decode() and "Duplicate of" not in practice_forms.content.decode()
 
 
 @pytest.mark.parametrize("answers", [1, 30])

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import live, queries, services
 from ..access import require_moderator
@@ -42,11 +42,20 @@ def _refused(request, refusal: services.ActionRefused) -> HttpResponse:
     return None
 
 
+def _more_moderation(request, item, target: str) -> HttpResponse:
+    """GET on a moderation URL: the forms to hide (with a reason) or mark as duplicate, which a card
+    loads when the chair opens them."""
+    url = reverse(f"moderate_{target}", args=[request.resolver_match.kwargs["slug"], item.pk])
+    return render(request, "sessions_app/partials/moderation_more.html", {"item": item, "target": target, "url": url})
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def moderate_answer(request, slug, answer_id):
     require_moderator(request.user)
     answer = get_object_or_404(Answer.objects.select_related("question__session__meeting"), pk=answer_id, question__session__meeting__slug=slug)
+    if request.method == "GET":
+        return _more_moderation(request, answer, "answer")
     duplicate_of = None
     if request.POST.get("action") == "duplicate":
         code = request.POST.get("duplicate_of", "").strip().upper()
@@ -67,10 +76,12 @@ def moderate_answer(request, slug, answer_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def moderate_practice(request, slug, practice_id):
     require_moderator(request.user)
     practice = get_object_or_404(Practice.objects.select_related("session__meeting"), pk=practice_id, session__meeting__slug=slug)
+    if request.method == "GET":
+        return _more_moderation(request, practice, "practice")
     try:
         services.moderate_practice(user=request.user, practice=practice, action=request.POST.get("action", ""), reason=request.POST.get("reason", ""))
     except services.ActionRefused as refusal:
