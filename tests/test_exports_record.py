@@ -199,3 +199,29 @@ def test_restore_of_a_damaged_record_changes_nothing(built, damage):
         record.restore_record(document)
 
     assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda document: document["sessions"][0]["blocks"][0].update(html="<p>Intro</p><script>fetch('/x')</script>"), "<script>"),
+        (lambda document: document["sessions"][0]["questions"][0].update(html='<img src="x" onerror="alert(1)">'), "<img>"),
+        (lambda document: document["sessions"][0]["questions"][0].update(html='<p onclick="alert(1)">Why?</p>'), "the attribute onclick on <p>"),
+        (lambda document: document["references"].append({"number": 99, "text": "x", "html": '<a href="javascript:alert(1)">x</a>'}),
+         "the link 'javascript:alert(1)'"),
+        (lambda document: document["sessions"][0]["questions"][0].update(translations={"fr": {"text": "Pourquoi ?", "html": "<iframe src=//x>"}}),
+         "<iframe>"),
+    ],
+)
+def test_restore_refuses_html_the_importer_never_writes_and_changes_nothing(built, damage, named):
+    """A record's HTML is shown as it is on every page: a script in a shared record file must not run."""
+    document = record.export_record(built.meeting)
+    document["meeting"]["slug"] = "a-new-slug"
+    damage(document)
+    before = row_counts()
+
+    with pytest.raises(record.RecordError, match="holds HTML the importer never writes") as refused:
+        record.restore_record(document)
+
+    assert named in str(refused.value)
+    assert row_counts() == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from html.parser import HTMLParser
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -432,6 +433,49 @@ def _text(value: object) -> str:
     return value
 
 
+# What the notes importer writes into stored HTML (importer.render_block_html, render_inline), which
+# the pages show as it is. A record is restored only if its HTML holds nothing else.
+_MARKUP_TAGS = {"a", "aside", "cite", "em", "figcaption", "figure", "h3", "h4", "li", "p", "span", "strong", "sup", "ul"}
+_MARKUP_ATTRIBUTES = {"id", "class", "rel", "href", "aria-hidden", "aria-label", "aria-labelledby"}
+
+
+class _MarkupCheck(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in _MARKUP_TAGS:
+            self.problem = self.problem or f"<{tag}>"
+        for name, value in attrs:
+            if name not in _MARKUP_ATTRIBUTES:
+                self.problem = self.problem or f"the attribute {name} on <{tag}>"
+            elif name == "href" and not (value or "").startswith(("https://", "http://", "#")):
+                self.problem = self.problem or f"the link {value!r}"
+
+    handle_startendtag = handle_starttag
+
+    def handle_decl(self, decl):
+        self.problem = self.problem or f"<!{decl}>"
+
+    def handle_pi(self, data):
+        self.problem = self.problem or f"<?{data}>"
+
+    unknown_decl = handle_decl
+
+
+def _markup(value: object, where: str) -> str:
+    """Stored HTML from a record, refused (ValueError: nothing is restored) unless it is made of what the
+    notes importer writes: a record's HTML is shown as it is, so a script in it would run on every page."""
+    text = _text(value)
+    check = _MarkupCheck()
+    check.feed(text)
+    check.close()
+    if check.problem:
+        raise ValueError(f"{where} holds HTML the importer never writes: {check.problem}")
+    return text
+
+
 class _Restore:
     """One restore: the document, and maps from its natural keys to the rows created for them."""
 
@@ -477,7 +521,8 @@ class _Restore:
         )
         meeting.delegations.set([self.delegation(code) for code in document["delegations"]])
         Reference.objects.bulk_create(
-            [Reference(meeting=meeting, number=row["number"], text=row["text"], html=row["html"]) for row in document["references"]]
+            [Reference(meeting=meeting, number=row["number"], text=row["text"], html=_markup(row["html"], f"reference {row['number']}"))
+             for row in document["references"]]
         )
         self.themes = {
             theme.name: theme
@@ -567,7 +612,7 @@ class _Restore:
             meeting=meeting,
             number=number,
             title=_text(entry["title"]),
-            translations=_translations(entry.get("translations")),
+            translations=_translations(entry.get("translations"), f"session {number}"),
             scheduled_start=_parse_dt(entry["scheduled_start"]),
             duration_minutes=entry["duration_minutes"],
             started_at=_parse_dt(entry["started_at"]),
@@ -578,15 +623,18 @@ class _Restore:
         blocks = Block.objects.bulk_create(
             [
                 Block(session=session, language=_text(row.get("language", ""))[:10], position=row["position"],
-                      kind=_choice(row["kind"], Block.Kind), number=row["number"], title=row["title"], text=row["text"], html=row["html"])
+                      kind=_choice(row["kind"], Block.Kind), number=row["number"], title=row["title"], text=row["text"],
+                      html=_markup(row["html"], f"session {number}, block {row['position']}"))
                 for row in entry["blocks"]
             ]
         )  # fmt: skip
         self.blocks.update({(number, block.position): block for block in blocks if not block.language})
         questions = Question.objects.bulk_create(
             [
-                Question(session=session, position=row["position"], text=_text(row["text"]), html=row["html"],
-                         translations=_translations(row.get("translations")), status=_choice(row["status"], Question.Status))
+                Question(session=session, position=row["position"], text=_text(row["text"]),
+                         html=_markup(row["html"], f"session {number}, question {row['position']}"),
+                         translations=_translations(row.get("translations"), f"session {number}, question {row['position']}"),
+                         status=_choice(row["status"], Question.Status))
                 for row in entry["questions"]
             ]
         )  # fmt: skip
@@ -774,12 +822,15 @@ class _Restore:
         )
 
 
-def _translations(value) -> dict:
-    """{"fr": {"title" or "text"/"html": str}} from a record; anything else is dropped."""
+def _translations(value, where: str = "a translation") -> dict:
+    """{"fr": {"title" or "text"/"html": str}} from a record; anything else is dropped, and "html" must
+    be what the importer writes (see _markup)."""
     if not isinstance(value, dict):
         return {}
     return {
-        str(language)[:10]: {str(key): str(text) for key, text in fields.items() if isinstance(text, str)}
+        str(language)[:10]: {
+            str(key): _markup(text, f"{where} ({language})") if key == "html" else str(text) for key, text in fields.items() if isinstance(text, str)
+        }
         for language, fields in value.items()
         if isinstance(fields, dict)
     }
