@@ -1,0 +1,43 @@
+"""The project's template filters (sessions_app/templatetags/facilitation.py)."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone, translation
+
+from sessions_app.models import Delegation
+from sessions_app.templatetags.facilitation import clock, names
+
+
+def render(source: str, **context) -> str:
+    return Template("{% load facilitation %}" + source).render(Context(context))
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone"),
+    [
+        (datetime(2026, 1, 15, 8, 5, tzinfo=UTC), "Europe/Paris"),  # winter: UTC+1
+        (datetime(2026, 7, 15, 23, 59, tzinfo=UTC), "Europe/Paris"),  # summer, past midnight there
+        (datetime(2026, 3, 29, 1, 30, tzinfo=UTC), "Europe/Paris"),  # the hour the clocks go forward
+        (datetime(2026, 7, 15, 12, 0, tzinfo=UTC), "Asia/Tokyo"),
+    ],
+)
+def test_clock_shows_what_djangos_time_filter_shows_in_the_current_time_zone(moment, zone):
+    with timezone.override(ZoneInfo(zone)):
+        assert render("{{ moment|clock }}", moment=moment) == render('{{ moment|time:"H:i" }}', moment=moment)
+        assert clock(moment) == timezone.localtime(moment).strftime("%H:%M")
+
+
+def test_clock_of_nothing_is_empty_and_a_naive_time_is_shown_as_it_is():
+    assert clock(None) == "" and render("{{ nothing|clock }}", nothing=None) == ""
+    assert clock(datetime(2026, 1, 15, 9, 7)) == "09:07"
+
+
+def test_names_lists_delegations_in_the_active_language():
+    delegations = [Delegation(country="DE"), Delegation(country="JP")]
+    with translation.override("fr"):
+        assert names(delegations) == "Allemagne, Japon"
+    assert names(delegations) == "Germany, Japan"
+    assert render("{{ them|names }}", them=[Delegation(country="CI")]) == "Côte d&#x27;Ivoire"  # escaped like any value
