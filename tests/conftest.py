@@ -85,6 +85,15 @@ def _forget_recorded_languages():
 
 
 @pytest.fixture(autouse=True)
+async def sockets_closed_before_the_loop_ends():
+    """See live_helpers.close_sockets."""
+    yield
+    from .live_helpers import close_sockets
+
+    await close_sockets()
+
+
+@pytest.fixture(autouse=True)
 def english_after_each_test():
     """A request through the test client leaves its language active in this thread (Django's
     LocaleMiddleware does not reset it); the next test must not inherit French."""

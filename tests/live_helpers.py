@@ -9,6 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from facilitation.asgi import application
 
 ORIGIN = b"http://127.0.0.1:8000"
+_opened: list[WebsocketCommunicator] = []  # this test's sockets, closed by close_sockets() before its event loop ends
 
 
 @database_sync_to_async
@@ -39,8 +40,23 @@ async def open_socket(path: str, user=None, origin: bytes = ORIGIN) -> tuple[Web
     if user is not None:
         headers.append((b"cookie", (await session_cookie(user)).encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
+    _opened.append(communicator)
     connected, code = await communicator.connect()
     return communicator, connected, code
+
+
+async def close_sockets() -> None:
+    """Disconnect the sockets a test left open (refused ones included: their consumers still read the
+    channel layer). Left to the end of the test's event loop, their cancellation can hang a
+    channels-redis read, and with it the test run."""
+    while _opened:
+        communicator = _opened.pop()
+        if communicator.future.done():
+            continue
+        try:
+            await communicator.disconnect(timeout=2)
+        except Exception:  # noqa: BLE001 - a consumer that fails to stop is cancelled; the next test goes on
+            communicator.future.cancel()
 
 
 def console_path(meeting, number: int = 1) -> str:
