@@ -84,9 +84,10 @@ def _forget_recorded_languages():
         client.close()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def sockets_closed_before_the_loop_ends():
-    """See live_helpers.close_sockets."""
+    """See live_helpers.close_sockets: used by the modules that open sockets (not autouse: the
+    browser tests' Playwright runs its own event loop)."""
     yield
     from .live_helpers import close_sockets
 

@@ -49,9 +49,12 @@ async def close_sockets() -> None:
     """Disconnect the sockets a test left open (refused ones included: their consumers still read the
     channel layer). Left to the end of the test's event loop, their cancellation can hang a
     channels-redis read, and with it the test run."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
     while _opened:
         communicator = _opened.pop()
-        if communicator.future.done():
+        if communicator.future.done() or communicator.future.get_loop() is not loop:  # another test's, already gone
             continue
         try:
             await communicator.disconnect(timeout=2)

@@ -100,6 +100,7 @@ def test_events_between_answers_keep_their_place():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")
 async def test_a_burst_reaches_the_console_as_one_message_and_each_delegation_once():
     world = await database_sync_to_async(two_questions_three_delegations)()
     for who, question, key in (("fr", "first", "a"), ("de", "first", "b"), ("jp", "second", "c")):
@@ -124,6 +125,7 @@ async def test_a_burst_reaches_the_console_as_one_message_and_each_delegation_on
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")
 async def test_an_answer_submitted_under_the_server_loop_reaches_the_console_without_a_render_in_the_request():
     world = await database_sync_to_async(two_questions_three_delegations)()
     console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])

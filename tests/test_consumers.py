@@ -13,7 +13,7 @@ from sessions_app import events, fanout, services
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
 from .live_helpers import console_path, delegate_path, open_socket, receive_until, screen_path
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
 
 @database_sync_to_async

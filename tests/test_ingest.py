@@ -19,7 +19,7 @@ from sessions_app.models import Answer, AnswerRevision, Event, Question, Submiss
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, open_socket, receive_until, session_cookie
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
 CSRF = secrets.token_hex(16)  # an unmasked secret: the cookie and the header carry the same
 HOST = b"127.0.0.1:8000"

@@ -10,7 +10,7 @@ from sessions_app import floor, polls
 from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
 from .live_helpers import console_path, delegate_path, open_socket, screen_path
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
 
 @database_sync_to_async
