@@ -1,5 +1,6 @@
 """The scale-out database: what only PostgreSQL's row locks and deadlock detection can show."""
 
+import asyncio
 import threading
 import time
 
@@ -73,3 +74,34 @@ def test_an_answer_whose_transaction_postgresql_breaks_in_a_deadlock_is_stored_o
     answer.refresh_from_db()
     assert answer.text == "Our final answer"
     assert list(AnswerRevision.objects.filter(answer=answer).order_by("pk").values_list("text", flat=True)) == ["First thoughts", "Our final answer"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_answer_batch_postgresql_breaks_in_a_deadlock_is_stored_by_the_batch_on_its_retry():
+    """The same deadlock for a post taken by the answer batch (sessions_app/ingest.py): the batch runs
+    its transaction again and answers itself, instead of leaving the post to Django."""
+    from channels.db import database_sync_to_async
+
+    from sessions_app import ingest
+
+    from .test_ingest import answer_path, post, setup_meeting
+
+    world = await setup_meeting()
+    delegate, meeting = world["delegates"][0], world["meeting"]
+    answer = await database_sync_to_async(services.submit_answer)(user=delegate, question=world["question"], kind="answer", text="First thoughts", key="k1")
+    batcher = ingest.AnswerBatcher.of(asyncio.get_running_loop())
+    answered = batcher.stats["answered"]
+
+    with _connect(autocommit=True) as watcher, _connect() as other:
+        other.execute("SET deadlock_timeout = '10s'")  # the batch's backend (1 s) finds the deadlock first
+        other.execute(f"UPDATE {Meeting._meta.db_table} SET last_seq = last_seq WHERE id = %s", [meeting.pk])
+        posting = asyncio.create_task(post(answer_path(world), {"kind": "answer", "text": "Our final answer", "key": "k2"}, user=delegate))
+        await asyncio.to_thread(_wait_for_a_lock_wait, watcher)  # the batch has locked the answer, waits for the meeting's row
+        await asyncio.to_thread(other.execute, f"SELECT id FROM {Answer._meta.db_table} WHERE id = %s FOR UPDATE", [answer.pk])
+        await asyncio.to_thread(other.commit)
+        response = await asyncio.wait_for(posting, 15)
+
+    assert response["status"] == 200 and "Your answer was saved." in response["body"].decode()
+    assert batcher.stats["answered"] == answered + 1  # by the batch, not by Django
+    texts = await database_sync_to_async(lambda: list(AnswerRevision.objects.filter(answer=answer).order_by("pk").values_list("text", flat=True)))()
+    assert texts == ["First thoughts", "Our final answer"]
