@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from html.parser import HTMLParser
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -822,7 +822,7 @@ class _Restore:
         )
 
 
-def _translations(value, where: str = "a translation") -> dict:
+def _translations(value, where: str) -> dict:
     """{"fr": {"title" or "text"/"html": str}} from a record; anything else is dropped, and "html" must
     be what the importer writes (see _markup)."""
     if not isinstance(value, dict):

@@ -19,8 +19,8 @@ def person(user) -> str:
 @register.filter
 def clock(value) -> str:
     """A time of day as the room's clock shows it: 24-hour HH:MM in the current time zone, as
-    |time:"H:i" writes it, without its format machinery (a tenth of a status line's render, and every
-    answer's card and status line carry one)."""
+    |time:"H:i" writes it, without its format machinery (about a third of a status line's render, and
+    every answer's card and status line carry one)."""
     if not value:
         return ""
     return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%H:%M")

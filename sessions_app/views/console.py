@@ -45,8 +45,7 @@ def _refused(request, refusal: services.ActionRefused) -> HttpResponse:
 def _more_moderation(request, item, target: str) -> HttpResponse:
     """GET on a moderation URL: the forms to hide (with a reason) or mark as duplicate, which a card
     loads when the chair opens them."""
-    url = reverse(f"moderate_{target}", args=[request.resolver_match.kwargs["slug"], item.pk])
-    return render(request, "sessions_app/partials/moderation_more.html", {"item": item, "target": target, "url": url})
+    return render(request, "sessions_app/partials/moderation_more.html", {"item": item, "target": target, "url": request.path})
 
 
 @login_required
