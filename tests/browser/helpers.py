@@ -208,6 +208,9 @@ class DroppableProxy:
             except OSError:
                 return
             with self._lock:
+                if self._closed:  # accepted while close() ran: nobody would ever close it
+                    self._drop(client)
+                    return
                 if self._cut:
                     self._held.append(client)
                     continue
@@ -221,6 +224,10 @@ class DroppableProxy:
             self._drop(client)
             return
         with self._lock:
+            if self._cut or self._closed:  # cut while connecting: this connection is dropped too
+                self._drop(client)
+                self._drop(upstream)
+                return
             self._open.update((client, upstream))
         for source, sink in ((client, upstream), (upstream, client)):
             threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
@@ -264,7 +271,8 @@ class DroppableProxy:
             self._forward(client)
 
     def close(self) -> None:
-        self._closed = True
+        with self._lock:
+            self._closed = True
         self.cut()
         with self._lock:
             held, self._held = self._held, []
