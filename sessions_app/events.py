@@ -239,6 +239,15 @@ def _render_in_worker(batch: list[Event], listeners: fanout.Listeners | None) ->
     try:
         return messages_for(batch, listeners)
     finally:
+        end_worker_task()
+
+
+def end_worker_task() -> None:
+    """After a task on a worker thread of the server's loop, which no request cycle ends: the thread's
+    database connection stays for its next task where the backend allows it (SQLite: see
+    facilitation.sqlite), else it is closed (PostgreSQL's goes back to the pool)."""
+    reusable = getattr(connection, "reusable_by_next_task", None)
+    if reusable is None or not reusable():
         connection.close()
 
 

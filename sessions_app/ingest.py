@@ -39,7 +39,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session as StoredSession
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.db import IntegrityError, OperationalError, connection
+from django.db import IntegrityError, OperationalError
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.locale import LocaleMiddleware
@@ -50,7 +50,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.crypto import constant_time_compare
 from django_htmx.middleware import HtmxDetails
 
-from . import access, services
+from . import access, events, services
 from .models import Answer, Question
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
         return [_reply(post) if post is not None and isinstance(post.answer, Answer) else None for post in posts]
     finally:
         translation.deactivate()  # LocaleMiddleware activated each post's language in this thread
-        connection.close()  # a worker thread of the loop: no request cycle closes it
+        events.end_worker_task()  # a worker thread of the loop: no request cycle ends it
 
 
 def _before_view(scope: dict, body: bytes) -> Post | None:

@@ -6,6 +6,7 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 
 from facilitation.sqlite import base
+from sessions_app.events import end_worker_task
 from sessions_app.models import Delegation
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded default only (DATABASE_URL is set)")
@@ -45,3 +46,36 @@ def test_a_failed_transaction_releases_the_lock():
         1 / 0
     assert not base._writer.locked()
     assert not Delegation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_connection_only_while_it_is_clean_and_young(monkeypatch):
+    Delegation.objects.create(country="FR")
+    assert connection.reusable_by_next_task()
+    with transaction.atomic():
+        assert not connection.reusable_by_next_task()  # mid-transaction: never handed on
+    connection.errors_occurred = True
+    assert not connection.reusable_by_next_task()
+    connection.errors_occurred = False
+    monkeypatch.setattr(connection, "opened_at", connection.opened_at - base.DatabaseWrapper.KEEP_FOR_NEXT_TASK_S)
+    assert not connection.reusable_by_next_task()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_thread_reuses_its_connection_for_the_next_task():
+    raw = []
+
+    def task():  # as an answer batch or a live render ends on the server's worker threads
+        Delegation.objects.exists()
+        raw.append(connection.connection)
+        end_worker_task()
+
+    def worker():
+        task()
+        task()
+        connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(timeout=10)
+    assert len(raw) == 2 and raw[0] is raw[1]
