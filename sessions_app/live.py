@@ -100,16 +100,15 @@ def _answers_saved(run: list[Event], meeting: Meeting) -> LazyFragments:
     for event in run:  # an answer first created in this run is appended; one only edited, replaced
         created.setdefault(event.payload["answer"], bool(event.payload.get("created")))
     answers = queries.answers_for_console(list(created))
-    questions = list({answer.question_id: answer.question for answer in answers}.values())
+    question_ids = list(dict.fromkeys(answer.question_id for answer in answers))
     # Queried once, rendered once per language.
-    delegations = functools.cache(lambda: list(meeting.delegations.all()))
-    tallies = functools.cache(lambda: {question.pk: tally_context(question, meeting, delegations()) for question in questions})
-    published = functools.cache(lambda: {question.pk: queries.published_answers_of(question) for question in questions})
+    tallies = functools.cache(lambda: tally_contexts(question_ids, meeting))
+    published = functools.cache(lambda: queries.published_answers(question_ids=question_ids))
 
     def console() -> str:
         cards = [_render("answer_card", answer=answer, meeting=meeting,
                          oob=f"beforeend:#answers-q{answer.question_id}" if created[answer.pk] else "true") for answer in answers]
-        return "".join(cards + [_render("tally", question=question, **tallies()[question.pk], oob="true") for question in questions])
+        return "".join(cards + [_render("tally", question_id=pk, **tallies()[pk], oob="true") for pk in question_ids])
 
     fragments: LazyFragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
     by_delegation: dict[int, list[Answer]] = {}
@@ -122,8 +121,8 @@ def _answers_saved(run: list[Event], meeting: Meeting) -> LazyFragments:
         ))  # fmt: skip
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE), lambda: "".join(
-            _render("published_answers", question=question, answers=published()[question.pk], meeting=meeting, oob="true")
-            for question in questions
+            _render("published_answers", question_id=pk, answers=published()[pk], meeting=meeting, oob="true")
+            for pk in question_ids
         )))  # fmt: skip
     return fragments
 
@@ -164,14 +163,14 @@ def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments
         return []
     question = answer.question
     # Queried once, rendered once per language.
-    tally = functools.cache(lambda: tally_context(question, meeting))
-    published = functools.cache(lambda: queries.published_answers_of(question))
+    tally = functools.cache(lambda: tally_contexts([question.pk], meeting)[question.pk])
+    published = functools.cache(lambda: queries.published_answers_of(question.pk))
     console = lambda: (_render("answer_card", answer=answer, meeting=meeting, oob="true")  # noqa: E731
-                       + _render("tally", question=question, **tally(), oob="true"))
+                       + _render("tally", question_id=question.pk, **tally(), oob="true"))
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE),
-                          lambda: _render("published_answers", question=question, answers=published(), meeting=meeting, oob="true")))
+                          lambda: _render("published_answers", question_id=question.pk, answers=published(), meeting=meeting, oob="true")))
     fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)))
     return fragments
 
@@ -305,13 +304,18 @@ RENDERERS = {
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
 
-def tally_context(question: Question, meeting: Meeting, delegations: list | None = None) -> dict:
-    """How many delegations answered the question, and which have not yet (of `delegations`, the
-    meeting's, when the caller has them)."""
-    answered = set(question.answers.values_list("delegation_id", flat=True))
-    delegations = list(meeting.delegations.all()) if delegations is None else delegations
-    missing = [delegation for delegation in delegations if delegation.pk not in answered]
-    return {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
+def tally_contexts(question_ids: list[int], meeting: Meeting) -> dict[int, dict]:
+    """Per question: how many of the meeting's delegations answered it, and which have not yet (one
+    query for the questions' answers, one for the delegations)."""
+    answered: dict[int, set[int]] = {pk: set() for pk in question_ids}
+    for question_id, delegation_id in Answer.objects.filter(question_id__in=question_ids).order_by().values_list("question_id", "delegation_id"):
+        answered[question_id].add(delegation_id)
+    delegations = list(meeting.delegations.all()) if question_ids else []
+    tallies = {}
+    for pk, theirs in answered.items():
+        missing = [delegation for delegation in delegations if delegation.pk not in theirs]
+        tallies[pk] = {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
+    return tallies
 
 
 def screen_context(meeting: Meeting) -> dict:

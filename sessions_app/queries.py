@@ -69,26 +69,21 @@ def delegation_practices(session: Session, delegation) -> list[Practice]:
     )
 
 
-def published_answers(session: Session) -> dict[int, list[Answer]]:
-    """Answers the chair published, by question id, for meetings that show them to delegates."""
-    answers = (
-        Answer.objects.filter(question__session=session, visibility="published")
-        .exclude(kind=Answer.Kind.NO_CONTRIBUTION)  # as published_answers_of and the live fragment
-        .select_related("delegation")
-        .order_by("question_id", "created_at")
-    )
-    grouped: dict[int, list[Answer]] = {}
-    for answer in answers:
+def published_answers(session: Session | None = None, *, question_ids: list[int] | None = None) -> dict[int, list[Answer]]:
+    """Answers the chair published, by question id (every one of `question_ids` a key), of a
+    session or of these questions, for meetings that show them to delegates (a "no contribution"
+    has nothing to show)."""
+    answers = Answer.objects.filter(visibility="published")
+    answers = answers.filter(question__session=session) if session is not None else answers.filter(question_id__in=question_ids)
+    grouped: dict[int, list[Answer]] = {pk: [] for pk in question_ids or ()}
+    for answer in answers.exclude(kind=Answer.Kind.NO_CONTRIBUTION).select_related("delegation").order_by("question_id", "created_at"):
         grouped.setdefault(answer.question_id, []).append(answer)
     return grouped
 
 
-def published_answers_of(question: Question) -> list[Answer]:
-    """One question's answers the chair published (a "no contribution" has nothing to show)."""
-    return list(
-        question.answers.filter(visibility="published").exclude(kind=Answer.Kind.NO_CONTRIBUTION)
-        .select_related("delegation").order_by("created_at")
-    )
+def published_answers_of(question_id: int) -> list[Answer]:
+    """One question's answers the chair published."""
+    return published_answers(question_ids=[question_id])[question_id]
 
 
 def session_with_prefetched_questions(session: Session) -> Session:
@@ -97,13 +92,19 @@ def session_with_prefetched_questions(session: Session) -> Session:
     ).get(pk=session.pk)
 
 
+CARD_RELATED = ("delegation", "updated_by", "duplicate_of__delegation")  # what an answer's card shows
+
+
 def answer_for_console(answer_id: int) -> Answer | None:
-    return next(iter(answers_for_console([answer_id])), None)
+    """One answer as the console's card shows it, with its question."""
+    return Answer.objects.select_related("question__session", *CARD_RELATED).filter(pk=answer_id).first()
 
 
 def answers_for_console(answer_ids: list[int]) -> list[Answer]:
-    """These answers as the console's cards show them, in the order given (missing ones left out)."""
-    found = Answer.objects.select_related("question__session", "delegation", "updated_by", "duplicate_of__delegation").in_bulk(answer_ids)
+    """These answers as the console's cards show them, in the order given (missing ones left out).
+    Without their questions: a question row carries its text, HTML and translations, and a run of
+    answers needs only their ids."""
+    found = {answer.pk: answer for answer in Answer.objects.select_related(*CARD_RELATED).filter(pk__in=answer_ids).order_by()}
     return [found[pk] for pk in answer_ids if pk in found]
 
 
@@ -118,7 +119,7 @@ def practice_for_console(practice_id: int) -> Practice | None:
 
 def console_questions(session: Session) -> list[Question]:
     """The session's questions, each with .console_answers (every answer, moderation included) and .answered_ids."""
-    answers = Answer.objects.select_related("delegation", "updated_by", "duplicate_of__delegation").order_by("created_at")
+    answers = Answer.objects.select_related(*CARD_RELATED).order_by("created_at")
     questions = list(session.questions.prefetch_related(Prefetch("answers", queryset=answers, to_attr="console_answers")))
     for question in questions:
         question.answered_ids = {answer.delegation_id for answer in question.console_answers}
@@ -170,7 +171,7 @@ def question_card_context(question: Question, delegation) -> dict:
     question.own_answer = (
         Answer.objects.filter(question=question, delegation=delegation).select_related("updated_by").first() if delegation is not None else None
     )
-    question.published = published_answers_of(question) if show_published else []
+    question.published = published_answers_of(question.pk) if show_published else []
     return {"meeting": meeting, "session": question.session, "question": question, "delegation": delegation, "show_published": show_published}
 
 

@@ -5,10 +5,12 @@ import re
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sessions_app import events, services
 from sessions_app.events import Broadcaster
-from sessions_app.models import Event
+from sessions_app.models import Event, Meeting
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, delegate_path, live_events_sent, open_socket
@@ -204,12 +206,32 @@ def test_a_render_that_meets_a_broken_database_connection_is_tried_again():
 
 
 @pytest.mark.django_db
+def test_a_run_over_several_questions_makes_the_queries_of_one_answer(django_assert_num_queries):
+    """Cards, tallies and published answers of a run are read a query each, however many answers and
+    questions it covers: the render keeps up with a room answering every question at once."""
+    world = two_questions_three_delegations()
+    world["meeting"].answer_visibility = Meeting.AnswerVisibility.PUBLISHED
+    world["meeting"].save()
+    submit(world, "fr", "first", "Draft of France", "a")
+    one = list(Event.objects.order_by("seq"))
+    with CaptureQueriesContext(connection) as single:
+        events.messages_for(one)
+    for who, question, key in [("de", "first", "b"), ("jp", "second", "c"), ("fr", "second", "d"), ("de", "second", "e")]:
+        submit(world, who, question, f"Answer {key}", key)
+    run = list(Event.objects.filter(seq__gt=one[-1].seq).order_by("seq"))
+
+    with django_assert_num_queries(len(single)):
+        messages = dict(events.messages_for(run))
+
+    console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]["html"]["en"]
+    assert len(cards(console)) == 4 and console.count('class="tally"') == 2
+    assert "2 of 3 delegations answered" in console and "3 of 3 delegations answered" in console
+
+
+@pytest.mark.django_db
 def test_a_moderation_or_a_discussion_change_queries_once_however_many_languages(settings):
     """The room screen's and a moderated answer's fragments are queried once and rendered per language:
     adding a language adds templates, not queries."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     world = two_questions_three_delegations()
     answer = submit(world, "fr", "first", "Draft of France", "a")
     services.moderate_answer(user=world["chair"], answer=answer, action="star")
