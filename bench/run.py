@@ -36,7 +36,7 @@ from harness import ROOT, Mode, raise_fd_limit  # noqa: E402
 
 SERVERS = ("ours", "channels", "raw")
 PACKAGES = ("django", "channels", "channels-redis", "redis", "uvicorn", "wsproto", "websockets", "uvloop", "psycopg")
-QUICK = {"rounds": 2, "rates": (20,), "step_s": 1.0, "consoles": 2, "drain_s": 5.0, "storm_s": 15.0, "page_answers": 200,
+QUICK = {"rounds": 2, "rates": (20,), "target_rate": 20, "step_s": 1.0, "consoles": 2, "drain_s": 5.0, "storm_s": 15.0, "page_answers": 200,
          "page_repeats": 3, "run_budget_s": 40.0, "run_timeout_s": 60.0, "connect_s": 30.0, "fanout_timeout_s": 10.0,
          "pause_s": 0.2, "settle_s": 0.3, "ingest_settle_s": 5.0, "burst_window_s": 15.0, "leftover_s": 10.0}  # fmt: skip
 
@@ -154,6 +154,7 @@ COLUMNS = [
     ("mode", "mode", 8), ("server", "server", 8), ("n", "n", 5), ("connect_s", "conn s", 7), ("kb_per_socket", "kB/sock", 7),
     ("fanout_all_ms", "fan all", 8), ("fanout_p50_ms", "fan p50", 8), ("fanout_p99_ms", "fan p99", 8), ("fanout_max_ms", "fan max", 8),
     ("reconnect_all_s", "recon s", 7), ("ingest_sustained_per_s", "ingest/s", 8), ("ingest_p99_ms", "ing p99", 8),
+    ("ingest_target_p99_ms", "p99@500", 8),
     ("burst_shown_in_window", "burst in", 8), ("burst_all_ms", "burst ms", 9),
     ("sent", "sent", 6), ("ok", "ok", 6), ("stored", "stored", 6), ("shown", "shown", 6),
 ]  # fmt: skip

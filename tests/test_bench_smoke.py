@@ -14,7 +14,7 @@ import run as bench  # noqa: E402
 
 RUN_KEYS = {
     "mode", "server", "n", "fanout_all_ms", "fanout_p99_ms", "ingest_sustained_per_s", "ingest_p99_ms",
-    "sent", "stored", "shown", "kb_per_socket", "reconnect_all_s",
+    "ingest_target_per_s", "ingest_target_p99_ms", "sent", "stored", "shown", "kb_per_socket", "reconnect_all_s",
 }  # fmt: skip
 
 
@@ -34,5 +34,6 @@ def test_live_benchmark_smoke_has_every_figure_and_loses_no_answer(tmp_path):
     # 3 warm-up answers, 20 at 20/s for 1 s, then a burst of 20: each stored once and on every console
     assert ours["sent"] == ours["ok"] == ours["stored"] == ours["shown"] == 43
     assert ours["confirmed_not_shown"] == 0
+    assert ours["ingest_target_per_s"] == 20 and ours["ingest_target_p99_ms"] > 0  # the target step ran, in every ladder
     assert runs["raw"]["received"] == runs["raw"]["sent"] == 43
     assert [row["n"] for row in result["ratios"]] == [20]
