@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
-from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
@@ -31,8 +30,10 @@ _hubs: dict[tuple[int, int], "LocalHub"] = {}
 # per group, so that a broadcast from any process renders only those (see listeners()).
 LANGUAGES_TTL_S = 24 * 3600  # a group's languages are forgotten a day after a socket last joined it
 LANGUAGES_REFRESH_S = 60.0  # how often a process tells Redis again that it still has such sockets
+LANGUAGES_LOOKUP_S = 2.0  # a render waits this long for Redis's answer, then renders every language
 
-Listeners = Callable[[set[str]], Mapping[str, frozenset[str]]]
+# groups -> their sockets' languages; None: not known, render every language
+Listeners = Callable[[set[str]], Mapping[str, frozenset[str]] | None]
 
 
 class LocalHub:
@@ -153,16 +154,32 @@ def listeners(layer, loop: asyncio.AbstractEventLoop) -> Listeners | None:
       loop, was a twelfth of the process's CPU at N = 2,000); a group with no socket is absent, and
       gets nothing.
     - channels-redis (several processes): what the processes recorded in Redis, read when the lookup
-      is called (in the render's worker thread, once the events are committed). A group with no
-      language recorded (none yet, or Redis lost them) gets every language: never fewer messages.
+      is called (in the render's worker thread, once the events are committed), on `loop`, where
+      the layer's connections live. A group with no language recorded (none yet, or Redis lost
+      them) gets every language: never fewer messages; so does every group when Redis or the loop
+      does not answer within LANGUAGES_LOOKUP_S (a loop that is shutting down never would, and the
+      render thread waited for it forever).
     """
     if isinstance(layer, InMemoryChannelLayer):
         hub = _hubs.get((id(loop), id(layer)))
         spoken = {} if hub is None else hub.spoken
         return lambda groups: {group: languages for group in groups if (languages := spoken.get(group))}
     if _shared_languages(layer):
-        return lambda groups: async_to_sync(_recorded_languages)(layer, groups)
+        return lambda groups: _wait_for_recorded_languages(layer, groups, loop)
     return None
+
+
+def _wait_for_recorded_languages(layer, groups: set[str], loop: asyncio.AbstractEventLoop) -> Mapping[str, frozenset[str]] | None:
+    try:
+        future = asyncio.run_coroutine_threadsafe(_recorded_languages(layer, groups), loop)
+    except RuntimeError:  # the loop is closed
+        return None
+    try:
+        return future.result(timeout=LANGUAGES_LOOKUP_S)
+    except Exception:
+        future.cancel()
+        logger.warning("No languages of %s groups from Redis: rendering every language", len(groups), exc_info=True)
+        return None
 
 
 def _shared_languages(layer) -> bool:

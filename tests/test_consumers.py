@@ -313,3 +313,23 @@ async def test_a_broadcast_knows_each_groups_languages_and_a_late_joiner_gets_an
         after = await sync_to_async(fanout.listeners(layer, loop), thread_sensitive=False)(groups)
         assert events.group_name(meeting_id, events.DELEGATE) not in after
     await console.disconnect()
+
+
+async def test_a_render_whose_loop_does_not_answer_renders_every_language_instead_of_waiting(monkeypatch):
+    """With Redis, a render asks the server's loop for its groups' languages. A loop that is shutting
+    down (or stuck) must cost the render its language filter, not its thread: it waited forever."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        pytest.skip("channels-redis only (the PostgreSQL + Redis pass): the in-memory lookup does not use the loop")
+    monkeypatch.setattr(fanout, "LANGUAGES_LOOKUP_S", 0.2)
+
+    def render_thread():
+        stalled = asyncio.new_event_loop()  # never running, like a loop past its last iteration
+        try:
+            languages = fanout.listeners(layer, stalled)({"meeting.1.console"})
+            stalled.run_until_complete(asyncio.sleep(0))  # the abandoned lookup is cancelled, not left unawaited
+            return languages
+        finally:
+            stalled.close()
+
+    assert await asyncio.wait_for(asyncio.to_thread(render_thread), timeout=5) is None
