@@ -226,6 +226,8 @@ def test_a_run_over_several_questions_makes_the_queries_of_one_answer(django_ass
     console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]["html"]["en"]
     assert len(cards(console)) == 4 and console.count('class="tally"') == 2
     assert "2 of 3 delegations answered" in console and "3 of 3 delegations answered" in console
+    delegates = messages[events.group_name(world["meeting"].pk, events.DELEGATE)]["html"]["en"]
+    assert f'id="published-q{world["first"].pk}"' in delegates and f'id="published-q{world["second"].pk}"' in delegates
 
 
 @pytest.mark.django_db

@@ -214,7 +214,9 @@ def test_published_answers_visible_to_delegates_only_when_the_meeting_says_so(cl
     assert "Shared view" not in client.get(url).content.decode()
     world["meeting"].answer_visibility = "published"
     world["meeting"].save()
-    assert "Shared view" in client.get(url).content.decode()
+    html = client.get(url).content.decode()
+    assert "Shared view" in html
+    assert f'id="published-q{world["question"].pk}"' in html  # where the live updates land
 
 
 def test_a_published_no_contribution_is_not_listed_among_published_answers(client, world):
