@@ -37,6 +37,8 @@ def two_servers():
     servers = [start_server(env, port) for port in ports]
     yield ports
     stop_servers(*servers)
+    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")  # leave the server as we found it
 
 
 def login(port: int, username: str) -> httpx.Client:
