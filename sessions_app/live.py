@@ -10,7 +10,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -162,16 +161,16 @@ def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments
     answer = queries.answer_for_console(event.payload["answer"])
     if answer is None:
         return []
-    question = answer.question
+    question_id = answer.question_id
     # Queried once, rendered once per language.
-    tally = functools.cache(lambda: tally_contexts([question.pk], meeting)[question.pk])
-    published = functools.cache(lambda: queries.published_answers_of(question.pk))
+    tally = functools.cache(lambda: tally_contexts([question_id], meeting)[question_id])
+    published = functools.cache(lambda: queries.published_answers_of(question_id))
     console = lambda: (_render("answer_card", answer=answer, meeting=meeting, oob="true")  # noqa: E731
-                       + _render("tally", question_id=question.pk, **tally(), oob="true"))
+                       + _render("tally", question_id=question_id, **tally(), oob="true"))
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE),
-                          lambda: _render("published_answers", question_id=question.pk, answers=published(), meeting=meeting, oob="true")))
+                          lambda: _render("published_answers", question_id=question_id, answers=published(), meeting=meeting, oob="true")))
     fragments.append((events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)))
     return fragments
 
@@ -305,26 +304,14 @@ RENDERERS = {
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
 
-class DelegationCode(NamedTuple):
-    """A delegation as a tally's list of names needs it (the |names filter): 193 model instances
-    per live update cost a twentieth of a server's CPU under a room answering at once."""
-
-    pk: int
-    code: str
-
-
 def tally_contexts(question_ids: list[int], meeting: Meeting) -> dict[int, dict]:
-    """Per question: how many of the meeting's delegations answered it, and which have not yet (one
-    query for the questions' answers, one for the delegations)."""
+    """Per question, its tally (queries.tally): a query for the questions' answers, one for the
+    meeting's delegations."""
     answered: dict[int, set[int]] = {pk: set() for pk in question_ids}
     for question_id, delegation_id in Answer.objects.filter(question_id__in=question_ids).order_by().values_list("question_id", "delegation_id"):
         answered[question_id].add(delegation_id)
-    delegations = [DelegationCode(*row) for row in meeting.delegations.values_list("pk", "country")] if question_ids else []
-    tallies = {}
-    for pk, theirs in answered.items():
-        missing = [delegation for delegation in delegations if delegation.pk not in theirs]
-        tallies[pk] = {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
-    return tallies
+    delegations = queries.delegation_codes(meeting) if question_ids else []
+    return {pk: queries.tally(theirs, delegations) for pk, theirs in answered.items()}
 
 
 def screen_context(meeting: Meeting) -> dict:
