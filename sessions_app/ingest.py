@@ -25,6 +25,7 @@ does not know of disables the layer (every post goes to Django), so that it can 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import re
@@ -202,7 +203,7 @@ class Post:
     question_id: int
     slug: str
     user: object = None
-    question: Question | None = None
+    in_meeting: bool = False  # the question exists, in the meeting of the URL
     answer: Answer | services.ActionRefused | None = None  # what submit_answers made of it
     language: str = settings.LANGUAGE_CODE
     after: list = field(default_factory=list)  # middleware whose process_response applies, in settings order
@@ -215,7 +216,7 @@ def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
         _sign_in([post for post in posts if post is not None])
         posts = [post if post is not None and post.user is not None else None for post in posts]
         _load_questions([post for post in posts if post is not None])
-        posts = [post if post is not None and post.question is not None else None for post in posts]
+        posts = [post if post is not None and post.in_meeting else None for post in posts]
         accepted = [post for post in posts if post is not None]
         for post, result in zip(accepted, _submit(accepted)):
             post.answer = result
@@ -280,8 +281,8 @@ def _sign_in(posts: list[Post]) -> None:
     if not keys:
         return
     rows = StoredSession.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list("session_key", "session_data")
-    store = SessionStore()
-    sessions = {key: store.decode(data) for key, data in rows}
+    secrets = (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+    sessions = {key: _decoded(data, secrets) for key, data in rows}
     user_model = get_user_model()
     wanted = {}
     for key, data in sessions.items():
@@ -307,6 +308,13 @@ def _sign_in(posts: list[Post]) -> None:
         post.language = _language(post)
 
 
+@functools.lru_cache(maxsize=4096)
+def _decoded(data: str, secrets: tuple[str, ...]) -> dict:
+    """SessionStore.decode (a signature check and a JSON parse) once per session data and keys, not
+    once per post: a delegate's session data stays the same from one answer to the next. Read only."""
+    return SessionStore().decode(data)
+
+
 def _language(post: Post) -> str:
     """UserLanguageMiddleware's choice: the participant's language, else LocaleMiddleware's."""
     participant = access.participant_of(post.user)
@@ -317,12 +325,12 @@ def _language(post: Post) -> str:
 
 
 def _load_questions(posts: list[Post]) -> None:
-    """The view's get_object_or_404: a question of the meeting in the URL, else Django's 404."""
-    questions = Question.objects.select_related("session__meeting").in_bulk({post.question_id for post in posts})
+    """The view's get_object_or_404: a question of the meeting in the URL, else Django's 404. (Only the
+    meeting's slug is read: services.submit_answers reads the question again inside its transaction.)"""
+    slugs = dict(Question.objects.filter(pk__in={post.question_id for post in posts}).values_list("pk", "session__meeting__slug"))
     for post in posts:
-        question = questions.get(post.question_id)
-        if question is not None and question.session.meeting.slug == post.slug and access.delegation_of(post.user) is not None:
-            post.question = question
+        if slugs.get(post.question_id) == post.slug and access.delegation_of(post.user) is not None:
+            post.in_meeting = True
 
 
 def _submit(posts: list[Post]) -> list:

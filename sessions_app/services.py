@@ -290,7 +290,10 @@ def _require_delegation(user: User) -> Delegation:
 
 def _clean_text(text: str, *, limit: int, label: str, required: bool = True) -> str:
     # Control characters other than newlines and tabs break documents and screens alike.
-    text = "".join(ch for ch in (text or "") if ch in "\n\t" or ch.isprintable()).replace("\r", "").strip()
+    text = text or ""
+    if not text.isprintable():  # most texts are one line of printable characters: no pass per character
+        text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
+    text = text.replace("\r", "").strip()
     if required and not text:
         raise ActionRefused(_("%(label)s cannot be empty.") % {"label": label})
     if len(text) > limit:

@@ -58,6 +58,18 @@ def test_no_contribution_needs_no_text(question, france):
 
 
 @pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("  Plain text, one line.  ", "Plain text, one line."),
+        ("First line\r\nsecond\tline\x00\x07 \u200b", "First line\nsecond\tline"),
+        ("\x1b[31mColoured\x1b[0m", "[31mColoured[0m"),
+    ],
+)
+def test_answer_text_keeps_newlines_and_tabs_and_loses_other_control_characters(question, france, text, stored):
+    assert answer(make_delegate(france), question, text=text).text == stored
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [("", "cannot be empty"), ("   \n ", "cannot be empty"), ("x" * 5001, "the limit is 5000")],
 )
