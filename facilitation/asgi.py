@@ -10,19 +10,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facilitation.settings")
 GC_THRESHOLDS = (50_000, 20, 10)
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.auth import AuthMiddleware  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import CookieMiddleware  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from sessions_app.ingest import AnswerFastPath  # noqa: E402
+from sessions_app.middleware import SocketSessionMiddleware  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Answer posts are taken in batches (sessions_app/ingest.py); everything else is Django's.
         "http": AnswerFastPath(ASGIStaticFilesHandler(django_asgi_app)),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Channels' AuthMiddlewareStack, with a session middleware that leaves the socket's sends alone.
+        "websocket": AllowedHostsOriginValidator(CookieMiddleware(SocketSessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns))))),
     }
 )
 

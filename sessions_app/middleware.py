@@ -1,5 +1,6 @@
 import threading
 
+from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.utils import translation
 
@@ -36,3 +37,20 @@ class BoundedThreadsMiddleware:
     def __call__(self, request):
         with self.slots:
             return self.get_response(request)
+
+
+class SocketSessionMiddleware(SessionMiddleware):
+    """Channels' SessionMiddleware for WebSockets: the session in the scope (AuthMiddleware reads the
+    user from it), without its wrapper around every message sent.
+
+    The wrapper saves a modified session when an HTTP response starts, which a socket never sends;
+    yet it read the session's state on each message (3.6 us): 7 ms of a broadcast to 2,000 sockets.
+    Our consumers never change the session (they are transport: changes go over HTTP).
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await super().__call__(scope, receive, send)
+        wrapper = InstanceSessionWrapper(scope, send)
+        await wrapper.resolve_session()
+        return await self.inner(wrapper.scope, receive, send)
