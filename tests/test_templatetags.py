@@ -7,8 +7,10 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
-from sessions_app.models import Delegation
-from sessions_app.templatetags.facilitation import clock, names
+from sessions_app.models import Answer, Delegation
+from sessions_app.templatetags.facilitation import clock, names, stamp
+
+from .factories import DelegationFactory, QuestionFactory, make_delegate
 
 
 def render(source: str, **context) -> str:
@@ -41,3 +43,17 @@ def test_names_lists_delegations_in_the_active_language():
         assert names(delegations) == "Allemagne, Japon"
     assert names(delegations) == "Germany, Japan"
     assert render("{{ them|names }}", them=[Delegation(country="CI")]) == "Côte d&#x27;Ivoire"  # escaped like any value
+
+
+@pytest.mark.django_db
+def test_stamp_is_the_same_for_a_saved_moment_read_back_and_differs_by_a_microsecond():
+    question, france = QuestionFactory(), DelegationFactory(country="FR")
+    author = make_delegate(france)
+    answer = Answer.objects.create(question=question, delegation=france, text="Draft", created_by=author, updated_by=author)
+    again = Answer.objects.get(pk=answer.pk)
+    assert stamp(answer.updated_at) == stamp(again.updated_at) == render("{{ moment|stamp }}", moment=again.updated_at)
+    moment = datetime(2026, 12, 3, 16, 21, 18, 274401, tzinfo=UTC)
+    assert stamp(moment) == "1796314878274401"
+    assert int(stamp(moment.replace(microsecond=274402))) - int(stamp(moment)) == 1
+    assert stamp(moment.astimezone(ZoneInfo("Asia/Tokyo"))) == stamp(moment) == stamp(moment.replace(tzinfo=None))
+    assert stamp(None) == ""

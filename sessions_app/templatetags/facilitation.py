@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -24,6 +26,20 @@ def clock(value) -> str:
     if not value:
         return ""
     return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%H:%M")
+
+
+@register.filter
+def stamp(value) -> str:
+    """A moment as whole microseconds since 1970 (UTC): tells two saves apart in an attribute, the
+    same from a fresh instance and one read back from the database (0.6 us, |date:"U.u" 15 us)."""
+    if not value:
+        return ""
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return str((value - _EPOCH) // _MICROSECOND)
+
+
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
 
 
 @register.filter

@@ -154,6 +154,19 @@
     });
   });
 
+  // The delegation's live status line ("Saved by ... at ...") reaches the page that saved too, before
+  // or after the page's own reply: for the same save (data-saved: answer and time), keep the reply's
+  // "Your answer was saved."; a later save (a colleague's, another tab's) replaces it.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target, fragment = evt.detail.fragment;
+    if (!target || !fragment || !target.matches || !target.matches("p.answer-saved[data-saved]")) return;
+    var mine = target.querySelector(".saved-now");
+    var fresh = fragment.querySelector ? fragment.querySelector("#" + CSS.escape(target.id)) : null;
+    if (!mine || !fresh || fresh.querySelector(".saved-now") || fresh.getAttribute("data-saved") !== target.getAttribute("data-saved")) return;
+    fresh.appendChild(document.createTextNode(" "));
+    fresh.appendChild(mine.cloneNode(true));
+  });
+
   // A saved answer's reply replaces only the status line, the key and the button (the form stays as
   // the delegate left it): what the form holds now is what is saved, not a draft to carry over.
   document.addEventListener("htmx:afterRequest", function (evt) {

@@ -324,9 +324,9 @@ def question_id(page: Page, position: int) -> str:
 def submit_answer(page: Page, qid: str, text: str) -> None:
     """Type and submit an answer on a delegate's page; returns once the server has stored it.
 
-    Waits for the POST's response, not for "Your answer was saved.": that sentence comes with the
-    response's swap and is replaced by the live "Saved by … at HH:MM." fragment whenever the
-    WebSocket message lands after the response (a race, either order happens)."""
+    Waits for the POST's response and the status line it brings ("Saved by … at HH:MM."); the
+    delegation's live update of the same line may land before or after it (app.js keeps the reply's
+    "Your answer was saved." for the same save)."""
     card = page.locator(f"#question-{qid}")
     card.locator(f"#answer-text-{qid}").fill(text)
     with page.expect_response(

@@ -1,5 +1,7 @@
 """A country practice shared by one delegate shows at once on a colleague's page of the same session.
 
+Also: the "Your answer was saved." confirmation on the page that saved, against the live status line.
+
 Uses session 3 and Canada, which no other browser test touches."""
 
 from __future__ import annotations
@@ -7,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import LIVE_TIMEOUT, open_live_page, unique
+from .helpers import LIVE_TIMEOUT, open_live_page, question_id, submit_answer, unique
 
 pytestmark = pytest.mark.browser
 
@@ -25,4 +27,26 @@ def test_a_colleagues_new_practice_joins_the_list_on_my_page_without_reloading(n
 
     expect(mine.locator("#practices-mine")).to_contain_text(title, timeout=LIVE_TIMEOUT)
     expect(mine.locator("#practices-mine")).to_contain_text("Practices shared by Canada")
+    assert mine.evaluate("window.__notReloaded === true")
+
+
+def test_my_saved_confirmation_outlasts_my_own_live_update_and_goes_on_a_colleagues_save(new_context, meeting_slug):
+    """The status line comes twice to the page that saved: in the reply ("Your answer was saved.") and
+    in the delegation's live update (for every colleague), in either order."""
+    mine = open_live_page(new_context(user="delegate-ca"), f"/meetings/{meeting_slug}/sessions/3/")
+    colleague = open_live_page(new_context(user="delegate-ca"), f"/meetings/{meeting_slug}/sessions/3/")
+    qid = question_id(mine, 1)
+    status, theirs = mine.locator(f"#answer-status-q{qid}"), colleague.locator(f"#answer-status-q{qid}")
+    seen = mine.locator("#live-seq").get_attribute("data-seq")
+
+    submit_answer(mine, qid, unique("The centre of government sets the agenda"))
+    expect(mine.locator("#live-seq")).not_to_have_attribute("data-seq", seen, timeout=LIVE_TIMEOUT)  # the live update is in
+    expect(status).to_contain_text("Your answer was saved.")
+    expect(theirs).to_contain_text("Saved by", timeout=LIVE_TIMEOUT)
+    expect(theirs).not_to_contain_text("Your answer was saved.")
+
+    submit_answer(colleague, qid, unique("A colleague's better wording"))
+    expect(theirs).to_contain_text("Your answer was saved.")
+    expect(status).not_to_contain_text("Your answer was saved.", timeout=LIVE_TIMEOUT)
+    expect(status).to_contain_text("Saved by")
     assert mine.evaluate("window.__notReloaded === true")
