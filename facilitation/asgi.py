@@ -7,7 +7,6 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facilitation.settings")
-GC_THRESHOLDS = (50_000, 20, 10)
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddleware  # noqa: E402  (needs Django set up first)
@@ -34,5 +33,6 @@ application = ProtocolTypeRouter(
 # of an answer's CPU and the process sustained fewer answers per second (docs/performance.md).
 # What exists once the application is loaded lives as long as the process: kept out of every
 # collection. Cyclic garbage is still collected, in larger and rarer passes.
+GC_THRESHOLDS = (50_000, 20, 10)
 gc.freeze()
 gc.set_threshold(*GC_THRESHOLDS)

@@ -28,6 +28,9 @@ def clock(value) -> str:
     return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%H:%M")
 
 
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+
+
 @register.filter
 def stamp(value) -> str:
     """A moment as whole microseconds since 1970 (UTC): tells two saves apart in an attribute, the
@@ -37,9 +40,6 @@ def stamp(value) -> str:
     if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)
     return str((value - _EPOCH) // _MICROSECOND)
-
-
-_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
 
 
 @register.filter
