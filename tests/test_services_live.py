@@ -146,6 +146,22 @@ def test_two_colleagues_in_one_run_last_edit_wins_and_both_revisions_kept(questi
     assert [e.payload["created"] for e in Event.objects.order_by("seq")] == [True, False]
 
 
+def test_a_run_that_edits_several_answers_writes_each_its_own_text_kind_and_author(question, france):
+    germany = DelegationFactory(country="DE")
+    question.session.meeting.delegations.add(germany)
+    fr, de, fr_colleague = make_delegate(france), make_delegate(germany), make_delegate(france)
+    services.submit_answers([submission(fr, question, "French draft", key="a"), submission(de, question, "German draft", key="b")])
+    drafted = dict(Answer.objects.values_list("delegation__country", "updated_at"))
+    services.submit_answers([
+        submission(fr_colleague, question, "French final", key="c"),
+        submission(de, question, "", key="d", kind="none"),
+    ])  # fmt: skip
+    stored = {a.delegation.code: a for a in Answer.objects.select_related("updated_by")}
+    assert (stored["FR"].text, stored["FR"].kind, stored["FR"].updated_by) == ("French final", "answer", fr_colleague)
+    assert (stored["DE"].text, stored["DE"].kind, stored["DE"].updated_by) == ("", "none", de)
+    assert all(stored[code].updated_at > drafted[code] for code in ("FR", "DE"))
+
+
 def test_a_form_sent_twice_in_one_run_and_again_later_is_stored_once(question, france):
     fr = make_delegate(france)
     twice = services.submit_answers([submission(fr, question, key="same"), submission(fr, question, key="same")])
