@@ -35,6 +35,11 @@ RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the u
 class MeetingConsumer(AsyncWebsocketConsumer):
     """One socket of a delegate page, a console or the room screen of one meeting."""
 
+    # Set once the socket is accepted: the hub writes nothing to it before (the server would refuse
+    # it, and the hub drop the socket); what it skips, the resync the page sends on opening replays.
+    accepted = False
+    direct = None  # the server's end of the socket, where the hub may write frames to it (fanout.direct_socket)
+
     async def connect(self):
         user = self.scope["user"]
         if not user.is_authenticated:
@@ -52,6 +57,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.hub.join(group, self)
         await self.channel_layer.group_add(self.revocation_group, self.channel_name)
         await self.accept()
+        self.accepted = True
+        direct = fanout.direct_socket(self.base_send)
+        if direct is not None:
+            self.direct = direct
 
     async def disconnect(self, code):
         hub = getattr(self, "hub", None)
@@ -92,14 +101,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     async def auth_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
 
-    async def push_fragment(self, html: dict[str, str]) -> None:
-        """Called by the hub: this socket's language of a rendered fragment."""
+    def text_of(self, html: dict[str, str]) -> str:
+        """This socket's language of a rendered fragment."""
         # A socket that joined after the fragment was rendered for its group's languages gets another
         # language this once; its resync after joining replays the event in its own.
-        await self.send(text_data=html.get(self.language) or html.get(settings.LANGUAGE_CODE) or next(iter(html.values())))
+        return html.get(self.language) or html.get(settings.LANGUAGE_CODE) or next(iter(html.values()))
 
     async def live_fragment(self, event):
-        await self.push_fragment(event["html"])
+        await self.send(text_data=self.text_of(event["html"]))
 
     # --- database helpers -----------------------------------------------------------------------
 

@@ -234,9 +234,12 @@ async def test_observer_gets_the_delegate_feed_but_not_the_console():
 class GoneSocket:
     """A socket whose client went away before its disconnect reached the consumer: Uvicorn raises."""
 
-    language = "en"
+    language, accepted, direct = "en", True, None
 
-    async def push_fragment(self, html):
+    def text_of(self, html):
+        return html[self.language]
+
+    async def send(self, text_data=None):
         from uvicorn.protocols.utils import ClientDisconnected
 
         raise ClientDisconnected()
@@ -264,6 +267,38 @@ async def test_a_socket_that_went_away_does_not_cost_the_others_a_broadcast():
     assert "Key idea" not in await screen.receive_from(timeout=2)  # the gone socket was dropped; the next broadcast arrives too
     assert gone not in hub.members[group]
     await hub.leave(group, gone)
+    await screen.disconnect()
+
+
+class JoiningSocket(GoneSocket):
+    """A socket that has joined its groups and is not yet accepted: nothing may be sent to it yet."""
+
+    accepted = False
+
+    async def send(self, text_data=None):
+        raise AssertionError("sent to before the handshake")
+
+
+async def test_a_socket_not_yet_accepted_is_skipped_and_kept_in_its_group():
+    from channels.layers import get_channel_layer
+
+    from sessions_app import events, fanout
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
+    hub = fanout.hub_for(get_channel_layer())
+    group = events.group_name(meeting.pk, events.SCREEN)
+    joining = JoiningSocket()
+    await hub.join(group, joining)
+    screen, connected, _ = await open_socket(screen_path(meeting), world["chair"])
+    assert connected
+
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+    assert "Key idea" in await receive_until(screen, "Key idea")
+    assert joining in hub.members[group]  # once accepted, it gets the next broadcasts; its resync replays this one
+    await hub.leave(group, joining)
     await screen.disconnect()
 
 
