@@ -37,6 +37,7 @@ _hubs: dict[tuple[int, int], "LocalHub"] = {}
 LANGUAGES_TTL_S = 24 * 3600  # a group's languages are forgotten a day after a socket last joined it
 LANGUAGES_REFRESH_S = 60.0  # how often a process tells Redis again that it still has such sockets
 LANGUAGES_LOOKUP_S = 2.0  # a render waits this long for Redis's answer, then renders every language
+BACKLOG_LIMIT_BYTES = 1 << 20  # frames held for a client that reads too slowly, before it is cut (DirectSocket)
 
 # groups -> their sockets' languages; None: not known, render every language
 Listeners = Callable[[set[str]], Mapping[str, frozenset[str]] | None]
@@ -129,8 +130,8 @@ class LocalHub:
     async def _deliver(self, message: dict) -> None:
         """A fragment ("live.fragment") to its group's local sockets; a bundle ("live.bundle", see
         events.bundled) fragment by fragment, in order. Each language's frame is encoded once and
-        written as is to every socket that can take it (direct_socket); the others get the text
-        through their consumer's send."""
+        written as is to every socket that can take it (direct_socket), never waiting for one that
+        reads slowly; the others get the text through their consumer's send."""
         kind = message.get("type")
         for fragment in message.get("fragments", ()) if kind == "live.bundle" else (message,) if kind == "live.fragment" else ():
             group, frames = fragment.get("group"), {}
@@ -143,7 +144,7 @@ class LocalHub:
                         frame = frames.get(text)
                         if frame is None:
                             frame = frames[text] = text_frame(text)
-                        if write_frame(consumer.direct, frame):
+                        if consumer.direct.write(frame):
                             continue
                     await consumer.send(text_data=text)
                 except Exception as error:  # e.g. the client went away before its disconnect reached us
@@ -153,7 +154,7 @@ class LocalHub:
                     logger.info("Local fan-out dropped a socket of group %s: %r", group, error)
 
 
-def direct_socket(send):
+def direct_socket(send) -> DirectSocket | None:
     """The server's end of a socket that takes a frame encoded once for every socket: Uvicorn's
     wsproto implementation with per-message compression off (`make run`, the benchmark), where a
     text frame is the same bytes for all. None elsewhere (another server or implementation,
@@ -164,7 +165,7 @@ def direct_socket(send):
     protocol = getattr(send, "__self__", None)
     if WSProtocol is None or type(protocol) is not WSProtocol or protocol.config.ws_per_message_deflate:
         return None
-    return protocol
+    return DirectSocket(protocol)
 
 
 def text_frame(text: str) -> bytes:
@@ -172,15 +173,53 @@ def text_frame(text: str) -> bytes:
     return FrameProtocol(client=False, extensions=[]).send_data(text, fin=True)
 
 
-def write_frame(protocol, frame: bytes) -> bool:
-    """Write a frame to the socket's transport; False (nothing written) where its ordinary send must
-    decide: before the handshake, once closing (the send raises, the hub drops the socket), or while
-    the client reads too slowly (Uvicorn's send waits until its buffer drains)."""
-    if (not protocol.handshake_complete or protocol.close_sent or protocol.response_started or protocol.disconnected
-            or not protocol.writable.is_set() or protocol.transport.is_closing()):  # fmt: skip
-        return False
-    protocol.transport.write(frame)
-    return True
+class DirectSocket:
+    """Frames written straight to one socket's transport, in order, without waiting for its client.
+
+    A client that reads too slowly (the transport's buffer over its high-water mark, where Uvicorn's
+    send would wait, and the hub with it, and every socket after this one) gets its frames queued
+    here and written once it drains. Past BACKLOG_LIMIT_BYTES (a phone asleep with its connection
+    open) the connection is cut: the page reconnects when it wakes and its resync replays what it
+    missed."""
+
+    __slots__ = ("protocol", "backlog", "backlog_bytes", "drainer")
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+        self.backlog: list[bytes] | None = None  # frames waiting for a slow client, in order
+        self.backlog_bytes = 0
+        self.drainer: asyncio.Task | None = None
+
+    def write(self, frame: bytes) -> bool:
+        """Write (or queue) a frame; False, with nothing written, where the socket's ordinary send
+        must decide: before the handshake, or once closing (the send raises, the hub drops it)."""
+        protocol = self.protocol
+        if (not protocol.handshake_complete or protocol.response_started or protocol.close_sent
+                or protocol.disconnected or protocol.transport.is_closing()):  # fmt: skip
+            return False
+        if self.backlog is None and protocol.writable.is_set():
+            protocol.transport.write(frame)
+            return True
+        if self.backlog is None:
+            self.backlog, self.backlog_bytes = [], 0
+            self.drainer = asyncio.get_running_loop().create_task(self._drain())
+        self.backlog.append(frame)
+        self.backlog_bytes += len(frame)
+        if self.backlog_bytes > BACKLOG_LIMIT_BYTES:
+            logger.info("Local fan-out cut a socket %s kB behind", self.backlog_bytes // 1024)
+            self.backlog.clear()
+            protocol.transport.abort()  # its disconnect follows, which takes it out of its groups
+        return True
+
+    async def _drain(self) -> None:
+        protocol = self.protocol
+        while self.backlog:
+            await protocol.writable.wait()  # set once the buffer drains, or the connection is lost
+            if protocol.disconnected or protocol.close_sent or protocol.transport.is_closing():
+                break
+            frames, self.backlog, self.backlog_bytes = self.backlog, [], 0
+            protocol.transport.write(b"".join(frames))
+        self.backlog, self.drainer = None, None
 
 
 def hub_for(layer) -> LocalHub:

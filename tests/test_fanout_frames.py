@@ -69,25 +69,53 @@ class OneSocket:
         self.client_end.close()
 
 
-async def test_uvicorns_socket_takes_the_frame_as_is_and_declines_it_while_the_client_lags_or_once_gone():
+async def test_uvicorns_socket_takes_the_frame_as_is_and_declines_it_before_the_handshake_or_once_closed():
     one = OneSocket(deflate=False)
-    protocol = fanout.direct_socket(await one.open())
-    assert isinstance(protocol, WSProtocol)
+    socket_ = fanout.direct_socket(await one.open())
+    assert isinstance(socket_.protocol, WSProtocol)
 
-    assert fanout.write_frame(protocol, fanout.text_frame("First ★"))
+    assert socket_.write(fanout.text_frame("First ★"))
     assert await one.texts() == ["First ★"]
-    protocol.pause_writing()  # what asyncio calls when the client reads too slowly: Uvicorn's send would wait
-    assert not fanout.write_frame(protocol, fanout.text_frame("Second"))
-    protocol.resume_writing()
-    assert fanout.write_frame(protocol, fanout.text_frame("Third"))
-    assert await one.texts() == ["Third"]  # "Second" was not written: the hub sends it the ordinary way
+    socket_.protocol.handshake_complete = False  # as it is between the hub's join and the accept
+    assert not socket_.write(fanout.text_frame("Too early"))
+    socket_.protocol.handshake_complete = True
 
     await asyncio.get_running_loop().sock_sendall(one.client_end, one.client.send(CloseConnection(code=1000)))
     for _ in range(50):
-        if protocol.close_sent or protocol.disconnected:
+        if socket_.protocol.close_sent or socket_.protocol.disconnected:
             break
         await asyncio.sleep(0.02)
-    assert not fanout.write_frame(protocol, fanout.text_frame("After the close"))
+    assert not socket_.write(fanout.text_frame("After the close"))  # the ordinary send raises: the hub drops it
+    one.close()
+
+
+async def test_a_client_that_reads_slowly_gets_its_frames_later_in_order_without_holding_up_the_writer():
+    one = OneSocket(deflate=False)
+    socket_ = fanout.direct_socket(await one.open())
+    socket_.protocol.pause_writing()  # what asyncio calls when the client reads too slowly: Uvicorn's send would wait
+    assert socket_.write(fanout.text_frame("Second")) and socket_.write(fanout.text_frame("Third"))  # at once
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.get_running_loop().sock_recv(one.client_end, 1024), 0.2)
+    socket_.protocol.resume_writing()
+    assert socket_.write(fanout.text_frame("Fourth"))  # after the held ones, not before
+    received = []
+    while len(received) < 3:
+        received += await one.texts()
+    assert received == ["Second", "Third", "Fourth"]
+    assert socket_.backlog is None  # drained: the next frame goes straight out
+    one.close()
+
+
+async def test_a_client_too_far_behind_is_cut_so_that_its_page_reconnects_and_resyncs(monkeypatch):
+    monkeypatch.setattr(fanout, "BACKLOG_LIMIT_BYTES", 10_000)
+    one = OneSocket(deflate=False)
+    socket_ = fanout.direct_socket(await one.open())
+    socket_.protocol.pause_writing()
+    for _ in range(3):
+        assert socket_.write(fanout.text_frame("x" * 4_000))
+    assert socket_.protocol.transport.is_closing()
+    assert await asyncio.wait_for(asyncio.get_running_loop().sock_recv(one.client_end, 1 << 16), 5) == b""  # closed, nothing half-sent
+    assert not socket_.write(fanout.text_frame("After the cut"))
     one.close()
 
 
