@@ -9,22 +9,24 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facilitation.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddleware  # noqa: E402  (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from sessions_app.ingest import AnswerFastPath  # noqa: E402
-from sessions_app.middleware import SocketSessionMiddleware  # noqa: E402
+from sessions_app.middleware import SocketAuthMiddleware, SocketSessionMiddleware  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Answer posts are taken in batches (sessions_app/ingest.py); everything else is Django's.
         "http": AnswerFastPath(ASGIStaticFilesHandler(django_asgi_app)),
-        # Channels' AuthMiddlewareStack, with a session middleware that leaves the socket's sends alone.
-        "websocket": AllowedHostsOriginValidator(CookieMiddleware(SocketSessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns))))),
+        # Channels' AuthMiddlewareStack, with a session middleware that leaves the socket's sends alone
+        # and the user read on the sockets' database thread without closing its connection.
+        "websocket": AllowedHostsOriginValidator(
+            CookieMiddleware(SocketSessionMiddleware(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))))
+        ),
     }
 )
 

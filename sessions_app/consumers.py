@@ -10,7 +10,6 @@ import json
 import logging
 import time
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +20,7 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from . import access, events, fanout, live, queries
+from .middleware import socket_database
 from .models import Meeting, Session
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     # --- database helpers -----------------------------------------------------------------------
 
-    @database_sync_to_async
+    @socket_database
     def _authorize(self, user, slug: str, number: int | None, audience: str) -> bool:
         meeting = Meeting.objects.filter(slug=slug).first()
         if meeting is None or audience not in events.AUDIENCES:
@@ -156,14 +156,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 continue
         return settings.LANGUAGE_CODE
 
-    @database_sync_to_async
+    @socket_database
     def _still_allowed(self) -> bool:
         user = get_user_model().objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
         if user is None or access.role_of(user) is None:
             return False
         return self.audience != events.CONSOLE or access.is_moderator(user)
 
-    @database_sync_to_async
+    @socket_database
     def _catch_up(self, after: int) -> list[str]:
         with translation.override(self.language):
             _seq, messages = live.catch_up(
@@ -190,7 +190,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             {"meeting": meeting, "session": session, "oob": True, **queries.delegate_context(session, delegation)},
         )
 
-    @database_sync_to_async
+    @socket_database
     def _refusal(self) -> str:
         with translation.override(self.language):
             return render_to_string("sessions_app/partials/live_notice.html", {"message": _("That action is not available over the live connection.")})

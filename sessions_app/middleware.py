@@ -1,10 +1,14 @@
 import threading
 
+from asgiref.sync import SyncToAsync
+from channels.auth import AuthMiddleware
+from channels.auth import get_user as channels_get_user
 from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
 from django.utils import translation
 
 from .access import participant_of
+from .events import end_worker_task
 
 
 class UserLanguageMiddleware:
@@ -54,3 +58,32 @@ class SocketSessionMiddleware(SessionMiddleware):
         wrapper = InstanceSessionWrapper(scope, send)
         await wrapper.resolve_session()
         return await self.inner(wrapper.scope, receive, send)
+
+
+class SocketDatabase(SyncToAsync):
+    """Channels' database_sync_to_async for the sockets' database work, which keeps the thread's
+    connection from one call to the next where the backend allows it (events.end_worker_task:
+    SQLite, under a minute old, no error; PostgreSQL's goes back to its pool as before).
+
+    Every socket's database calls run on one thread. Channels' version closes the connection after
+    each, and SQLite's next call opened a new one, which reads the schema again and starts with an
+    empty page cache: in a reconnect storm of 2,000 sockets the first query of each call (the
+    session, the meeting) was most of the server's CPU.
+    """
+
+    def thread_handler(self, loop, *args, **kwargs):
+        end_worker_task()  # one left unusable (an error, too old) is closed first
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            end_worker_task()
+
+
+socket_database = SocketDatabase  # a decorator, as database_sync_to_async
+
+
+class SocketAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware, reading the user (Channels' get_user) through socket_database."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await socket_database(channels_get_user.func)(scope)
