@@ -10,6 +10,8 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -61,6 +63,20 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         direct = fanout.direct_socket(self.base_send)
         if direct is not None:
             self.direct = direct
+
+    # Channels closes old database connections before every message a consumer handles (a hop to the
+    # database thread each: connect, resync, disconnect, revocation), which also closed the SQLite
+    # connection socket_database keeps. Every database call of this consumer goes through
+    # socket_database, which closes a connection that is broken, too old or not SQLite's itself.
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message):
+        await self.disconnect(message["code"])  # this consumer joins its groups through the hub, not self.groups
+        raise StopConsumer()
 
     async def disconnect(self, code):
         hub = getattr(self, "hub", None)

@@ -221,6 +221,29 @@ async def test_chair_action_sent_over_a_delegate_socket_is_refused():
     await delegate.disconnect()
 
 
+async def test_a_sockets_messages_open_no_new_database_connection():
+    """Channels closes old connections before every message a consumer handles; ours keep the one
+    socket_database holds (a new SQLite connection reads the schema again, with an empty cache)."""
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL's connection goes back to its pool after each call")
+    world = await setup_meeting()
+    await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    delegate, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+    opened = []
+    connection_created.connect(receiver := lambda **kwargs: opened.append(kwargs["connection"]))
+    try:
+        for _ in range(3):  # each replays the meeting's events: the database, on the sockets' thread
+            await delegate.send_to(text_data=json.dumps({"type": "resync", "after": 0}))
+            assert await delegate.receive_from(timeout=2)
+    finally:
+        connection_created.disconnect(receiver)
+    assert opened == []
+    await delegate.disconnect()
+
+
 async def test_observer_gets_the_delegate_feed_but_not_the_console():
     world = await setup_meeting()
     observer = await database_sync_to_async(make_participant)(role="observer")
