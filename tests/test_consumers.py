@@ -268,25 +268,31 @@ class GoneSocket:
         raise ClientDisconnected()
 
 
-async def test_a_socket_that_went_away_does_not_cost_the_others_a_broadcast():
+async def screen_after_a_broadcast_with(odd_socket) -> tuple[dict, object, str, object]:
+    """A room screen that heard a broadcast (an answer starred) which `odd_socket`, first in the
+    screen's group of the hub, was to get before it: (world, hub, group, screen)."""
     from channels.layers import get_channel_layer
 
     from sessions_app import events, fanout
 
     world = await setup_meeting()
     meeting = world["meeting"]
-    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    world["stored"] = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
     await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
     hub = fanout.hub_for(get_channel_layer())
     group = events.group_name(meeting.pk, events.SCREEN)
-    gone = GoneSocket()
-    await hub.join(group, gone)  # first in the group, so it is written to first
+    await hub.join(group, odd_socket)  # first in the group, so it is written to first
     screen, connected, _ = await open_socket(screen_path(meeting), world["chair"])
     assert connected
-
-    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=world["stored"], action="star")
     assert "Key idea" in await receive_until(screen, "Key idea")
-    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="unstar")
+    return world, hub, group, screen
+
+
+async def test_a_socket_that_went_away_does_not_cost_the_others_a_broadcast():
+    gone = GoneSocket()
+    world, hub, group, screen = await screen_after_a_broadcast_with(gone)
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=world["stored"], action="unstar")
     assert "Key idea" not in await screen.receive_from(timeout=2)  # the gone socket was dropped; the next broadcast arrives too
     assert gone not in hub.members[group]
     await hub.leave(group, gone)
@@ -303,23 +309,8 @@ class JoiningSocket(GoneSocket):
 
 
 async def test_a_socket_not_yet_accepted_is_skipped_and_kept_in_its_group():
-    from channels.layers import get_channel_layer
-
-    from sessions_app import events, fanout
-
-    world = await setup_meeting()
-    meeting = world["meeting"]
-    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
-    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
-    hub = fanout.hub_for(get_channel_layer())
-    group = events.group_name(meeting.pk, events.SCREEN)
     joining = JoiningSocket()
-    await hub.join(group, joining)
-    screen, connected, _ = await open_socket(screen_path(meeting), world["chair"])
-    assert connected
-
-    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
-    assert "Key idea" in await receive_until(screen, "Key idea")
+    _world, hub, group, screen = await screen_after_a_broadcast_with(joining)
     assert joining in hub.members[group]  # once accepted, it gets the next broadcasts; its resync replays this one
     await hub.leave(group, joining)
     await screen.disconnect()
