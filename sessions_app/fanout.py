@@ -165,7 +165,13 @@ def direct_socket(send) -> DirectSocket | None:
     protocol = getattr(send, "__self__", None)
     if WSProtocol is None or type(protocol) is not WSProtocol or protocol.config.ws_per_message_deflate:
         return None
+    if not all(hasattr(protocol, name) for name in PROTOCOL_STATE):  # another Uvicorn than the one this reads
+        return None
     return DirectSocket(protocol)
+
+
+# What DirectSocket reads of Uvicorn's WSProtocol (0.55): the socket's state, its transport and flow control.
+PROTOCOL_STATE = ("handshake_complete", "response_started", "close_sent", "disconnected", "writable", "transport")
 
 
 def text_frame(text: str) -> bytes:
