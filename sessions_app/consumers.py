@@ -59,10 +59,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             await self.hub.join(group, self)
         await self.channel_layer.group_add(self.revocation_group, self.channel_name)
         await self.accept()
-        self.accepted = True
-        direct = fanout.direct_socket(self.base_send)
-        if direct is not None:
-            self.direct = direct
+        self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
 
     # Channels closes old database connections before every message a consumer handles (a hop to the
     # database thread each: connect, resync, disconnect, revocation), which also closed the SQLite

@@ -154,6 +154,10 @@ class LocalHub:
                     logger.info("Local fan-out dropped a socket of group %s: %r", group, error)
 
 
+# What DirectSocket reads of Uvicorn's WSProtocol (0.55): the socket's state, its transport and flow control.
+PROTOCOL_STATE = ("handshake_complete", "response_started", "close_sent", "disconnected", "writable", "transport")
+
+
 def direct_socket(send) -> DirectSocket | None:
     """The server's end of a socket that takes a frame encoded once for every socket: Uvicorn's
     wsproto implementation with per-message compression off (`make run`, the benchmark), where a
@@ -168,10 +172,6 @@ def direct_socket(send) -> DirectSocket | None:
     if not all(hasattr(protocol, name) for name in PROTOCOL_STATE):  # another Uvicorn than the one this reads
         return None
     return DirectSocket(protocol)
-
-
-# What DirectSocket reads of Uvicorn's WSProtocol (0.55): the socket's state, its transport and flow control.
-PROTOCOL_STATE = ("handshake_complete", "response_started", "close_sent", "disconnected", "writable", "transport")
 
 
 def text_frame(text: str) -> bytes:
@@ -200,8 +200,7 @@ class DirectSocket:
         """Write (or queue) a frame; False, with nothing written, where the socket's ordinary send
         must decide: before the handshake, or once closing (the send raises, the hub drops it)."""
         protocol = self.protocol
-        if (not protocol.handshake_complete or protocol.response_started or protocol.close_sent
-                or protocol.disconnected or protocol.transport.is_closing()):  # fmt: skip
+        if not protocol.handshake_complete or protocol.response_started or self._closing():
             return False
         if self.backlog is None and protocol.writable.is_set():
             protocol.transport.write(frame)
@@ -221,11 +220,15 @@ class DirectSocket:
         protocol = self.protocol
         while self.backlog:
             await protocol.writable.wait()  # set once the buffer drains, or the connection is lost
-            if protocol.disconnected or protocol.close_sent or protocol.transport.is_closing():
+            if self._closing():
                 break
             frames, self.backlog, self.backlog_bytes = self.backlog, [], 0
             protocol.transport.write(b"".join(frames))
         self.backlog, self.drainer = None, None
+
+    def _closing(self) -> bool:
+        protocol = self.protocol
+        return protocol.close_sent or protocol.disconnected or protocol.transport.is_closing()
 
 
 def hub_for(layer) -> LocalHub:
