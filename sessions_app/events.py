@@ -12,8 +12,10 @@ too old.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import threading
 
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -196,17 +198,66 @@ def publish_all(batch: list[Event]) -> None:
     """Send committed events to their groups, in order.
 
     Under the ASGI server (a view or consumer running in a worker thread of the server's event loop),
-    the events go to that loop's Broadcaster and the request returns at once; otherwise (management
-    commands, the test client) they are rendered and sent here.
+    the events go to that loop's Broadcaster and the request returns at once (inside
+    `rendered_in_this_thread`, they are rendered here first); otherwise (management commands, the
+    test client) they are rendered and sent here.
     """
     loop = _server_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(Broadcaster.of(loop).add_all, batch)
+            if getattr(_this_thread, "renders", False):
+                _render_here(batch, loop)
+            else:
+                loop.call_soon_threadsafe(Broadcaster.of(loop).add_all, batch)
             return
         except RuntimeError:  # the loop closed meanwhile
             pass
     broadcast(batch)
+
+
+_this_thread = threading.local()
+
+
+@contextlib.contextmanager
+def rendered_in_this_thread():
+    """Inside, in a worker thread of the server's loop: events committed here are rendered in this
+    thread as soon as they are committed, and the loop's Broadcaster sends them in their place.
+
+    For the answer batches (ingest.py): a batch's thread renders what it stored before it takes the
+    next batch, instead of the Broadcaster's thread rendering it while the next batch is stored. The
+    two threads shared one interpreter lock, so each ran at half speed, and an answer waited for the
+    batch in progress, its own batch, the render in progress and its own render.
+    """
+    _this_thread.renders = True
+    try:
+        yield
+    finally:
+        _this_thread.renders = False
+
+
+class _Rendering:
+    """Events being rendered by the thread that committed them: their place in a Broadcaster's queue,
+    taken when they were committed, so that the events committed meanwhile are not sent before them."""
+
+    def __init__(self, batch: list[Event]):
+        self.batch = batch
+        self.messages: asyncio.Future | None = None  # made on the loop, when the place is taken
+
+
+def _render_here(batch: list[Event], loop: asyncio.AbstractEventLoop) -> None:
+    broadcaster, rendering = Broadcaster.of(loop), _Rendering(batch)
+    loop.call_soon_threadsafe(broadcaster.add_rendering, rendering)
+    try:  # the lookup of languages is taken after the commit, as the Broadcaster's is
+        messages = messages_for(batch, fanout.listeners(get_channel_layer(), loop))
+    except Exception:  # the Broadcaster renders them instead
+        logger.exception("Could not render live events #%s-#%s", batch[0].seq, batch[-1].seq)
+        messages = None
+    loop.call_soon_threadsafe(_settle, rendering, messages)
+
+
+def _settle(rendering: _Rendering, messages: list[tuple[str, dict]] | None) -> None:
+    if not rendering.messages.done():
+        rendering.messages.set_result(messages)
 
 
 def broadcast(batch: list[Event]) -> None:
@@ -276,7 +327,7 @@ class Broadcaster:
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
-        self.pending: list[Event] = []
+        self.pending: list[Event | _Rendering] = []
         self.task: asyncio.Task | None = None
 
     @classmethod
@@ -293,18 +344,50 @@ class Broadcaster:
     def add_all(self, batch: list[Event]) -> None:
         """On the loop: queue events; start sending if idle."""
         self.pending.extend(batch)
+        self._start()
+
+    def add_rendering(self, rendering: _Rendering) -> None:
+        """On the loop: queue events that another thread renders (see rendered_in_this_thread)."""
+        rendering.messages = self.loop.create_future()
+        self.pending.append(rendering)
+        self._start()
+
+    def _start(self) -> None:
         if self.task is None or self.task.done():
             self.task = self.loop.create_task(self._run())
 
     async def _run(self) -> None:
         render = sync_to_async(_render_in_worker, thread_sensitive=False)
         while self.pending:
-            batch, self.pending = self.pending, []
+            queued, self.pending = self.pending, []
             try:
                 layer = get_channel_layer()
-                # Taken once the events are committed: a socket that joins later replays them on its resync.
-                messages = await render(batch, fanout.listeners(layer, self.loop))
+                messages: list[tuple[str, dict]] = []
+                for run in _in_order(queued):
+                    rendered = await run.messages if isinstance(run, _Rendering) else None
+                    if rendered is None:
+                        batch = run.batch if isinstance(run, _Rendering) else run
+                        # Taken once the events are committed: a socket that joins later replays them on its resync.
+                        rendered = await render(batch, fanout.listeners(layer, self.loop))
+                    messages.extend(rendered)
                 for group, message in bundled(messages):
                     await layer.group_send(group, message)
             except Exception:  # the next batch must still go out
-                logger.exception("Could not send live events #%s-#%s", batch[0].seq, batch[-1].seq)
+                logger.exception("Could not send live events #%s-#%s", _seq(queued[0], 0), _seq(queued[-1], -1))
+
+
+def _in_order(queued: list[Event | _Rendering]) -> list[list[Event] | _Rendering]:
+    """The queue as runs to render together (consecutive events) and renderings, in order."""
+    runs: list[list[Event] | _Rendering] = []
+    for item in queued:
+        if isinstance(item, _Rendering):
+            runs.append(item)
+        elif runs and isinstance(runs[-1], list):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _seq(item: Event | _Rendering, index: int) -> int:
+    return item.batch[index].seq if isinstance(item, _Rendering) else item.seq

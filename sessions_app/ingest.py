@@ -218,7 +218,9 @@ def handle_batch(items: list[tuple[dict, bytes]]) -> list[Reply | None]:
         _load_questions([post for post in posts if post is not None])
         posts = [post if post is not None and post.in_meeting else None for post in posts]
         accepted = [post for post in posts if post is not None]
-        for post, result in zip(accepted, _submit(accepted)):
+        with events.rendered_in_this_thread():  # the consoles' cards, before the replies
+            results = _submit(accepted)
+        for post, result in zip(accepted, results):
             post.answer = result
         return [_reply(post) if post is not None and isinstance(post.answer, Answer) else None for post in posts]
     finally:

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
@@ -136,6 +137,69 @@ async def test_an_answer_submitted_under_the_server_loop_reaches_the_console_wit
 
     html = await console.receive_from(timeout=2)
     assert f'id="answer-{stored.pk}"' in html and "Sent from a worker thread" in html
+    await console.disconnect()
+
+
+async def drained(socket) -> None:
+    await live_events_sent()
+    while not await socket.receive_nothing(timeout=0.2):
+        await socket.receive_from()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")
+async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console_before_what_was_committed_after():
+    world = await database_sync_to_async(two_questions_three_delegations)()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    loop = asyncio.get_running_loop()
+    renders, storing = [], []  # (thread, whether that thread was storing the answer at the time)
+    real_messages_for = events.messages_for
+
+    def stored_in_a_batch_thread():
+        storing.append(threading.get_ident())
+        with events.rendered_in_this_thread():
+            answer = submit(world, "fr", "first", "Rendered where it was stored", "a")
+        storing.clear()
+        return answer
+
+    def noted(batch, listeners=None):
+        renders.append(threading.get_ident() in storing)
+        return real_messages_for(batch, listeners)
+
+    events.messages_for = noted
+    try:
+        stored = await database_sync_to_async(stored_in_a_batch_thread)()
+        html = await console.receive_from(timeout=2)
+    finally:
+        events.messages_for = real_messages_for
+    assert f'id="answer-{stored.pk}"' in html and "Rendered where it was stored" in html
+    assert renders == [True]  # once, by the thread that stored it, before it went on
+
+    # A place is kept: what is committed while a batch renders goes out after it.
+    answer_event, closing = await database_sync_to_async(lambda: (
+        submit(world, "de", "first", "Germany's view", "b"),
+        services.set_question_status(user=world["chair"], question=world["second"], status="closed"),
+        list(Event.objects.order_by("-seq")[:2])[::-1],
+    )[-1])()  # fmt: skip
+    await drained(console)  # their own broadcasts; now the same events again, as from a batch thread
+    broadcaster = Broadcaster.of(loop)
+    rendering = events._Rendering([answer_event])
+    broadcaster.add_rendering(rendering)
+    broadcaster.add_all([closing])
+    assert await console.receive_nothing(timeout=0.3)  # the closing waits for the answers' render
+    rendering.messages.set_result(await database_sync_to_async(events.messages_for)([answer_event]))
+    first, second = await console.receive_from(timeout=2), await console.receive_from(timeout=2)
+    assert "Germany&#x27;s view" in first and f'data-seq="{answer_event.seq}"' in first
+    assert f'data-seq="{closing.seq}"' in second
+
+    # A render that failed in its thread is done by the broadcaster instead.
+    answer_event = await database_sync_to_async(lambda: (submit(world, "jp", "first", "Japan's view", "c"), Event.objects.latest("seq"))[-1])()
+    await drained(console)
+    rendering = events._Rendering([answer_event])
+    broadcaster.add_rendering(rendering)
+    rendering.messages.set_result(None)
+    assert "Japan&#x27;s view" in await console.receive_from(timeout=2)
     await console.disconnect()
 
 
