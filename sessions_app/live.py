@@ -18,6 +18,7 @@ from django.utils import translation
 
 from . import events, floor, polls, queries
 from .fanout import Listeners
+from .fragments import answer_card, answer_saved_status
 from .models import Answer, Event, Meeting, Poll, Question, Session, Visibility, Vote
 
 logger = logging.getLogger(__name__)
@@ -106,8 +107,8 @@ def _answers_saved(run: list[Event], meeting: Meeting) -> LazyFragments:
     published = functools.cache(lambda: queries.published_answers(question_ids=question_ids))
 
     def console() -> str:
-        cards = [_render("answer_card", answer=answer, meeting=meeting,
-                         oob=f"beforeend:#answers-q{answer.question_id}" if created[answer.pk] else "true") for answer in answers]
+        cards = [answer_card(answer, meeting, oob=f"beforeend:#answers-q{answer.question_id}" if created[answer.pk] else "true")
+                 for answer in answers]
         return "".join(cards + [_render("tally", question_id=pk, **tallies()[pk], oob="true") for pk in question_ids])
 
     fragments: LazyFragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
@@ -117,7 +118,7 @@ def _answers_saved(run: list[Event], meeting: Meeting) -> LazyFragments:
     for delegation_id, theirs in by_delegation.items():
         fragments.append((
             events.delegation_group(meeting.pk, delegation_id),
-            lambda theirs=theirs: "".join(_render("answer_saved_status", answer=answer, oob="true") for answer in theirs),
+            lambda theirs=theirs: "".join(answer_saved_status(answer, oob="true") for answer in theirs),
         ))  # fmt: skip
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE), lambda: "".join(
@@ -165,7 +166,7 @@ def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments
     # Queried once, rendered once per language.
     tally = functools.cache(lambda: tally_contexts([question_id], meeting)[question_id])
     published = functools.cache(lambda: queries.published_answers_of(question_id))
-    console = lambda: (_render("answer_card", answer=answer, meeting=meeting, oob="true")  # noqa: E731
+    console = lambda: (answer_card(answer, meeting, oob="true")  # noqa: E731
                        + _render("tally", question_id=question_id, **tally(), oob="true"))
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:

@@ -72,3 +72,35 @@ def translated_html(item) -> str:
     from django.utils import translation
 
     return (item.translations or {}).get(translation.get_language() or "", {}).get("html", "")
+
+
+# The fragments each stored answer renders are Python functions (sessions_app/fragments.py says why);
+# their templates call them through these tags.
+
+
+@register.simple_tag(takes_context=True)
+def answer_card(context, answer, meeting, oob=""):
+    from ..fragments import answer_card
+
+    return answer_card(answer, meeting, oob=oob or "", csrf_token=context.get("csrf_token") or "")
+
+
+@register.simple_tag
+def answer_saved_status(answer, question, oob="", saved_now=False):
+    from ..fragments import answer_saved_status
+
+    return answer_saved_status(answer or None, question=question, oob=oob or "", saved_now=bool(saved_now))
+
+
+@register.simple_tag
+def visibility_badges(item):
+    from ..fragments import visibility_badges
+
+    return visibility_badges(item)
+
+
+@register.simple_tag(takes_context=True)
+def moderation_buttons(context, item, target, url):
+    from ..fragments import moderation_buttons
+
+    return moderation_buttons(item, target=target, url=url, csrf_token=context.get("csrf_token") or "")

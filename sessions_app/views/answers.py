@@ -8,11 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from .. import queries, services
+from .. import fragments, queries, services
 from ..access import delegation_of
 from ..models import Practice, Question
 from .briefing import session_page_context
@@ -64,7 +63,7 @@ def answer_saved_response(answer) -> HttpResponse:
     readers), the form's next submission key, and its button ("Update the answer"). The form stays as
     the delegate left it (text, cursor, focus), and the reply costs a fraction of the whole card.
     """
-    html = render_to_string("sessions_app/partials/answer_saved_reply.html", {"answer": answer, "saved_now": True, "form_key": uuid.uuid4().hex})
+    html = fragments.answer_saved_reply(answer, form_key=uuid.uuid4().hex)
     return HttpResponse(html, headers={"HX-Reswap": "none"})
 
 
