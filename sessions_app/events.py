@@ -21,8 +21,10 @@ from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from . import fanout
+from .rows import insert_rows
 from .models import Event, Meeting, Session
 
 logger = logging.getLogger(__name__)
@@ -160,16 +162,18 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
 
 def record_many(*, meeting_id: int, records: list[tuple[str, Session | None, dict]]) -> list[Event]:
     """record() for a run of (type, session, payload) of one meeting: consecutive sequence numbers,
-    one insert, broadcast together once committed."""
+    one insert, broadcast together once committed. (The events' own keys are not read back: a
+    live event is known by its meeting and number.)"""
     for type, _session, _payload in records:
         if type not in EVENT_AUDIENCES:
             raise ValueError(f"Unknown live event type {type!r}")
-    first = _next_seq(meeting_id, count=len(records)) - len(records) + 1
+    first, now = _next_seq(meeting_id, count=len(records)) - len(records) + 1, timezone.now()
     batch = [
-        Event(meeting_id=meeting_id, seq=first + offset, type=type, session=session, payload=payload)
+        Event(meeting_id=meeting_id, seq=first + offset, type=type, session=session, payload=payload, created_at=now)
         for offset, (type, session, payload) in enumerate(records)
     ]
-    Event.objects.bulk_create(batch)
+    columns = ["meeting", "seq", "type", "session", "payload", "created_at"]
+    insert_rows(Event, columns, [[event.meeting_id, event.seq, event.type, event.session_id, event.payload, now] for event in batch])
     transaction.on_commit(lambda: publish_all(batch))
     return batch
 

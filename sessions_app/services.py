@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from . import access, events, importer
+from . import access, events, importer, rows
 from .models import (
     Answer,
     AnswerRevision,
@@ -422,14 +422,11 @@ def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegat
                 changed[answer.pk] = answer
         saved.append((index, item, question, answer, created, text))
     _bulk_insert(Answer, sorted(new, key=lambda answer: (answer.question_id, answer.delegation_id)))  # same order everywhere
-    _update_rows(Answer, list(changed.values()), ["kind", "text", "updated_by", "updated_at"])
-    AnswerRevision.objects.bulk_create(
-        [AnswerRevision(answer=answer, kind=item.kind, text=text, author=item.user) for _i, item, _q, answer, _c, text in saved]
-    )
-    Submission.objects.bulk_create(
-        sorted((Submission(key=item.key, user=item.user, action="answer", object_id=answer.pk) for _i, item, _q, answer, _c, _t in saved),
-               key=lambda submission: submission.key)
-    )  # fmt: skip
+    rows.update_rows(Answer, list(changed.values()), ["kind", "text", "updated_by", "updated_at"])
+    rows.insert_rows(AnswerRevision, ["answer", "kind", "text", "author", "created_at"],
+                     [[answer.pk, item.kind, text, item.user.pk, now] for _i, item, _q, answer, _c, text in saved])  # fmt: skip
+    rows.insert_rows(Submission, ["key", "user", "action", "object_id", "created_at"],
+                     sorted([item.key, item.user.pk, "answer", answer.pk, now] for _i, item, _q, answer, _c, _t in saved))  # fmt: skip
     by_meeting: dict[int, list[tuple[str, Session, dict]]] = {}
     for index, _item, question, answer, created, _text in saved:
         results[index] = answer
@@ -440,27 +437,14 @@ def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegat
         events.record_many(meeting_id=meeting_id, records=records)
 
 
-def _update_rows(model, rows: list, fields: list[str]) -> None:
-    """Write these fields of each row, by primary key: one statement run for every row. (QuerySet.
-    bulk_update builds a CASE per field and row: 40 ms of Python for 20 edited answers, here 1 ms.)"""
-    if not rows:
-        return
-    meta, quote = model._meta, connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [[column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns] + [row.pk] for row in rows])
-
-
-def _bulk_insert(model, rows: list) -> None:
+def _bulk_insert(model, instances: list) -> None:
     """Insert rows and learn their keys: one statement where the database returns them (PostgreSQL,
     SQLite 3.35+), one per row elsewhere."""
     if connection.features.can_return_rows_from_bulk_insert:
-        model.objects.bulk_create(rows)
+        model.objects.bulk_create(instances)
     else:
-        for row in rows:
-            row.save(force_insert=True)
+        for instance in instances:
+            instance.save(force_insert=True)
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 import pytest
 
 from sessions_app import services
-from sessions_app.models import Answer, AnswerRevision, Event, ModerationAction, Practice, Question
+from sessions_app.models import Answer, AnswerRevision, Event, ModerationAction, Practice, Question, Submission
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
 
@@ -116,6 +116,17 @@ def test_a_run_of_answers_is_stored_each_as_alone_with_consecutive_events(questi
     ]  # fmt: skip
     assert all(r.pk for r in results) and AnswerRevision.objects.count() == 3
     assert list(Event.objects.values_list("seq", "payload__answer")) == [(1, results[0].pk), (2, results[1].pk), (3, results[2].pk)]
+    # Each row written in full: revisions, keys and events are inserted without model instances.
+    assert sorted(AnswerRevision.objects.values_list("answer", "kind", "text", "author")) == sorted(
+        (r.pk, "answer", r.text, (fr if r.delegation_id == france.pk else de).pk) for r in results
+    )
+    assert list(Submission.objects.order_by("key").values_list("key", "user", "action", "object_id")) == [
+        ("a", fr.pk, "answer", results[0].pk), ("b", de.pk, "answer", results[1].pk), ("c", fr.pk, "answer", results[2].pk),
+    ]  # fmt: skip
+    event = Event.objects.get(seq=2)
+    assert (event.type, event.session_id, event.payload) == ("answer.saved", question.session_id, {"answer": results[1].pk, "delegation": germany.pk, "created": True})
+    stamps = [row.created_at for model in (AnswerRevision, Submission, Event) for row in model.objects.all()]
+    assert all(stamp is not None and stamp.tzinfo is not None for stamp in stamps)
 
 
 def test_a_refused_answer_in_a_run_stores_nothing_and_spares_the_others(question, france):
