@@ -24,8 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import fanout
-from .rows import insert_rows
 from .models import Event, Meeting, Session
+from .rows import insert_rows
 
 logger = logging.getLogger(__name__)
 
