@@ -149,7 +149,7 @@ async def drained(socket) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")
-async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console_before_what_was_committed_after():
+async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console_before_what_was_committed_after(monkeypatch):
     world = await database_sync_to_async(two_questions_three_delegations)()
     console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
     loop = asyncio.get_running_loop()
@@ -167,12 +167,10 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
         renders.append(threading.get_ident() in storing)
         return real_messages_for(batch, listeners)
 
-    events.messages_for = noted
-    try:
-        stored = await database_sync_to_async(stored_in_a_batch_thread)()
-        html = await console.receive_from(timeout=2)
-    finally:
-        events.messages_for = real_messages_for
+    monkeypatch.setattr(events, "messages_for", noted)
+    stored = await database_sync_to_async(stored_in_a_batch_thread)()
+    html = await console.receive_from(timeout=2)
+    monkeypatch.undo()
     assert f'id="answer-{stored.pk}"' in html and "Rendered where it was stored" in html
     assert renders == [True]  # once, by the thread that stored it, before it went on
 
