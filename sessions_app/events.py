@@ -251,12 +251,13 @@ class _Rendering:
 def _render_here(batch: list[Event], loop: asyncio.AbstractEventLoop) -> None:
     broadcaster, rendering = Broadcaster.of(loop), _Rendering(batch)
     loop.call_soon_threadsafe(broadcaster.add_rendering, rendering)
+    messages = None  # the Broadcaster renders them instead
     try:  # the lookup of languages is taken after the commit, as the Broadcaster's is
         messages = messages_for(batch, fanout.listeners(get_channel_layer(), loop))
-    except Exception:  # the Broadcaster renders them instead
+    except Exception:
         logger.exception("Could not render live events #%s-#%s", batch[0].seq, batch[-1].seq)
-        messages = None
-    loop.call_soon_threadsafe(_settle, rendering, messages)
+    finally:  # settled whatever happens here, or the Broadcaster would wait for it forever
+        loop.call_soon_threadsafe(_settle, rendering, messages)
 
 
 def _settle(rendering: _Rendering, messages: list[tuple[str, dict]] | None) -> None:

@@ -198,6 +198,29 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
     broadcaster.add_rendering(rendering)
     rendering.messages.set_result(None)
     assert "Japan&#x27;s view" in await console.receive_from(timeout=2)
+
+    # A render thread stopped by more than an error (say, the server shutting down) still gives its
+    # place back: the broadcaster renders the answer, and what follows is not held behind it.
+    class Interrupted(BaseException):
+        pass
+
+    def interrupted(batch, listeners=None):
+        if threading.get_ident() in storing:
+            raise Interrupted
+        return real_messages_for(batch, listeners)
+
+    def stored_then_interrupted():
+        storing.append(threading.get_ident())
+        try:
+            with events.rendered_in_this_thread():
+                submit(world, "jp", "first", "Stored before the interruption", "d")
+        except Interrupted:
+            pass
+        storing.clear()
+
+    monkeypatch.setattr(events, "messages_for", interrupted)
+    await database_sync_to_async(stored_then_interrupted)()
+    assert "Stored before the interruption" in await console.receive_from(timeout=2)
     await console.disconnect()
 
 
