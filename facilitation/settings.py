@@ -132,6 +132,16 @@ if REDIS_URL:
             },
         }
     }
+    # What the processes must count together (sign-in failures per address) lives in Redis too;
+    # with a cache per process, each process would grant a client its own allowance of attempts.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "facilitation",
+            "OPTIONS": {"socket_timeout": 5},
+        }
+    }
 else:
     # Channels' in-memory layer with a cheaper expiry sweep (facilitation/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "facilitation.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2000}}}

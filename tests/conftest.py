@@ -31,6 +31,17 @@ def pytest_report_header(config):
     return f"facilitation: database {engine}, channel layer {layer}, REQUIRE_SERVICES={os.environ.get('REQUIRE_SERVICES', '0')}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_of_this_process():
+    """Tests in this process count sign-in failures in a cache of their own, which they clear: with
+    REDIS_URL set, clearing the shared cache would empty the Redis database. The servers of
+    test_scale_out run with the real settings and share their counts through Redis."""
+    from django.test import override_settings
+
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing is slow on purpose; tests create many users."""

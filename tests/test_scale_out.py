@@ -77,3 +77,30 @@ def test_answer_posted_to_one_process_reaches_a_console_on_the_other(two_servers
     chair.close()
     assert "Posted to process A" in message
     assert f"#answers-q{question_id}" in message
+
+
+def test_refused_sign_in_links_are_counted_across_processes(two_servers):
+    """A client that spreads its guesses of sign-in links over the processes is throttled after the
+    same number of refusals as on one: the counts live in Redis, not in each process."""
+    import random
+
+    import redis
+
+    from sessions_app.participants import FAILURE_LIMIT
+
+    address = f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"  # reserved for tests (RFC 2544)
+    headers = {"X-Forwarded-For": address}  # Uvicorn takes it from 127.0.0.1
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) for port in two_servers]
+    try:
+        statuses = [clients[number % 2].get(f"/signin/not-a-link-{number}/").status_code for number in range(FAILURE_LIMIT)]
+        assert statuses == [404] * FAILURE_LIMIT
+        assert [client.get("/signin/not-a-link-last/").status_code for client in clients] == [429, 429]
+        other = httpx.get(f"http://127.0.0.1:{two_servers[0]}/signin/not-a-link/", headers={"X-Forwarded-For": "198.19.0.1"})
+        assert other.status_code == 404  # another address keeps its own count
+    finally:
+        for client in clients:
+            client.close()
+        connection = redis.Redis.from_url(os.environ["REDIS_URL"])
+        for key in [*connection.scan_iter(f"*failures:signin:{address}"), *connection.scan_iter("*failures:signin:198.19.0.1")]:
+            connection.delete(key)
+        connection.close()
