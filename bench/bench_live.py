@@ -53,7 +53,8 @@ class Plan:
     leftover_s: float = 10.0  # then how long requests already at the server may take to be answered
     idle_s: float = 60.0  # at the end, how long the servers may take to finish what they were sent
     ingest_settle_s: float = 60.0  # before the ingest, how long to wait for the servers to go idle after the storm
-    keep_up_ms: float = 1000.0  # a step is sustained if every answer is visible within this
+    keep_up_p99_ms: float = 250.0  # a step is sustained if nothing is lost, 99 % of (answer, console) pairs
+    keep_up_ms: float = 1000.0  # are visible within keep_up_p99_ms (issue 7's target) and every one within this
     storm_s: float = 45.0  # for every socket to be back
     page_answers: int = 10_000
     page_repeats: int = 20
@@ -387,7 +388,11 @@ async def ingest_batch(hub: Hub, target, numbers: list[int], delegates: list[int
         "all_ms": ms(max(everywhere)) if everywhere and len(everywhere) == len(accepted) and not pending else None,
         "errors": errors[:3],
     }  # fmt: skip
-    result["passed"] = ok == len(everywhere) == len(numbers) and max(latencies) * 1000 <= plan.keep_up_ms
+    result["passed"] = (
+        ok == len(everywhere) == len(numbers)
+        and result["p99_ms"] <= plan.keep_up_p99_ms
+        and max(latencies) * 1000 <= plan.keep_up_ms
+    )
     return result
 
 
