@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import run as bench  # noqa: E402
+from bench_live import Plan  # noqa: E402
 
 RUN_KEYS = {
     "mode", "server", "n", "fanout_all_ms", "fanout_p99_ms", "ingest_sustained_per_s", "ingest_p99_ms",
@@ -37,3 +38,13 @@ def test_live_benchmark_smoke_has_every_figure_and_loses_no_answer(tmp_path):
     assert ours["ingest_target_per_s"] == 20 and ours["ingest_target_p99_ms"] > 0  # the target step ran, in every ladder
     assert runs["raw"]["received"] == runs["raw"]["sent"] == 43
     assert [row["n"] for row in result["ratios"]] == [20]
+
+
+def test_an_ingest_step_is_sustained_only_within_the_targets_p99_and_with_nothing_lost():
+    plan = Plan()
+    kept_up = {"ok": 750, "shown": 750, "p99_ms": 82.2, "max_ms": 189.7}
+    assert plan.sustains(kept_up, 750)
+    assert not plan.sustains(kept_up | {"p99_ms": 480.5, "max_ms": 495.5}, 750)  # every answer within 1 s, p99 over 250 ms
+    assert not plan.sustains(kept_up | {"max_ms": 1200.0}, 750)  # one answer late
+    assert not plan.sustains(kept_up | {"shown": 749}, 750)  # one answer missing on a console
+    assert not plan.sustains(kept_up | {"ok": 749, "shown": 749}, 750)  # one answer refused
