@@ -485,3 +485,21 @@ class ExportLog(models.Model):
     kind = models.CharField(max_length=40)
     format = models.CharField(max_length=10)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class FigureImage(models.Model):
+    """An image embedded in a meeting's Word notes, shown in its figure (imported, never edited)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="figure_images")
+    position = models.PositiveIntegerField()  # order in the document
+    figure = models.PositiveIntegerField(null=True, blank=True)  # the figure it illustrates
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50)
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["meeting", "position"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "position"], name="unique_figure_image_position")]
+
+    def __str__(self) -> str:
+        return self.name

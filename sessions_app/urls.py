@@ -1,12 +1,13 @@
 from django.urls import include, path
 
-from .views import account, answers, briefing, console, setup
+from .views import account, answers, briefing, console, figures, setup
 
 urlpatterns = [
     path("", briefing.home, name="home"),
     path("language/", account.set_language, name="set_language"),
     path("setup/import/", setup.import_notes, name="import_notes"),
     path("meetings/<slug:slug>/", briefing.meeting_agenda, name="meeting"),
+    path("meetings/<slug:slug>/figures/<int:position>/", figures.figure_image, name="figure_image"),
     path("meetings/<slug:slug>/screen/", console.screen, name="screen"),
     path("meetings/<slug:slug>/discussion/", console.set_discussion, name="set_discussion"),
     path("meetings/<slug:slug>/sessions/<int:number>/", briefing.session_page, name="session"),

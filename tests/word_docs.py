@@ -114,7 +114,7 @@ class _Builder:
         return p
 
     def figure(self, block: importer.Block) -> None:
-        self.doc.add_paragraph(f"Figure {block.number}. {block.title}", style="Caption")
+        self.doc.add_paragraph(f"{self.words[0]} {block.number}. {block.title}", style="Caption")
         if block.subtitle:
             self.doc.add_paragraph(block.subtitle)
         self.doc.add_picture(BytesIO(tiny_png((block.number * 40 % 255, 90, 160))))
@@ -140,13 +140,13 @@ class _Builder:
 
     def box(self, block: importer.Block, *, shaded: bool) -> None:
         if shaded:
-            paragraphs = [self.para(f"Box {block.number}. {block.title}")]
+            paragraphs = [self.para(f"{self.words[1]} {block.number}. {block.title}")]
             paragraphs += self.box_body(block, None)
             for p in paragraphs:
                 p._p.get_or_add_pPr().append(parse_xml(f'<w:shd {W_NS} w:val="clear" w:color="auto" w:fill="DDEEFF"/>'))
             return
         cell = self.doc.add_table(rows=1, cols=1).cell(0, 0)
-        cell.paragraphs[0].add_run(f"Box {block.number}. {block.title}").bold = True
+        cell.paragraphs[0].add_run(f"{self.words[1]} {block.number}. {block.title}").bold = True
         self.box_body(block, cell)
 
     def save(self) -> bytes:
@@ -171,9 +171,14 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def notes_to_docx(notes: importer.MeetingNotes) -> bytes:
+WORDS = {"en": ("Figure", "Box", "Key questions for discussion", "References"),
+         "fr": ("Graphique", "Encadré", "Questions clés pour la discussion", "Références")}
+
+
+def notes_to_docx(notes: importer.MeetingNotes, *, language: str = "en") -> bytes:
     """The notes as a secretariat's Word document (see the module docstring)."""
     b = _Builder()
+    b.words = WORDS[language]
     b.doc.add_paragraph(notes.title, style="Title")
     for line in (notes.place, notes.dates):
         if line:
@@ -198,12 +203,12 @@ def notes_to_docx(notes: importer.MeetingNotes) -> bytes:
                 b.box(block, shaded=block.number % 2 == 0)
             # footnotes travel in word/footnotes.xml, referenced from their paragraph
         if session.questions:
-            b.doc.add_heading("Key questions for discussion", level=2)
+            b.doc.add_heading(b.words[2], level=2)
             num = b._num(b.decimal)  # questions numbered in Word: they stay questions
             for q in session.questions:
                 b.number(b.doc.add_paragraph(q.text), num)
     if notes.references:
-        b.doc.add_heading("References", level=1)
+        b.doc.add_heading(b.words[3], level=1)
         for ref in notes.references:
             b.doc.add_paragraph(f"{ref.text} [{ref.number}]")
     return b.save()

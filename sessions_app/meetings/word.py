@@ -239,7 +239,7 @@ class _Writer:
         for node in p.iter(f"{{{W}}}r", f"{{{W}}}txbxContent"):
             if node.tag == f"{{{W}}}txbxContent":
                 continue
-            if any(anc.tag == f"{{{W}}}txbxContent" for anc in node.iterancestors()):
+            if _in_text_box(node, p):
                 continue  # a text box's text is its own box
             rpr = node.find("w:rPr", NS)
             bold = rpr is not None and _on(rpr.find("w:b", NS))
@@ -305,7 +305,7 @@ class _Writer:
     def paragraph(self, p: etree._Element, *, in_box: bool = False) -> None:
         self.add_images(self.images_in(p))
         for box in p.iter(f"{{{W}}}txbxContent"):
-            if any(anc.tag == f"{{{W}}}txbxContent" for anc in box.iterancestors()):
+            if _in_text_box(box, p):
                 continue
             self.box([c for c in box if c.tag in (f"{{{W}}}p", f"{{{W}}}tbl")])
         notes: list[str] = []
@@ -416,6 +416,16 @@ class _Writer:
             i += 1
         if self.pending_images:
             self.images += self.pending_images
+
+
+def _in_text_box(node: etree._Element, paragraph: etree._Element) -> bool:
+    """Whether `node` sits in a text box drawn inside `paragraph` (not the one holding the paragraph)."""
+    for ancestor in node.iterancestors():
+        if ancestor is paragraph:
+            return False
+        if ancestor.tag == f"{{{W}}}txbxContent":
+            return True
+    return False
 
 
 def _on(el: etree._Element | None) -> bool:

@@ -9,17 +9,20 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .. import importer, services
+from .. import importer
+from ..meetings import services as notes_services
+from ..meetings import word
 from ..access import require_secretariat
 
 
 class NotesUploadForm(forms.Form):
     notes = forms.FileField(
-        label=gettext_lazy("Session notes (UTF-8 text file)"),
+        label=gettext_lazy("Session notes (Word .docx or UTF-8 text file)"),
         # format_lazy: `gettext_lazy(...) % {...}` here would be evaluated once, at import, in English.
         help_text=format_lazy(
-            gettext_lazy("Plain text in the conventions of the session notes, at most {size} MB."),
-            size=settings.FACILITATION["NOTES_MAX_BYTES"] // (1024 * 1024),
+            gettext_lazy("A Word document (.docx, at most {word_size} MB) or plain text in the conventions of "
+                         "the session notes (at most {size} MB)."),
+            size=settings.FACILITATION["NOTES_MAX_BYTES"] // (1024 * 1024), word_size=word.MAX_DOCX_BYTES // (1024 * 1024),
         ),
     )
 
@@ -30,14 +33,14 @@ def import_notes(request):
     form = NotesUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["notes"]
-        limit = settings.FACILITATION["NOTES_MAX_BYTES"]
+        is_word = upload.name.lower().endswith((".docx", ".docm", ".doc"))
+        limit = word.MAX_DOCX_BYTES if is_word else settings.FACILITATION["NOTES_MAX_BYTES"]
         try:
             if upload.size > limit:
                 raise importer.NotesError(
                     _("The file is %(size)s bytes; the limit is %(limit)s bytes.") % {"size": upload.size, "limit": limit}
                 )
-            notes = importer.parse_notes_bytes(upload.read())
-            meeting = services.import_meeting_notes(notes, source_name=upload.name)
+            meeting, notes = notes_services.import_notes_file(upload.read(), source_name=upload.name)
         except importer.NotesError as error:
             form.add_error("notes", error.localized(_))
         else:

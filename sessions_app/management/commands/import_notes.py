@@ -2,12 +2,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import importer, services
+from ... import importer
+from ...meetings import services as notes_services
 from ...models import Meeting
 
 
 class Command(BaseCommand):
-    help = "Import a meeting from session notes (UTF-8 text). Importing the same notes again updates it in place."
+    help = "Import a meeting from session notes (UTF-8 text or a Word .docx). Importing the same notes again updates it in place."
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
@@ -30,11 +31,11 @@ class Command(BaseCommand):
             if not language:
                 raise CommandError("--translation-of needs --language (e.g. --language fr).")
         try:
-            notes = importer.parse_notes_bytes(data)
             if meeting is not None:
-                services.import_notes_translation(notes, meeting=meeting, language=language)
+                notes = notes_services.import_notes_translation_file(
+                    data, meeting=meeting, language=language, source_name=path.name)
             else:
-                meeting = services.import_meeting_notes(notes, source_name=path.name)
+                meeting, notes = notes_services.import_notes_file(data, source_name=path.name)
         except importer.NotesError as error:
             raise CommandError(f"{path}: {error}") from error
         if translation_of:
