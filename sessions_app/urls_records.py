@@ -10,3 +10,11 @@ urlpatterns = [
     path("meetings/<slug:slug>/records/compendium/", records.records_compendium, name="records_compendium"),
     path("meetings/<slug:slug>/records/download/<str:fmt>/", records.records_download, name="records_download"),
 ]
+
+from .views import review  # noqa: E402  (the record's review, beside the records)
+
+urlpatterns += [
+    path("meetings/<slug:slug>/record-review/", review.review_list, name="record_reviews"),
+    path("meetings/<slug:slug>/record-review/<int:pk>/", review.review_detail, name="record_review"),
+    path("meetings/<slug:slug>/record-review/<int:pk>/docx/", review.review_docx, name="record_review_docx"),
+]

@@ -1,0 +1,34 @@
+"""Reads for the record's review pages."""
+from __future__ import annotations
+
+from ..models import Delegation, Meeting, RecordAudit, RecordProposal, RecordVersion
+
+
+def versions(meeting: Meeting) -> list[RecordVersion]:
+    return list(RecordVersion.objects.filter(meeting=meeting).select_related("session").order_by("-number"))
+
+
+def open_draft(meeting: Meeting) -> RecordVersion | None:
+    latest = RecordVersion.objects.filter(meeting=meeting, session=None).order_by("-number").first()
+    return latest if latest is not None and latest.status == RecordVersion.Status.DRAFT else None
+
+
+def review_passages(version: RecordVersion, *, delegation: Delegation | None, secretariat: bool) -> list[dict]:
+    """Each passage with the proposals its reader may see: the secretariat sees all, a delegation its own.
+
+    `mine` marks the passages that report the reader's delegation: under Chatham House the text names
+    nobody, so this mark is how a delegation (and only it) finds its own contributions.
+    """
+    proposals = RecordProposal.objects.filter(version=version).select_related("delegation").order_by("created_at", "id")
+    if not secretariat:
+        proposals = proposals.filter(delegation=delegation) if delegation else proposals.none()
+    by_key: dict[str, list[RecordProposal]] = {}
+    for proposal in proposals:
+        by_key.setdefault(proposal.key, []).append(proposal)
+    mine = delegation.pk if delegation else None
+    return [{**p, "mine": mine is not None and p["delegation"] == mine, "proposals": by_key.get(p["key"], [])}
+            for p in version.passages]
+
+
+def audit_log(version: RecordVersion) -> list[RecordAudit]:
+    return list(RecordAudit.objects.filter(meeting=version.meeting).select_related("actor").order_by("created_at", "id"))

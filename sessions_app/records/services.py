@@ -1,0 +1,227 @@
+"""The summary record's review: a draft issued to delegations, their corrections and comments,
+the secretariat's decisions, and the final record issued as the next version.
+
+Every step writes a RecordAudit row in the same transaction; delegations are told by e-mail
+(Django's e-mail backend) once the transaction commits.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from ..access import delegation_of, is_secretariat
+from ..exports import common
+from ..models import Delegation, Meeting, Participant, RecordAudit, RecordProposal, RecordVersion, Session
+from ..services import ActionRefused
+
+MAX_TEXT = 5000
+MAX_REASON = 500
+
+
+def _audit(version: RecordVersion | None, meeting: Meeting, actor: User | None, action: str, **detail) -> None:
+    RecordAudit.objects.create(meeting=meeting, version=version, actor=actor, action=action, detail=detail)
+
+
+def _require_secretariat(user: User) -> None:
+    if not is_secretariat(user):
+        raise ActionRefused(_("Only the secretariat can do this."))
+
+
+def _clean(text: str, *, label: str, limit: int = MAX_TEXT) -> str:
+    text = (text or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise ActionRefused(_("%(field)s cannot be empty.") % {"field": label})
+    if len(text) > limit:
+        raise ActionRefused(_("%(field)s is too long (at most %(limit)s characters).") % {"field": label, "limit": limit})
+    return text
+
+
+def build_passages(meeting: Meeting, *, session: Session | None = None) -> list[dict]:
+    """The record's passages as the summary export gathers them, each with the delegation it reports."""
+    record = common.gather_summary(meeting, session=session)
+    passages: list[dict] = []
+    for s in record.sessions:
+        passages.append({"key": f"s{s.session.number}", "kind": "heading", "delegation": None,
+                         "text": f"Session {s.session.number}: {s.session.title}"})
+        for q in s.questions:
+            passages.append({"key": f"q{q.question.pk}", "kind": "question", "delegation": None,
+                             "text": q.question.text})
+            for answer in q.contributions:
+                label = common.contribution_label(answer, record.attributed)
+                text = common.contribution_text(answer)
+                passages.append({"key": f"a{answer.pk}", "kind": "contribution", "delegation": answer.delegation_id,
+                                 "text": f"{label}: {text}" if label else text})
+        if s.conclusions:
+            passages.append({"key": f"c{s.session.number}", "kind": "conclusions", "delegation": None,
+                             "text": s.conclusions})
+    return passages
+
+
+def _notify(meeting: Meeting, subject: str, body: str) -> None:
+    """E-mail every delegate of the meeting with an address, after commit (none if the change rolls back)."""
+    emails = list(Participant.objects.filter(delegation__in=meeting.delegations.all(), user__email__gt="")
+                  .values_list("user__email", flat=True).distinct())
+    if not emails:
+        return
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in emails]
+    transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+
+
+def _latest(meeting: Meeting, session: Session | None) -> RecordVersion | None:
+    return (RecordVersion.objects.filter(meeting=meeting, session=session).order_by("-number").first())
+
+
+@transaction.atomic
+def issue_draft(user: User, *, meeting: Meeting, session: Session | None = None,
+                deadline: datetime | None = None) -> RecordVersion:
+    """Issue a draft summary record to the delegations, for comments until `deadline`."""
+    _require_secretariat(user)
+    if deadline is not None and deadline <= timezone.now():
+        raise ActionRefused(_("The deadline for comments must be in the future."))
+    Meeting.objects.select_for_update().get(pk=meeting.pk)
+    latest = _latest(meeting, session)
+    if latest is not None and latest.status == RecordVersion.Status.DRAFT:
+        raise ActionRefused(_("A draft is already under review: issue the final record first."))
+    version = RecordVersion.objects.create(
+        meeting=meeting, session=session, number=(latest.number + 1) if latest else 1,
+        status=RecordVersion.Status.DRAFT, deadline=deadline, passages=build_passages(meeting, session=session),
+        issued_by=user)
+    _audit(version, meeting, user, "draft_issued", number=version.number,
+           deadline=deadline.isoformat() if deadline else None)
+    with translation.override(meeting.language):
+        _notify(meeting, _("Draft summary record: %(title)s") % {"title": meeting.title},
+                _("A draft summary record (version %(number)s) is open for your corrections%(until)s: %(url)s") % {
+                    "number": version.number,
+                    "until": (_(" until %(deadline)s") % {"deadline": common.local_datetime(deadline)}) if deadline else "",
+                    "url": reverse("record_review", args=[meeting.slug, version.pk])})
+    return version
+
+
+def _open_draft(version: RecordVersion) -> RecordVersion:
+    version = RecordVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != RecordVersion.Status.DRAFT or _latest(version.meeting, version.session).pk != version.pk:
+        raise ActionRefused(_("This draft is closed: the final record has been issued."))
+    if version.deadline is not None and version.deadline < timezone.now():
+        raise ActionRefused(_("The deadline for comments on this draft has passed."))
+    return version
+
+
+def passage(version: RecordVersion, key: str) -> dict:
+    found = next((p for p in version.passages if p["key"] == key), None)
+    if found is None:
+        raise ActionRefused(_("That passage is not in this draft."))
+    return found
+
+
+@transaction.atomic
+def propose_correction(user: User, *, version: RecordVersion, key: str, text: str) -> RecordProposal:
+    """A delegation proposes new wording for a passage that reports its own contribution."""
+    delegation = _require_delegation(user, version.meeting)
+    version = _open_draft(version)
+    target = passage(version, key)
+    if target["delegation"] != delegation.pk:
+        raise ActionRefused(_("Your delegation can correct only the passages that report its own contributions; "
+                              "comment on the others."))
+    text = _clean(text, label=_("The corrected text"))
+    proposal = RecordProposal.objects.create(version=version, delegation=delegation, author=user, key=key,
+                                             kind=RecordProposal.Kind.CORRECTION, text=text)
+    _audit(version, version.meeting, user, "correction_proposed", proposal=proposal.pk, key=key)
+    return proposal
+
+
+@transaction.atomic
+def comment_passage(user: User, *, version: RecordVersion, key: str, text: str) -> RecordProposal:
+    """A delegation comments on any passage of the draft."""
+    delegation = _require_delegation(user, version.meeting)
+    version = _open_draft(version)
+    passage(version, key)
+    text = _clean(text, label=_("The comment"))
+    proposal = RecordProposal.objects.create(version=version, delegation=delegation, author=user, key=key,
+                                             kind=RecordProposal.Kind.COMMENT, text=text)
+    _audit(version, version.meeting, user, "comment_made", proposal=proposal.pk, key=key)
+    return proposal
+
+
+def _require_delegation(user: User, meeting: Meeting) -> Delegation:
+    delegation = delegation_of(user)
+    if delegation is None or not meeting.delegations.filter(pk=delegation.pk).exists():
+        raise ActionRefused(_("Only a delegation can propose corrections or comment."))
+    return delegation
+
+
+@transaction.atomic
+def decide_proposal(user: User, *, proposal: RecordProposal, decision: str, text: str = "",
+                    reason: str = "") -> RecordProposal:
+    """The secretariat accepts a proposal, accepts it with edits (`text`), or declines it (`reason`)."""
+    _require_secretariat(user)
+    proposal = RecordProposal.objects.select_for_update().select_related("version").get(pk=proposal.pk)
+    if proposal.version.status != RecordVersion.Status.DRAFT:
+        raise ActionRefused(_("This draft is closed: the final record has been issued."))
+    if decision == RecordProposal.Status.ACCEPTED:
+        proposal.final_text, proposal.reason = (proposal.text if proposal.kind == RecordProposal.Kind.CORRECTION else ""), ""
+    elif decision == RecordProposal.Status.EDITED:
+        proposal.final_text, proposal.reason = _clean(text, label=_("The edited text")), ""
+    elif decision == RecordProposal.Status.DECLINED:
+        proposal.final_text, proposal.reason = "", _clean(reason, label=_("The reason"), limit=MAX_REASON)
+    else:
+        raise ActionRefused(_("Choose accept, accept with edits, or decline."))
+    proposal.status, proposal.decided_by, proposal.decided_at = decision, user, timezone.now()
+    proposal.save()
+    _audit(proposal.version, proposal.version.meeting, user, f"proposal_{decision}", proposal=proposal.pk,
+           reason=proposal.reason)
+    return proposal
+
+
+@transaction.atomic
+def issue_final(user: User, *, version: RecordVersion) -> RecordVersion:
+    """Issue the final record: the draft with its accepted corrections, as the next version."""
+    _require_secretariat(user)
+    version = RecordVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != RecordVersion.Status.DRAFT or _latest(version.meeting, version.session).pk != version.pk:
+        raise ActionRefused(_("Only the latest draft can be issued as final."))
+    pending = version.proposals.filter(status=RecordProposal.Status.PENDING).count()
+    if pending:
+        raise ActionRefused(_("%(count)s proposals still await a decision.") % {"count": pending})
+    new_text = {p.key: p.final_text for p in version.proposals.filter(
+        status__in=[RecordProposal.Status.ACCEPTED, RecordProposal.Status.EDITED]).exclude(final_text="")}
+    passages, changes = [], []
+    for p in version.passages:
+        after = new_text.get(p["key"], p["text"])
+        if after != p["text"]:
+            changes.append({"key": p["key"], "before": p["text"], "after": after})
+        passages.append({**p, "text": after})
+    final = RecordVersion.objects.create(
+        meeting=version.meeting, session=version.session, number=version.number + 1,
+        status=RecordVersion.Status.FINAL, passages=passages, changes=changes, issued_by=user)
+    _audit(final, version.meeting, user, "final_issued", number=final.number, draft=version.number,
+           changes=len(changes))
+    with translation.override(version.meeting.language):
+        _notify(version.meeting, _("Final summary record: %(title)s") % {"title": version.meeting.title},
+                _("The final summary record (version %(number)s) is out: %(url)s") % {
+                    "number": final.number, "url": reverse("record_review", args=[version.meeting.slug, final.pk])})
+    return final
+
+
+@transaction.atomic
+def remind_deadlines(*, within: timedelta = timedelta(days=1), now: datetime | None = None) -> list[RecordVersion]:
+    """E-mail delegations once about each open draft whose deadline is within `within`."""
+    now = now or timezone.now()
+    due = list(RecordVersion.objects.select_for_update().select_related("meeting").filter(
+        status=RecordVersion.Status.DRAFT, reminded_at__isnull=True, deadline__gt=now, deadline__lte=now + within))
+    for version in due:
+        version.reminded_at = now
+        version.save(update_fields=["reminded_at"])
+        _audit(version, version.meeting, None, "deadline_reminder", deadline=version.deadline.isoformat())
+        with translation.override(version.meeting.language):
+            _notify(version.meeting, _("Deadline near: %(title)s") % {"title": version.meeting.title},
+                    _("Comments on the draft summary record close on %(deadline)s: %(url)s") % {
+                        "deadline": common.local_datetime(version.deadline),
+                        "url": reverse("record_review", args=[version.meeting.slug, version.pk])})
+    return due
