@@ -199,3 +199,13 @@ def test_versions_list_query_count_does_not_grow(client, meeting, people, django
     with django_assert_max_num_queries(50) as thirty:
         client.get(url)
     assert len(thirty.captured_queries) == len(one.captured_queries)
+
+
+def test_meeting_page_tells_delegates_a_draft_is_open_then_the_final(client, meeting, people):
+    client.force_login(people["france"])
+    assert "record-review-notice" not in client.get(reverse("meeting", args=[meeting.slug])).content.decode()
+    draft = review.issue_draft(people["secretariat"], meeting=meeting)
+    page = client.get(reverse("meeting", args=[meeting.slug])).content.decode()
+    assert "A draft summary record (version 1) is open" in page
+    review.issue_final(people["secretariat"], version=draft)
+    assert "final summary record (version 2) is out" in client.get(reverse("meeting", args=[meeting.slug])).content.decode()

@@ -32,3 +32,9 @@ def review_passages(version: RecordVersion, *, delegation: Delegation | None, se
 
 def audit_log(version: RecordVersion) -> list[RecordAudit]:
     return list(RecordAudit.objects.filter(meeting=version.meeting).select_related("actor").order_by("created_at", "id"))
+
+
+def latest_version(meeting: Meeting) -> RecordVersion | None:
+    """The meeting's latest record version (one query), for the notice on its pages."""
+    return RecordVersion.objects.filter(meeting=meeting, session=None).order_by("-number").only(
+        "pk", "number", "status", "deadline").first()
