@@ -209,3 +209,11 @@ def test_meeting_page_tells_delegates_a_draft_is_open_then_the_final(client, mee
     assert "A draft summary record (version 1) is open" in page
     review.issue_final(people["secretariat"], version=draft)
     assert "final summary record (version 2) is out" in client.get(reverse("meeting", args=[meeting.slug])).content.decode()
+
+
+def test_load_demo_leaves_a_draft_with_a_correction_and_a_comment():
+    call_command("load_demo", "--quiet-accounts")
+    call_command("load_demo", "--quiet-accounts")  # again: still one draft
+    draft = RecordVersion.objects.get()
+    assert draft.status == "draft"
+    assert sorted(draft.proposals.values_list("kind", flat=True)) == ["comment", "correction"]
