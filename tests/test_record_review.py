@@ -217,3 +217,13 @@ def test_load_demo_leaves_a_draft_with_a_correction_and_a_comment():
     draft = RecordVersion.objects.get()
     assert draft.status == "draft"
     assert sorted(draft.proposals.values_list("kind", flat=True)) == ["comment", "correction"]
+
+
+def test_a_session_record_is_reviewed_apart_from_the_meetings(client, meeting, people):
+    client.force_login(people["secretariat"])
+    client.post(reverse("record_reviews", args=[meeting.slug]), {"session": "1"})
+    client.post(reverse("record_reviews", args=[meeting.slug]), {"session": ""})
+    assert RecordVersion.objects.filter(session__number=1).count() == 1
+    assert RecordVersion.objects.filter(session=None).count() == 1
+    response = client.post(reverse("record_reviews", args=[meeting.slug]), {"session": "1"})
+    assert response.status_code == 400 and "already under review" in response.content.decode()

@@ -5,11 +5,12 @@ from ..models import Delegation, Meeting, RecordAudit, RecordProposal, RecordVer
 
 
 def versions(meeting: Meeting) -> list[RecordVersion]:
-    return list(RecordVersion.objects.filter(meeting=meeting).select_related("session").order_by("-number"))
+    return list(RecordVersion.objects.filter(meeting=meeting).select_related("session").order_by("-issued_at", "-id"))
 
 
-def open_draft(meeting: Meeting) -> RecordVersion | None:
-    latest = RecordVersion.objects.filter(meeting=meeting, session=None).order_by("-number").first()
+def open_draft(meeting: Meeting, session=None) -> RecordVersion | None:
+    """The draft open for comments on the meeting's record (or on one session's), if any."""
+    latest = RecordVersion.objects.filter(meeting=meeting, session=session).order_by("-number").first()
     return latest if latest is not None and latest.status == RecordVersion.Status.DRAFT else None
 
 
@@ -36,5 +37,4 @@ def audit_log(version: RecordVersion) -> list[RecordAudit]:
 
 def latest_version(meeting: Meeting) -> RecordVersion | None:
     """The meeting's latest record version (one query), for the notice on its pages."""
-    return RecordVersion.objects.filter(meeting=meeting, session=None).order_by("-number").only(
-        "pk", "number", "status", "deadline").first()
+    return RecordVersion.objects.filter(meeting=meeting).select_related("session").order_by("-issued_at", "-id").first()

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 
 from .. import queries
 from ..access import delegation_of, is_secretariat
-from ..models import Meeting, RecordProposal, RecordVersion
+from ..models import Meeting, RecordProposal, RecordVersion, Session
 from ..records import docx as record_docx
 from ..records import queries as review_queries
 from ..records import services as review
@@ -51,8 +51,10 @@ def review_list(request, slug):
     if request.method == "POST":
         if not secretariat:
             raise PermissionDenied
+        number = request.POST.get("session", "")
+        session = get_object_or_404(Session, meeting=meeting, number=int(number)) if number.isdigit() else None
         try:
-            version = review.issue_draft(request.user, meeting=meeting,
+            version = review.issue_draft(request.user, meeting=meeting, session=session,
                                          deadline=_parse_deadline(request.POST.get("deadline", "")))
         except ActionRefused as refused:
             error = refused.message
@@ -60,7 +62,7 @@ def review_list(request, slug):
             messages.success(request, _("Draft version %(number)s issued to the delegations.") % {"number": version.number})
             return redirect("record_review", slug=meeting.slug, pk=version.pk)
     context = {"meeting": meeting, "nav_active": "review", "versions": review_queries.versions(meeting),
-               "secretariat": secretariat, "error": error, "open_draft": review_queries.open_draft(meeting)}
+               "secretariat": secretariat, "error": error, "sessions": list(meeting.sessions.order_by("number"))}
     return render(request, "sessions_app/record_review_list.html", context, status=400 if error else 200)
 
 
@@ -105,7 +107,8 @@ def review_detail(request, slug, pk):
     context = {
         "meeting": meeting, "nav_active": "review", "version": version, "passages": passages,
         "secretariat": secretariat, "delegation": delegation, "error": error,
-        "is_open": version.status == RecordVersion.Status.DRAFT and review_queries.open_draft(meeting) == version,
+        "is_open": version.status == RecordVersion.Status.DRAFT
+        and review_queries.open_draft(meeting, version.session) == version,
         "audit": review_queries.audit_log(version) if secretariat else [],
         "decisions": RecordProposal.Status,
     }
