@@ -288,6 +288,21 @@ def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return fragments
 
 
+def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    from .models import OpinionRound
+    from .opinion import queries as opinion_queries
+
+    round = OpinionRound.objects.filter(pk=event.payload.get("round")).first()
+    if round is None:
+        return []
+    context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
+    html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    if round.on_screen and event.type != events.OPINION_VOTED:
+        fragments.append((events.group_name(meeting.pk, events.SCREEN), html))
+    return fragments
+
+
 RENDERERS = {
     events.ANSWER_SAVED: _answer_saved_fragments,
     events.ANSWER_MODERATED: _answer_moderated_fragments,
@@ -301,6 +316,9 @@ RENDERERS = {
     events.SESSION_TIMING: _timing_fragments,
     events.POLL_CHANGED: _poll_fragments,
     events.POLL_VOTED: _poll_fragments,
+    events.OPINION_CHANGED: _opinion_fragments,
+    events.OPINION_VOTED: _opinion_fragments,
+    events.OPINION_ANALYSED: _opinion_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
