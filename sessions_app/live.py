@@ -298,8 +298,13 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
     html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
     fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
-    if round.on_screen and event.type != events.OPINION_VOTED:
-        fragments.append((events.group_name(meeting.pk, events.SCREEN), html))
+    if event.type != events.OPINION_VOTED:
+        # The screen shows the round the chair put there (maybe another one, or none now).
+        def screen() -> str:
+            shown = opinion_queries.screen_round(meeting)
+            view = opinion_queries.round_view(shown, meeting) if shown else {"round": None}
+            return _render("opinion_screen", meeting=meeting, **view, oob="true")
+        fragments.append((events.group_name(meeting.pk, events.SCREEN), screen))
     return fragments
 
 
