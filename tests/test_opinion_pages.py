@@ -116,3 +116,15 @@ def test_pages_in_french(client, room):
     client.force_login(room["chair"])
     page = client.get(console_url(room), headers={"Accept-Language": "fr"}).content.decode()
     assert "Tours d’opinion" in page or "Tours d'opinion" in page
+
+
+def test_the_demo_meeting_holds_a_round_with_a_map(django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo", quiet_accounts=True)
+    round = OpinionRound.objects.get()
+    assert round.analysis["mapped"] is True
+    assert len(round.analysis["groups"]) >= 2
+    call_command("load_demo", quiet_accounts=True)  # a second load keeps the round as it is
+    assert OpinionRound.objects.count() == 1
