@@ -210,6 +210,8 @@ FACILITATION = {
     "REQUEST_THREADS": int(os.environ.get("REQUEST_THREADS", "4")),
     "POLL_TEXT_MAX_CHARS": 80,
     "POLL_MAX_OPTIONS": 12,
+    # Seconds an opinion round's analysis waits after a vote, so a burst of votes is computed once.
+    "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.5")),
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-meeting-2023"),
 }

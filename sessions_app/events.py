@@ -49,6 +49,9 @@ FLOOR_CHANGED = "floor.changed"
 SESSION_TIMING = "session.timing"
 POLL_CHANGED = "poll.changed"
 POLL_VOTED = "poll.voted"
+OPINION_CHANGED = "opinion.changed"
+OPINION_VOTED = "opinion.voted"
+OPINION_ANALYSED = "opinion.analysed"
 
 EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     ANSWER_SAVED: (CONSOLE, DELEGATE),  # DELEGATE: only the answering delegation's group
@@ -63,6 +66,9 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     SESSION_TIMING: (CONSOLE,),
     POLL_CHANGED: (CONSOLE, DELEGATE, SCREEN),
     POLL_VOTED: (CONSOLE, DELEGATE, SCREEN),  # DELEGATE: the voter's delegation, and everyone if results are shown
+    OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed
+    OPINION_VOTED: (CONSOLE, DELEGATE),  # DELEGATE: the voter's delegation only
+    OPINION_ANALYSED: (CONSOLE, SCREEN),  # groups, consensus and the map recomputed
 }
 
 # Beyond this many missed events a reconnecting client gets a fresh render instead of a replay.

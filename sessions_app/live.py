@@ -288,6 +288,26 @@ def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return fragments
 
 
+def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    from .models import OpinionRound
+    from .opinion import queries as opinion_queries
+
+    round = OpinionRound.objects.filter(pk=event.payload.get("round")).first()
+    if round is None:
+        return []
+    context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
+    html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    if event.type != events.OPINION_VOTED:
+        # The screen shows the round the chair put there (maybe another one, or none now).
+        def screen() -> str:
+            shown = opinion_queries.screen_round(meeting)
+            view = opinion_queries.round_view(shown, meeting) if shown else {"round": None}
+            return _render("opinion_screen", meeting=meeting, **view, oob="true")
+        fragments.append((events.group_name(meeting.pk, events.SCREEN), screen))
+    return fragments
+
+
 RENDERERS = {
     events.ANSWER_SAVED: _answer_saved_fragments,
     events.ANSWER_MODERATED: _answer_moderated_fragments,
@@ -301,6 +321,9 @@ RENDERERS = {
     events.SESSION_TIMING: _timing_fragments,
     events.POLL_CHANGED: _poll_fragments,
     events.POLL_VOTED: _poll_fragments,
+    events.OPINION_CHANGED: _opinion_fragments,
+    events.OPINION_VOTED: _opinion_fragments,
+    events.OPINION_ANALYSED: _opinion_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 

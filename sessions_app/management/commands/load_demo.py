@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from ... import importer, polls, services
 from ...models import Meeting, Participant
 from ...records.demo import ensure_demo_review
+from ...opinion.demo import load_demo_round
 
 # The 38 OECD member countries (ISO 3166-1 alpha-2).
 OECD_MEMBERS = (
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         if polls_file.exists():
             polls.import_polls(user=chair, meeting=meeting, data=json.loads(polls_file.read_text(encoding="utf-8")))
         ensure_demo_review(meeting=meeting, secretariat=secretariat, chair=chair)
+        load_demo_round(chair=chair, meeting=meeting)
         if quiet_accounts:
             return
         self.stdout.write(self.style.SUCCESS(f"Demo meeting: {meeting.title} — room code {meeting.join_code}"))

@@ -1,0 +1,91 @@
+"""Reads of opinion rounds for the pages: the delegate's next statement, the console's analysis and map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models import Delegation, Meeting, OpinionRound, Statement, StatementVote
+from . import analysis
+
+MAP_SIZE = 320  # the SVG's width and height in user units
+MAP_MARGIN = 24
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]  # distinct in grey too (Tableau 10)
+
+
+@dataclass
+class NextStatement:
+    statement: Statement | None
+    done: int
+    total: int
+
+
+def approved(round: OpinionRound) -> list[Statement]:
+    return list(round.statements.filter(status=Statement.Status.APPROVED).order_by("position", "pk"))
+
+
+def next_statement(round: OpinionRound, delegation: Delegation) -> NextStatement:
+    """The statement this delegation sees next (priority rule or chair's order), and its progress."""
+    statements = approved(round)
+    voted = set(StatementVote.objects.filter(statement__round=round, delegation=delegation).values_list("statement_id", flat=True))
+    left = [s for s in statements if s.pk not in voted]
+    if left and round.order == OpinionRound.Order.PRIORITY:
+        tallies = tallies_of(round)
+        left.sort(key=lambda s: (-analysis.priority(tallies.get(s.pk, {"agree": 0, "disagree": 0, "pass": 0})), s.position, s.pk))
+    return NextStatement(statement=left[0] if left else None, done=len(statements) - len(left), total=len(statements))
+
+
+def tallies_of(round: OpinionRound) -> dict[int, dict[str, int]]:
+    names = {-1: "agree", 0: "pass", 1: "disagree"}
+    tallies: dict[int, dict[str, int]] = {}
+    for statement_id, choice in StatementVote.objects.filter(statement__round=round).values_list("statement_id", "choice"):
+        tallies.setdefault(statement_id, {"agree": 0, "disagree": 0, "pass": 0})[names[choice]] += 1
+    return tallies
+
+
+def round_view(round: OpinionRound, meeting: Meeting) -> dict:
+    """The stored analysis joined with statement texts and (unless Chatham House) delegation names."""
+    data = round.analysis or {}
+    statements = {s.pk: s for s in round.statements.all()}
+    named = not meeting.is_chatham_house
+    delegations = {d.pk: d for d in Delegation.objects.filter(pk__in=[p["delegation"] for p in data.get("points", [])])} if named else {}
+    bars = []
+    for statement in statements.values():
+        if statement.status != Statement.Status.APPROVED:
+            continue
+        tally = data.get("statements", {}).get(str(statement.pk), {"agree": 0, "disagree": 0, "pass": 0})
+        total = sum(tally.values())
+        bars.append({"statement": statement, **tally, "total": total,
+                     **{f"{k}_pct": int(100 * v / total + 0.5) if total else 0 for k, v in tally.items()}})
+
+    def text_of(rows):
+        return [{**row, "statement": statements[row["statement"]]} for row in rows if row["statement"] in statements]
+
+    groups = [{"label": g["label"], "size": len(g["members"]), "colour": COLOURS[i % len(COLOURS)],
+               "members": [delegations[m] for m in g["members"] if m in delegations] if named else [],
+               "representative": text_of(g["representative"])} for i, g in enumerate(data.get("groups", []))]
+    return {"round": round, "analysis": data, "bars": bars, "groups": groups, "named": named,
+            "consensus": text_of(data.get("consensus", [])), "group_consensus": text_of(data.get("group_consensus", [])),
+            "divisive": text_of(data.get("divisive", [])), "points": map_points(data.get("points", []), delegations, named),
+            "map_size": MAP_SIZE, "pending": statements and [s for s in statements.values() if s.status == Statement.Status.PENDING]}
+
+
+def map_points(points: list[dict], delegations: dict, named: bool) -> list[dict]:
+    """Positions scaled into the SVG's box (y grows downwards in SVG)."""
+    if not points:
+        return []
+    xs, ys = [p["x"] for p in points], [p["y"] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    scale = (MAP_SIZE - 2 * MAP_MARGIN) / span
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return [{"x": round(MAP_SIZE / 2 + (p["x"] - cx) * scale, 1), "y": round(MAP_SIZE / 2 - (p["y"] - cy) * scale, 1),
+             "group": chr(ord("A") + p["group"]), "colour": COLOURS[p["group"] % len(COLOURS)],
+             "name": delegations[p["delegation"]].name if named and p["delegation"] in delegations else ""} for p in points]
+
+
+def rounds_of_session(session) -> list[OpinionRound]:
+    return list(OpinionRound.objects.filter(session=session).prefetch_related("statements"))
+
+
+def screen_round(meeting: Meeting) -> OpinionRound | None:
+    """The round the chair put on the room screen, if any."""
+    return OpinionRound.objects.filter(session__meeting=meeting, on_screen=True).order_by("-created_at").first()

@@ -1,0 +1,257 @@
+"""Writes of opinion rounds: the chair's rounds and statements, delegations' proposals and votes.
+
+Each service checks the role, locks what it changes, and records a live event in the same
+transaction. A vote schedules the round's analysis (analysis.py) off the request path, debounced.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, close_old_connections, transaction
+from django.utils.translation import gettext as _
+
+from .. import access, events
+from ..models import Answer, Delegation, OpinionRound, Question, Session, Statement, StatementVote
+from ..services import ActionRefused, _clean_text
+from . import analysis
+
+log = logging.getLogger(__name__)
+STATEMENT_MAX_CHARS = 400
+Status = OpinionRound.Status
+
+
+def fold(text: str) -> str:
+    """The form two statements share when they say the same thing up to case, spaces and final stop."""
+    return re.sub(r"\s+", " ", text).strip().rstrip(".!").casefold()[:400]
+
+
+def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) -> None:
+    events.record(meeting=round.session.meeting, type=type, session=round.session, payload={"round": round.pk, **payload})
+
+
+def _locked(round: OpinionRound) -> OpinionRound:
+    return OpinionRound.objects.select_for_update().select_related("session__meeting").get(pk=round.pk)
+
+
+@transaction.atomic
+def open_round(
+    *, user: User, session: Session, title: str, question: Question | None = None,
+    order: str = OpinionRound.Order.PRIORITY, proposals_allowed: bool = False,
+) -> OpinionRound:
+    """Start a round of statements for a session or one of its questions."""
+    access.require_moderator(user)
+    title = _clean_text(title, limit=300, label=_("The round's title"))
+    if order not in OpinionRound.Order.values:
+        raise ActionRefused(_("Choose the order in which delegations see the statements."))
+    if question is not None and question.session_id != session.pk:
+        raise ActionRefused(_("This question belongs to another session."))
+    round = OpinionRound.objects.create(session=session, question=question, title=title, order=order,
+                                        proposals_allowed=proposals_allowed)
+    round.session = Session.objects.select_related("meeting").get(pk=session.pk)
+    _record(round)
+    return round
+
+
+@transaction.atomic
+def set_round_status(*, user: User, round: OpinionRound, status: str) -> OpinionRound:
+    """Open, pause or close a round; a closed round stays closed."""
+    access.require_moderator(user)
+    round = _locked(round)
+    if status not in Status.values:
+        raise ActionRefused(_("Choose open, paused or closed."))
+    if round.status == Status.CLOSED:
+        raise ActionRefused(_("This round is closed; it cannot be reopened."))
+    if round.status != status:
+        round.status = status
+        round.save(update_fields=["status"])
+        _record(round)
+    return round
+
+
+@transaction.atomic
+def set_round_options(*, user: User, round: OpinionRound, proposals_allowed: bool | None = None,
+                      on_screen: bool | None = None, order: str | None = None) -> OpinionRound:
+    """The chair's settings of a round: delegations' proposals, the room screen, the order."""
+    access.require_moderator(user)
+    round = _locked(round)
+    if order is not None and order not in OpinionRound.Order.values:
+        raise ActionRefused(_("Choose the order in which delegations see the statements."))
+    for name, value in (("proposals_allowed", proposals_allowed), ("on_screen", on_screen), ("order", order)):
+        if value is not None:
+            setattr(round, name, value)
+    round.save(update_fields=["proposals_allowed", "on_screen", "order"])
+    _record(round)
+    return round
+
+
+def _new_statement(round: OpinionRound, text: str, **fields) -> Statement:
+    text = _clean_text(text, limit=STATEMENT_MAX_CHARS, label=_("A statement"))
+    folded = fold(text)
+    if round.statements.filter(folded=folded).exists():
+        raise ActionRefused(_("This round already has this statement."))
+    position = round.statements.count() + 1
+    try:
+        with transaction.atomic():
+            return Statement.objects.create(round=round, text=text, folded=folded, position=position, **fields)
+    except IntegrityError:  # the same text stored by a concurrent request
+        raise ActionRefused(_("This round already has this statement.")) from None
+
+
+@transaction.atomic
+def add_statement(*, user: User, round: OpinionRound, text: str) -> Statement:
+    """The chair writes a statement; delegations see it at once."""
+    access.require_moderator(user)
+    round = _locked(round)
+    if round.status == Status.CLOSED:
+        raise ActionRefused(_("This round is closed."))
+    statement = _new_statement(round, text, status=Statement.Status.APPROVED)
+    _record(round, statement=statement.pk)
+    return statement
+
+
+@transaction.atomic
+def add_statement_from_answer(*, user: User, round: OpinionRound, answer: Answer) -> Statement:
+    """One click: a delegation's answer (cut at a word under 400 characters) becomes a statement."""
+    access.require_moderator(user)
+    round = _locked(round)
+    if answer.question.session_id != round.session_id:
+        raise ActionRefused(_("This answer belongs to another session."))
+    text = " ".join(answer.text.split())
+    if len(text) > STATEMENT_MAX_CHARS:
+        text = text[: STATEMENT_MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    if round.status == Status.CLOSED:
+        raise ActionRefused(_("This round is closed."))
+    statement = _new_statement(round, text, status=Statement.Status.APPROVED, answer=answer)
+    _record(round, statement=statement.pk)
+    return statement
+
+
+@transaction.atomic
+def propose_statement(*, user: User, round: OpinionRound, text: str) -> Statement:
+    """A delegation proposes a statement, when the chair allows it; nobody sees it before moderation."""
+    delegation = _delegation(user, round)
+    round = _locked(round)
+    if not round.proposals_allowed:
+        raise ActionRefused(_("The chair does not take proposals in this round."))
+    if round.status != Status.OPEN:
+        raise ActionRefused(_("This round is not open."))
+    statement = _new_statement(round, text, status=Statement.Status.PENDING, proposed_by=delegation)
+    _record(round, statement=statement.pk)
+    return statement
+
+
+@transaction.atomic
+def moderate_statement(*, user: User, statement: Statement, approve: bool) -> Statement:
+    """The chair approves a proposed statement (delegations then vote on it) or rejects it."""
+    access.require_moderator(user)
+    round = _locked(statement.round)
+    statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    statement.status = Statement.Status.APPROVED if approve else Statement.Status.REJECTED
+    statement.save(update_fields=["status"])
+    _record(round, statement=statement.pk)
+    return statement
+
+
+def _delegation(user: User, round: OpinionRound) -> Delegation:
+    delegation = access.delegation_of(user)
+    if delegation is None:
+        raise ActionRefused(_("Only a delegation's delegates can do this."))
+    if not round.session.meeting.delegations.filter(pk=delegation.pk).exists():
+        raise ActionRefused(_("Your delegation does not take part in this meeting."))
+    return delegation
+
+
+CHOICES = {"agree": StatementVote.Choice.AGREE, "disagree": StatementVote.Choice.DISAGREE, "pass": StatementVote.Choice.PASS}
+
+
+@transaction.atomic
+def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
+    """A delegation's agree / disagree / pass on a statement: one per delegation, changeable while the
+    round is open; the same vote sent twice is stored once."""
+    round = OpinionRound.objects.select_related("session__meeting").get(pk=statement.round_id)
+    own = _delegation(user, round)
+    if delegation is not None and delegation.pk != own.pk:
+        raise ActionRefused(_("You can vote only for your own delegation."))
+    if choice not in CHOICES:
+        raise ActionRefused(_("Choose agree, disagree or pass."))
+    statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    if round.status != Status.OPEN:
+        raise ActionRefused(_("This round is not open: votes are not taken now."))
+    if statement.status != Statement.Status.APPROVED:
+        raise ActionRefused(_("This statement is not open to votes."))
+    value = CHOICES[choice]
+    vote = StatementVote.objects.filter(statement=statement, delegation=own).first()
+    if vote is not None and vote.choice == value:
+        return vote  # a retry: nothing changes
+    if vote is None:
+        vote = StatementVote.objects.create(statement=statement, delegation=own, choice=value, user=user)
+    else:
+        vote.choice, vote.user = value, user
+        vote.save(update_fields=["choice", "user", "updated_at"])
+    _record(round, events.OPINION_VOTED, statement=statement.pk, delegation=own.pk)
+    transaction.on_commit(lambda: schedule_analysis(round.pk))
+    return vote
+
+
+def round_votes(round: OpinionRound) -> tuple[dict[int, dict[int, int]], list[int]]:
+    """The round's vote matrix as analysis.analyse takes it: approved statements only."""
+    statements = list(round.statements.filter(status=Statement.Status.APPROVED).values_list("pk", flat=True))
+    votes: dict[int, dict[int, int]] = {}
+    rows = StatementVote.objects.filter(statement__round=round, statement__status=Statement.Status.APPROVED)
+    for statement, delegation, choice in rows.values_list("statement_id", "delegation_id", "choice"):
+        votes.setdefault(delegation, {})[statement] = choice
+    return votes, statements
+
+
+def analyse_round(round_id: int) -> dict:
+    """Compute the round's analysis from its stored votes, store it and tell the console and screen."""
+    round = OpinionRound.objects.select_related("session__meeting").get(pk=round_id)
+    result = analysis.analyse(*round_votes(round))
+    # JSON keys are strings: store them so, and readers use str(statement id).
+    result["statements"] = {str(k): v for k, v in result["statements"].items()}
+    with transaction.atomic():
+        OpinionRound.objects.filter(pk=round_id).update(analysis=result)
+        round.analysis = result
+        _record(round, events.OPINION_ANALYSED)
+    return result
+
+
+_pending: dict[int, threading.Timer] = {}
+_pending_lock = threading.Lock()
+
+
+def schedule_analysis(round_id: int) -> None:
+    """Analyse the round shortly, once for a burst of votes, in a thread of its own."""
+    delay = settings.FACILITATION["OPINION_ANALYSIS_DELAY"]
+    if delay < 0:  # analysis switched off (tests call analyse_round themselves)
+        return
+    with _pending_lock:
+        if round_id in _pending:
+            return
+        timer = _pending[round_id] = threading.Timer(delay, _run_analysis, args=(round_id,))
+        timer.daemon = True
+    timer.start()
+
+
+def _run_analysis(round_id: int) -> None:
+    with _pending_lock:
+        _pending.pop(round_id, None)
+    try:
+        analyse_round(round_id)
+    except Exception:  # a failed analysis leaves the last one shown; the next vote tries again
+        log.exception("Analysis of opinion round %s failed", round_id)
+    finally:
+        close_old_connections()
+
+
+def wait_for_analyses(timeout: float = 5.0) -> None:
+    """Block until the scheduled analyses ran (tests and the demo loader)."""
+    with _pending_lock:
+        timers = list(_pending.values())
+    for timer in timers:
+        timer.join(timeout)

@@ -1,0 +1,130 @@
+"""Opinion rounds over HTTP: the chair's console, a delegate voting one statement at a time, the room screen."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from sessions_app.models import OpinionRound, Statement, StatementVote
+from sessions_app.opinion import services
+
+from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
+
+pytestmark = pytest.mark.django_db
+CODES = ("FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX")
+
+
+@pytest.fixture(autouse=True)
+def no_background_analysis(settings):
+    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": -1}
+
+
+@pytest.fixture
+def room():
+    session = SessionFactory()
+    delegations = [DelegationFactory(country=code) for code in CODES]
+    session.meeting.delegations.add(*delegations)
+    return {"session": session, "meeting": session.meeting, "chair": make_chair(), "delegations": delegations,
+            "delegates": [make_delegate(d) for d in delegations]}
+
+
+def console_url(room):
+    return reverse("console", args=[room["meeting"].slug, room["session"].number])
+
+
+def page_url(room):
+    return reverse("session", args=[room["meeting"].slug, room["session"].number])
+
+
+def test_chair_opens_a_round_and_adds_statements_from_the_console(client, room):
+    client.force_login(room["chair"])
+    url = reverse("opinion_open_round", args=[room["meeting"].slug, room["session"].number])
+    assert client.post(url, {"title": "Where we stand", "order": "chair"}).status_code == 302
+    round = OpinionRound.objects.get()
+    add = reverse("opinion_add_statement", args=[room["meeting"].slug, round.pk])
+    client.post(add, {"text": "Fact-checking should be publicly funded"})
+    refused = client.post(add, {"text": "fact-checking should be publicly funded."}, headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "already has this statement" in refused.content.decode()
+    page = client.get(console_url(room)).content.decode()
+    assert "Where we stand" in page and "Fact-checking should be publicly funded" in page
+    assert "Too few delegations have voted" in page
+    assert Statement.objects.count() == 1
+
+
+def test_delegate_votes_one_statement_at_a_time_with_progress(client, room):
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round", order="chair")
+    first = services.add_statement(user=room["chair"], round=round, text="First statement")
+    services.add_statement(user=room["chair"], round=round, text="Second statement")
+    client.force_login(room["delegates"][0])
+    page = client.get(page_url(room)).content.decode()
+    assert "Statement 1 of 2" in page and "First statement" in page and "Second statement" not in page
+    vote = reverse("opinion_vote", args=[room["meeting"].slug, first.pk])
+    response = client.post(vote, {"choice": "agree"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Statement 2 of 2" in response.content.decode() and "Second statement" in response.content.decode()
+    assert client.post(vote, {"choice": "maybe"}, headers={"HX-Request": "true"}).status_code == 422
+    assert list(StatementVote.objects.values_list("choice", flat=True)) == [-1]
+
+
+def test_delegates_cannot_run_the_round(client, room):
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round")
+    client.force_login(room["delegates"][0])
+    response = client.post(reverse("opinion_round_action", args=[room["meeting"].slug, round.pk]), {"action": "closed"})
+    assert response.status_code == 403
+    assert OpinionRound.objects.get().status == "open"
+
+
+def build(room, statements: int):
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round")
+    items = [services.add_statement(user=room["chair"], round=round, text=f"Statement {i}") for i in range(statements)]
+    for i, user in enumerate(room["delegates"]):
+        for j, statement in enumerate(items):
+            services.cast_statement_vote(user=user, statement=statement, choice="agree" if (i % 2 == 0) == (j % 2 == 0) else "disagree")
+    services.analyse_round(round.pk)
+    services.set_round_options(user=room["chair"], round=round, on_screen=True)
+    return round
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url).status_code == 200
+    return len(context)
+
+
+@pytest.mark.parametrize("page", ["console", "screen"])
+def test_pages_make_the_same_queries_for_8_and_30_statements(client, room, page):
+    client.force_login(room["chair"])
+    url = console_url(room) if page == "console" else reverse("screen", args=[room["meeting"].slug])
+    round = build(room, 8)
+    few = queries_for(client, url)
+    OpinionRound.objects.filter(pk=round.pk).delete()
+    build(room, 30)
+    assert queries_for(client, url) == few
+
+
+def test_screen_shows_the_map_when_the_chair_chooses(client, room):
+    round = build(room, 8)
+    client.force_login(room["chair"])
+    screen = reverse("screen", args=[room["meeting"].slug])
+    assert 'class="opinion-map"' in client.get(screen).content.decode()
+    services.set_round_options(user=room["chair"], round=round, on_screen=False)
+    assert 'class="opinion-map"' not in client.get(screen).content.decode()
+
+
+def test_pages_in_french(client, room):
+    build(room, 8)
+    client.force_login(room["chair"])
+    page = client.get(console_url(room), headers={"Accept-Language": "fr"}).content.decode()
+    assert "Tours d’opinion" in page or "Tours d'opinion" in page
+
+
+def test_the_demo_meeting_holds_a_round_with_a_map(django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo", quiet_accounts=True)
+    round = OpinionRound.objects.get()
+    assert round.analysis["mapped"] is True
+    assert len(round.analysis["groups"]) >= 2
+    call_command("load_demo", quiet_accounts=True)  # a second load keeps the round as it is
+    assert OpinionRound.objects.count() == 1

@@ -1,0 +1,167 @@
+"""Opinion rounds: the chair's statements, delegations' proposals and votes, refusals, the analysis shown."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.template.loader import render_to_string
+
+from sessions_app.models import Event, Meeting, Statement, StatementVote
+from sessions_app.opinion import queries, services
+from sessions_app.services import ActionRefused
+
+from .factories import AnswerFactory, DelegationFactory, QuestionFactory, SessionFactory, make_chair, make_delegate
+
+pytestmark = pytest.mark.django_db
+CODES = ("FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX")
+
+
+@pytest.fixture(autouse=True)
+def no_background_analysis(settings):
+    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": -1}
+
+
+@pytest.fixture
+def room():
+    session = SessionFactory()
+    delegations = [DelegationFactory(country=code) for code in CODES]
+    session.meeting.delegations.add(*delegations)
+    chair = make_chair()
+    round = services.open_round(user=chair, session=session, title="Misinformation")
+    return {"session": session, "meeting": session.meeting, "chair": chair, "round": round,
+            "delegations": delegations, "delegates": [make_delegate(d) for d in delegations]}
+
+
+def statements(room, count=8):
+    return [services.add_statement(user=room["chair"], round=room["round"], text=f"Statement number {i}") for i in range(1, count + 1)]
+
+
+def test_a_vote_is_stored_once_and_changeable_while_open(room):
+    statement, *_ = statements(room, 1)
+    fr = room["delegates"][0]
+    services.cast_statement_vote(user=fr, statement=statement, choice="agree")
+    before = Event.objects.count()
+    services.cast_statement_vote(user=fr, statement=statement, choice="agree")  # sent twice
+    assert Event.objects.count() == before
+    services.cast_statement_vote(user=fr, statement=statement, choice="disagree")
+    assert list(StatementVote.objects.values_list("choice", flat=True)) == [StatementVote.Choice.DISAGREE]
+    assert Event.objects.filter(type="opinion.voted").count() == 2
+
+
+def test_votes_on_closed_or_paused_rounds_are_refused_and_nothing_stored(room):
+    statement, *_ = statements(room, 1)
+    for status in ("paused", "closed"):
+        services.set_round_status(user=room["chair"], round=room["round"], status=status)
+        with pytest.raises(ActionRefused, match="not open"):
+            services.cast_statement_vote(user=room["delegates"][0], statement=statement, choice="agree")
+    assert StatementVote.objects.count() == 0
+    with pytest.raises(ActionRefused, match="cannot be reopened"):
+        services.set_round_status(user=room["chair"], round=room["round"], status="open")
+
+
+def test_a_vote_for_another_delegation_is_refused(room):
+    statement, *_ = statements(room, 1)
+    with pytest.raises(ActionRefused, match="your own delegation"):
+        services.cast_statement_vote(user=room["delegates"][0], statement=statement, choice="agree", delegation=room["delegations"][1])
+    with pytest.raises(ActionRefused, match="agree, disagree or pass"):
+        services.cast_statement_vote(user=room["delegates"][0], statement=statement, choice="maybe")
+    with pytest.raises(ActionRefused, match="delegates"):
+        services.cast_statement_vote(user=room["chair"], statement=statement, choice="agree")
+    assert StatementVote.objects.count() == 0
+
+
+def test_proposals_are_moderated_before_votes_and_duplicates_refused(room):
+    fr = room["delegates"][0]
+    with pytest.raises(ActionRefused, match="does not take proposals"):
+        services.propose_statement(user=fr, round=room["round"], text="Fact-checkers need funding")
+    services.set_round_options(user=room["chair"], round=room["round"], proposals_allowed=True)
+    proposed = services.propose_statement(user=fr, round=room["round"], text="Fact-checkers need funding")
+    assert proposed.status == Statement.Status.PENDING
+    with pytest.raises(ActionRefused, match="not open to votes"):
+        services.cast_statement_vote(user=room["delegates"][1], statement=proposed, choice="agree")
+    with pytest.raises(ActionRefused, match="already has this statement"):
+        services.propose_statement(user=room["delegates"][1], round=room["round"], text="  fact-checkers NEED funding. ")
+    services.moderate_statement(user=room["chair"], statement=proposed, approve=True)
+    services.cast_statement_vote(user=room["delegates"][1], statement=proposed, choice="agree")
+    assert StatementVote.objects.count() == 1
+    with pytest.raises(PermissionDenied):
+        services.moderate_statement(user=fr, statement=proposed, approve=False)
+
+
+def test_statements_are_at_most_400_characters_and_answers_become_statements_in_one_click(room):
+    with pytest.raises(ActionRefused, match="400"):
+        services.add_statement(user=room["chair"], round=room["round"], text="x" * 401)
+    question = QuestionFactory(session=room["session"])
+    answer = AnswerFactory(question=question, delegation=room["delegations"][0], text="word " * 200)
+    statement = services.add_statement_from_answer(user=room["chair"], round=room["round"], answer=answer)
+    assert len(statement.text) <= 400 and statement.text.endswith("…")
+    assert statement.answer == answer
+
+
+def test_delegates_see_one_statement_at_a_time_with_progress(room):
+    items = statements(room, 3)
+    fr = room["delegations"][0]
+    services.set_round_options(user=room["chair"], round=room["round"], order="chair")
+    nxt = queries.next_statement(room["round"], fr)
+    assert (nxt.statement, nxt.done, nxt.total) == (items[0], 0, 3)
+    services.cast_statement_vote(user=room["delegates"][0], statement=items[0], choice="pass")
+    nxt = queries.next_statement(room["round"], fr)
+    assert (nxt.statement, nxt.done, nxt.total) == (items[1], 1, 3)
+
+
+def test_priority_order_shows_the_least_voted_statement_first(room):
+    items = statements(room, 2)
+    for user in room["delegates"][1:4]:
+        services.cast_statement_vote(user=user, statement=items[0], choice="agree")
+    assert queries.next_statement(room["round"], room["delegations"][0]).statement == items[1]
+
+
+def vote_two_blocs(room):
+    items = statements(room, 8)
+    for i, user in enumerate(room["delegates"]):
+        bloc = i % 2
+        for j, statement in enumerate(items):
+            services.cast_statement_vote(user=user, statement=statement, choice="agree" if (j < 4) != bool(bloc) else "disagree")
+    return items
+
+
+def test_the_analysis_draws_groups_and_a_map_with_hostile_text_escaped(room):
+    services.add_statement(user=room["chair"], round=room["round"], text='<script>alert("x")</script> & more')
+    vote_two_blocs(room)
+    services.analyse_round(room["round"].pk)
+    room["round"].refresh_from_db()
+    context = queries.round_view(room["round"], room["meeting"])
+    assert [g["size"] for g in context["groups"]] == [4, 4]
+    html = render_to_string("sessions_app/partials/opinion_analysis.html", context)
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert html.count('r="7"') == 8
+    assert "France" in html
+    assert Event.objects.filter(type="opinion.analysed").count() == 1
+
+
+def test_chatham_house_names_no_delegation(room):
+    Meeting.objects.filter(pk=room["meeting"].pk).update(attribution=Meeting.Attribution.CHATHAM_HOUSE)
+    room["meeting"].refresh_from_db()
+    vote_two_blocs(room)
+    services.analyse_round(room["round"].pk)
+    room["round"].refresh_from_db()
+    html = render_to_string("sessions_app/partials/opinion_analysis.html", queries.round_view(room["round"], room["meeting"]))
+    for delegation in room["delegations"]:
+        assert delegation.name not in html
+    assert html.count('r="7"') == 8
+
+
+def test_few_votes_show_bars_and_say_why(room):
+    items = statements(room, 8)
+    for user in room["delegates"][:3]:
+        services.cast_statement_vote(user=user, statement=items[0], choice="agree")
+    services.analyse_round(room["round"].pk)
+    room["round"].refresh_from_db()
+    html = render_to_string("sessions_app/partials/opinion_analysis.html", queries.round_view(room["round"], room["meeting"]))
+    assert "Too few delegations have voted" in html
+    assert "<circle cx" not in html
+
+
+def test_chair_actions_are_refused_to_delegates(room):
+    with pytest.raises(PermissionDenied):
+        services.add_statement(user=room["delegates"][0], round=room["round"], text="Mine")
+    with pytest.raises(PermissionDenied):
+        services.open_round(user=room["delegates"][0], session=room["session"], title="Mine")
