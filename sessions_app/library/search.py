@@ -59,7 +59,13 @@ def _document(practice) -> tuple[str, str, str]:
             practice.session.meeting.title,
         ]
     )
-    return fold(practice.title), fold(themes), fold(body)
+    return _words(practice.title), _words(themes), _words(body)
+
+
+def _words(text: str) -> str:
+    """Folded words only: PostgreSQL's parser would otherwise drop `<tags>` and split URLs its own way,
+    and both engines then see the same words as `terms()` makes of a search."""
+    return " ".join(_WORD.findall(fold(text)))
 
 
 def index_practice(practice) -> None:

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from sessions_app.library import search
+from sessions_app.library import search, vocabulary
 
 
 def create_index(apps, schema_editor):
@@ -15,6 +15,9 @@ def drop_index(apps, schema_editor):
     for sql in search.drop_sql(schema_editor.connection.vendor):
         schema_editor.execute(sql)
 
+
+def seed_themes(apps, schema_editor):
+    vocabulary.seed_themes(apps.get_model("sessions_app", "LibraryTheme"))
 
 
 class Migration(migrations.Migration):
@@ -124,4 +127,5 @@ class Migration(migrations.Migration):
             field=models.ManyToManyField(blank=True, related_name='practices', to='sessions_app.librarytheme', verbose_name='library themes'),
         ),
         migrations.RunPython(create_index, drop_index),
+        migrations.RunPython(seed_themes, migrations.RunPython.noop),
     ]
