@@ -314,3 +314,18 @@ def test_library_page_in_french(client, member):
     client.force_login(member)
     body = client.get(reverse("library"), headers={"accept-language": "fr"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Confiance dans les institutions publiques" in body
+
+
+def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
+    earlier = MeetingFactory(title="Meeting of 2023")
+    shared = published(session=SessionFactory(meeting=earlier), title="Prebunking campaign", library_themes=[theme("polarisation")])
+    published(session=SessionFactory(meeting=earlier), title="Unrelated practice", library_themes=[theme("strategic-foresight")])
+    session = SessionFactory(title="Polarisation and how to reduce it")
+    delegate = make_delegate(DelegationFactory(country="NO"), username="delegate")
+    client.force_login(delegate)
+    page = client.get(reverse("session", args=[session.meeting.slug, session.number])).content.decode()
+    assert "Prebunking campaign" in page and "Unrelated practice" not in page
+    assert reverse("library_practice", args=[shared.pk]) in page
+    client.force_login(make_secretariat(username="secretariat"))
+    console = client.get(reverse("console", args=[session.meeting.slug, session.number])).content.decode()
+    assert "Prebunking campaign" in console
