@@ -329,3 +329,19 @@ def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
     client.force_login(make_secretariat(username="secretariat"))
     console = client.get(reverse("console", args=[session.meeting.slug, session.number])).content.decode()
     assert "Prebunking campaign" in console
+
+
+def test_demo_library_holds_practices_from_more_than_one_meeting(client):
+    from sessions_app.library.demo import load_demo_library
+    from sessions_app.services import ensure_delegations
+    from sessions_app.management.commands.load_demo import OECD_MEMBERS
+
+    current = published(session=SessionFactory(meeting=MeetingFactory(title="Current meeting")), title="This year's practice")
+    load_demo_library(ensure_delegations(codes=OECD_MEMBERS))
+    load_demo_library(ensure_delegations(codes=OECD_MEMBERS))  # run again: nothing doubles
+    client.force_login(make_delegate(DelegationFactory(country="NO"), username="reader"))
+    response = client.get(reverse("library"))
+    meetings = {o["value"] for f in response.context["results"].facets if f.name == "meeting" for o in f.options}
+    assert len(meetings) == 2 and current.session.meeting.slug in meetings
+    assert response.context["results"].total == 13
+    assert titles(client.get(reverse("library"), {"q": "desinformation", "country": "FR"})) == ["Cellule de veille contre la désinformation"]

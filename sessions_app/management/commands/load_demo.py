@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
 from ... import importer, polls, services
+from ...library.demo import load_demo_library
 from ...models import Meeting, Participant
 
 # The 38 OECD member countries (ISO 3166-1 alpha-2).
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         if meeting is None:
             meeting = services.import_meeting_notes(parsed, source_name=notes.name)
         meeting.delegations.add(*delegations)
+        load_demo_library(delegations)  # an earlier meeting's practices, for the practice library
 
         secretariat_group = self._secretariat_group()
         chair = services.ensure_user(username="chair", password_hash=hashed, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")
