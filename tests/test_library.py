@@ -324,11 +324,16 @@ def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
     delegate = make_delegate(DelegationFactory(country="NO"), username="delegate")
     client.force_login(delegate)
     page = client.get(reverse("session", args=[session.meeting.slug, session.number])).content.decode()
-    assert "Prebunking campaign" in page and "Unrelated practice" not in page
-    assert reverse("library_practice", args=[shared.pk]) in page
+    peer_url = reverse("library_peer", args=[session.pk])
+    assert f'hx-get="{peer_url}"' in page
+    fragment = client.get(peer_url, headers={"HX-Request": "true"}).content.decode()
+    assert "Prebunking campaign" in fragment and "Unrelated practice" not in fragment
+    assert reverse("library_practice", args=[shared.pk]) in fragment and "<html" not in fragment
     client.force_login(make_secretariat(username="secretariat"))
     console = client.get(reverse("console", args=[session.meeting.slug, session.number])).content.decode()
-    assert "Prebunking campaign" in console
+    assert f'hx-get="{peer_url}"' in console
+    # Without JavaScript the link opens the same list as a page.
+    assert "Prebunking campaign" in client.get(peer_url).content.decode()
 
 
 def test_demo_library_holds_practices_from_more_than_one_meeting(client):
@@ -345,3 +350,34 @@ def test_demo_library_holds_practices_from_more_than_one_meeting(client):
     assert len(meetings) == 2 and current.session.meeting.slug in meetings
     assert response.context["results"].total == 13
     assert titles(client.get(reverse("library"), {"q": "desinformation", "country": "FR"})) == ["Cellule de veille contre la désinformation"]
+
+
+def test_library_details_form_saves_for_own_delegation_after_the_meeting(client):
+    from django.utils import timezone
+
+    session = SessionFactory(ended_at=timezone.now())
+    practice = PracticeFactory(session=session, delegation=DelegationFactory(country="FR"))
+    client.force_login(make_delegate(practice.delegation, username="own"))
+    url = reverse("library_edit", args=[practice.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"themes": ["trust", "polarisation"], "level": "national", "status": "pilot", "year_started": "2021", "problem": "Low trust", "contact": "unit@gov.example", "contact_consent": "on"})
+    assert response.status_code == 302
+    practice.refresh_from_db()
+    assert (practice.level, practice.status, practice.year_started, practice.contact_consent) == ("national", "pilot", 2021, True)
+    assert sorted(t.slug for t in practice.library_themes.all()) == ["polarisation", "trust"]
+
+
+def test_library_details_form_bad_input_changes_nothing(client):
+    practice = PracticeFactory(delegation=DelegationFactory(country="FR"), level="local")
+    client.force_login(make_delegate(practice.delegation, username="own"))
+    response = client.post(reverse("library_edit", args=[practice.pk]), {"level": "galactic", "year_started": "2021"})
+    assert response.status_code == 422
+    assert "Choose a level of government from the list." in response.content.decode()
+    practice.refresh_from_db()
+    assert (practice.level, practice.year_started) == ("local", None)
+
+
+def test_library_details_form_refused_to_other_delegations(client):
+    practice = PracticeFactory(delegation=DelegationFactory(country="FR"))
+    client.force_login(make_delegate(DelegationFactory(country="DE"), username="other"))
+    assert client.get(reverse("library_edit", args=[practice.pk])).status_code == 403

@@ -172,15 +172,11 @@ def related_practices(user, practice: Practice, *, limit: int = 5) -> list[Pract
 
 
 def practices_for_session(user, session, *, limit: int = 5) -> list[Practice]:
-    """Peer learning: practices from earlier meetings on this session's themes (its practices' themes,
-    or library themes whose name appears in the session's title)."""
-    slugs = set(
-        LibraryTheme.objects.filter(practices__session=session).values_list("slug", flat=True)
-    )
+    """Peer learning: practices from earlier meetings on this session's themes (the library themes
+    whose English or French name appears in the session's title)."""
     title = search.fold(session.title)
-    for theme in LibraryTheme.objects.all():
-        if search.fold(theme.name_en) in title or search.fold(theme.name_fr) in title:
-            slugs.add(theme.slug)
+    vocabulary = LibraryTheme.objects.values_list("slug", "name_en", "name_fr")
+    slugs = [slug for slug, en, fr in vocabulary if search.fold(en) in title or (fr and search.fold(fr) in title)]
     if not slugs:
         return []
     ids = list(

@@ -3,7 +3,6 @@
 Written in the saving transaction, so a rolled-back save leaves the index as it was."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
-
 from ..models import Practice
 from . import search
 

@@ -3,14 +3,16 @@
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..access import is_secretariat, require_secretariat
+from ..access import delegation_of, is_secretariat, require_secretariat
 from ..library import queries, services
-from ..models import Practice
+from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus, Session
 from ..services import ActionRefused
 
 PAGE_SIZE = 20
@@ -150,3 +152,42 @@ def api_detail(request, practice_id):
         ],
     )
     return JsonResponse(data)
+
+
+@login_required
+def library_edit(request, practice_id):
+    """The delegation completes its practice's library fields, also after the meeting."""
+    practice = get_object_or_404(Practice.objects.select_related("delegation", "session__meeting"), pk=practice_id)
+    delegation = delegation_of(request.user)
+    if not is_secretariat(request.user) and (delegation is None or delegation.pk != practice.delegation_id):
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        data = {name: request.POST.get(name, "") for name in (*services.TEXT_FIELDS, "level", "status", "year_started")}
+        data["themes"] = request.POST.getlist("themes")
+        data["contact_consent"] = request.POST.get("contact_consent") == "on"
+        try:
+            services.update_library_fields(practice, user=request.user, data=data)
+        except ActionRefused as refusal:
+            error = refusal.message
+        else:
+            messages.success(request, _("The practice's library details were saved."))
+            return redirect("library_edit", practice_id=practice.pk)
+    context = {
+        "practice": practice,
+        "error": error,
+        "themes": list(LibraryTheme.objects.all()),
+        "chosen": {t.pk for t in practice.library_themes.all()},
+        "levels": PracticeLevel.choices,
+        "statuses": PracticeStatus.choices,
+        "nav_active": "library",
+    }
+    return render(request, "sessions_app/library_form.html", context, status=422 if error else 200)
+
+
+def library_peer(request, session_id):
+    """Peer learning: practices from earlier meetings on a session's themes (fragment for htmx, else a page)."""
+    session = get_object_or_404(Session.objects.select_related("meeting"), pk=session_id)
+    context = {"session": session, "peers": queries.practices_for_session(request.user, session), "nav_active": "library"}
+    template = "sessions_app/library_peer.html#library-peer" if request.htmx else "sessions_app/library_peer.html"
+    return render(request, template, context)
