@@ -59,9 +59,17 @@ class PracticeAdmin(admin.ModelAdmin):
     list_display = ["title", "delegation", "session", "visibility", "updated_at"]
     list_filter = ["visibility", "session__meeting"]
     search_fields = ["title", "description"]
-    raw_id_fields = ["session", "question", "paragraph", "created_by", "updated_by"]
+    raw_id_fields = ["session", "question", "paragraph", "created_by", "updated_by", "answer", "merged_into"]
+    filter_horizontal = ["library_themes"]
 
 
 admin.site.register(models.Theme)
 admin.site.register(models.Poll)
 admin.site.register(models.ModerationAction)
+
+
+@admin.register(models.LibraryTheme)
+class LibraryThemeAdmin(admin.ModelAdmin):
+    list_display = ["name_en", "name_fr", "slug"]
+    search_fields = ["name_en", "name_fr", "slug"]
+    prepopulated_fields = {"slug": ["name_en"]}

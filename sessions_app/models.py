@@ -15,6 +15,14 @@ from django_countries import countries
 from django_countries.fields import CountryField
 
 
+class LibraryAccess(models.TextChoices):
+    """Whether a meeting's published practices reach the cross-meeting library, and for whom."""
+
+    NONE = "none", _("Not in the library")
+    MEMBERS = "members", _("Members of the network only")
+    PUBLIC = "public", _("Public")
+
+
 class Meeting(models.Model):
     class Attribution(models.TextChoices):
         ATTRIBUTED = "attributed", _("Attributed to delegations")
@@ -48,6 +56,9 @@ class Meeting(models.Model):
     # The last live-event sequence number; incremented under a row lock in the event's transaction.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     source_name = models.CharField(_("imported from"), max_length=255, blank=True)
+    library = models.CharField(
+        _("practice library"), max_length=10, choices=LibraryAccess.choices, default=LibraryAccess.MEMBERS
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -286,6 +297,41 @@ class Theme(models.Model):
         return self.name
 
 
+class LibraryTheme(models.Model):
+    """The library's controlled vocabulary, kept by the secretariat, with English and French labels."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_fr = models.CharField(_("name (French)"), max_length=120)
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("library theme")
+        verbose_name_plural = _("library themes")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_fr if (get_language() or "en").startswith("fr") and self.name_fr else self.name_en
+
+
+class PracticeLevel(models.TextChoices):
+    NATIONAL = "national", _("National")
+    REGIONAL = "regional", _("Regional")
+    LOCAL = "local", _("Local")
+    SEVERAL = "several", _("Several levels")
+
+
+class PracticeStatus(models.TextChoices):
+    IDEA = "idea", _("Idea")
+    PILOT = "pilot", _("Pilot")
+    RUNNING = "running", _("Running")
+    EVALUATED = "evaluated", _("Evaluated")
+    ENDED = "ended", _("Ended")
+
+
 class Practice(models.Model):
     """A country practice a delegation shares, tied to a session and optionally a question or paragraph."""
 
@@ -300,6 +346,29 @@ class Practice(models.Model):
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PENDING)
     hidden_reason = models.CharField(max_length=300, blank=True)
     starred = models.BooleanField(default=False)
+    # The library's fields (issue 24): all optional, completed by the delegation, also after the meeting.
+    level = models.CharField(_("level of government"), max_length=10, choices=PracticeLevel.choices, blank=True)
+    year_started = models.PositiveSmallIntegerField(_("year started"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=PracticeStatus.choices, blank=True)
+    problem = models.TextField(_("problem it addresses"), blank=True)
+    what_was_done = models.TextField(_("what was done"), blank=True)
+    results = models.TextField(_("results or evidence"), blank=True)
+    lessons = models.TextField(_("lessons"), blank=True)
+    links = models.TextField(_("links, one per line"), blank=True)
+    contact = models.CharField(_("contact point"), max_length=300, blank=True)
+    contact_consent = models.BooleanField(_("the contact may be shown"), default=False)
+    language = models.CharField(_("language of the text"), max_length=10, blank=True)
+    answer = models.ForeignKey(
+        "Answer", null=True, blank=True, on_delete=models.SET_NULL, related_name="practices", verbose_name=_("answer")
+    )
+    library_themes = models.ManyToManyField(
+        "LibraryTheme", blank=True, related_name="practices", verbose_name=_("library themes")
+    )
+    verified = models.BooleanField(_("verified by the secretariat"), default=False)
+    retired = models.BooleanField(_("retired from the library"), default=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged", verbose_name=_("merged into")
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

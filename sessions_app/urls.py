@@ -24,3 +24,16 @@ urlpatterns = [
     path("", include("sessions_app.urls_room")),
     path("", include("sessions_app.urls_opinion")),
 ]
+
+# The practice library (issue 24).
+from .views import library  # noqa: E402
+
+urlpatterns += [
+    path("practices/", library.library_list, name="library"),
+    path("practices/for-session/<int:session_id>/", library.library_peer, name="library_peer"),
+    path("practices/<int:practice_id>/", library.library_detail, name="library_practice"),
+    path("practices/<int:practice_id>/library-details/", library.library_edit, name="library_edit"),
+    path("practices/<int:practice_id>/curate/", library.library_curate, name="library_curate"),
+    path("api/practices/", library.api_list, name="library_api"),
+    path("api/practices/<int:practice_id>/", library.api_detail, name="library_api_practice"),
+]

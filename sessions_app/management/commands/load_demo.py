@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
 from ... import importer, polls, services
+from ...library.demo import load_demo_library
 from ...models import Meeting, Participant
 from ...records.demo import ensure_demo_review
 from ...opinion.demo import load_demo_round
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         if meeting is None:
             meeting = services.import_meeting_notes(parsed, source_name=notes.name)
         meeting.delegations.add(*delegations)
+        load_demo_library(delegations)  # an earlier meeting's practices, for the practice library
 
         secretariat_group = self._secretariat_group()
         chair = services.ensure_user(username="chair", password_hash=hashed, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")

@@ -1,0 +1,1 @@
+"""The practice library: published practices across meetings, searched, faceted and served as JSON."""

@@ -1,0 +1,191 @@
+"""Reads of the library: who sees which practices, search, facets with counts, related practices."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, QuerySet
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from ..access import is_secretariat, participant_of
+from ..models import country_name, LibraryAccess, LibraryTheme, Meeting, Practice, PracticeLevel, PracticeStatus, Visibility
+from . import search
+
+FILTERS = ("country", "theme", "year", "meeting", "level", "status")
+
+
+def is_member(user: User | AnonymousUser) -> bool:
+    """A member of the network: anyone with an account in any meeting (or the secretariat)."""
+    return bool(user.is_authenticated and (user.is_superuser or participant_of(user)))
+
+
+def visible_practices(user: User | AnonymousUser) -> QuerySet[Practice]:
+    """Published, live practices of meetings whose setting lets this user see them."""
+    levels = [LibraryAccess.PUBLIC]
+    if is_member(user) or is_secretariat(user):
+        levels.append(LibraryAccess.MEMBERS)
+    return Practice.objects.filter(
+        visibility=Visibility.PUBLISHED,
+        retired=False,
+        merged_into__isnull=True,
+        session__meeting__library__in=levels,
+    )
+
+
+def parse_filters(params) -> dict[str, list[str]]:
+    """The facet filters of a query string; unknown values simply match nothing."""
+    return {name: [v for v in params.getlist(name) if v][:20] for name in FILTERS if params.getlist(name)}
+
+
+def apply_filters(qs: QuerySet[Practice], filters: dict[str, list[str]]) -> QuerySet[Practice]:
+    if "country" in filters:
+        qs = qs.filter(delegation__country__in=[c.upper() for c in filters["country"]])
+    if "theme" in filters:
+        # Several themes combine as "all of them".
+        for slug in filters["theme"]:
+            qs = qs.filter(library_themes__slug=slug)
+    if "year" in filters:
+        qs = qs.filter(year_started__in=[int(y) for y in filters["year"] if y.isdigit() and len(y) <= 4])
+    if "meeting" in filters:
+        qs = qs.filter(session__meeting__slug__in=filters["meeting"])
+    if "level" in filters:
+        qs = qs.filter(level__in=filters["level"])
+    if "status" in filters:
+        qs = qs.filter(status__in=filters["status"])
+    return qs
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    options: list[dict] = field(default_factory=list)  # {"value", "label", "count", "selected"}
+
+
+@dataclass
+class Results:
+    ids: list[int]
+    total: int
+    facets: list[Facet]
+    query: str
+    filters: dict[str, list[str]]
+
+
+def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
+    """Matching practice ids in rank order (newest first without a query), with facet counts."""
+    filters = filters or {}
+    qs = apply_filters(visible_practices(user), filters).distinct()
+    matched = search.match(query) if query.strip() else None
+    if matched is not None:
+        allowed = set(qs.filter(pk__in=matched).values_list("pk", flat=True))
+        ids = [pk for pk in matched if pk in allowed]
+    else:
+        ids = list(qs.order_by("-session__meeting__start_date", "-created_at", "-pk").values_list("pk", flat=True))
+    return Results(ids=ids, total=len(ids), facets=facets_for(ids, filters), query=query, filters=filters)
+
+
+def facets_for(ids: list[int], filters: dict[str, list[str]]) -> list[Facet]:
+    """Counts of each facet value among the results: one query per facet, whatever the size."""
+    base = Practice.objects.filter(pk__in=ids)
+    selected = {name: set(values) for name, values in filters.items()}
+    facets = []
+
+    def rows(values_field):
+        return base.values(values_field).annotate(n=Count("pk", distinct=True)).order_by("-n", values_field)
+
+    country = Facet("country", _("Country"))
+    for row in rows("delegation__country"):
+        code = row["delegation__country"]
+        country.options.append({"value": code, "label": country_name(code, get_language()), "count": row["n"]})
+    facets.append(country)
+
+    theme = Facet("theme", _("Theme"))
+    names = {t.slug: t for t in LibraryTheme.objects.all()}
+    for row in rows("library_themes__slug"):
+        slug = row["library_themes__slug"]
+        if slug:
+            theme.options.append({"value": slug, "label": names[slug].name, "count": row["n"]})
+    facets.append(theme)
+
+    year = Facet("year", _("Year started"))
+    for row in base.values("year_started").annotate(n=Count("pk")).order_by("-year_started"):
+        if row["year_started"]:
+            year.options.append({"value": str(row["year_started"]), "label": str(row["year_started"]), "count": row["n"]})
+    facets.append(year)
+
+    meeting = Facet("meeting", _("Meeting"))
+    titles = dict(Meeting.objects.filter(sessions__practices__in=base).values_list("slug", "title").distinct())
+    for row in rows("session__meeting__slug"):
+        slug = row["session__meeting__slug"]
+        meeting.options.append({"value": slug, "label": titles.get(slug, slug), "count": row["n"]})
+    facets.append(meeting)
+
+    for name, label, choices in (("level", _("Level of government"), PracticeLevel), ("status", _("Status"), PracticeStatus)):
+        facet = Facet(name, label)
+        labels = dict(choices.choices)
+        for row in rows(name):
+            if row[name]:
+                facet.options.append({"value": row[name], "label": labels.get(row[name], row[name]), "count": row["n"]})
+        facets.append(facet)
+
+    for facet in facets:
+        for option in facet.options:
+            option["selected"] = option["value"] in selected.get(facet.name, set())
+    return facets
+
+
+def load_page(ids: list[int]) -> list[Practice]:
+    """The practices of one page, in the given order, with what the list shows: a fixed number of queries."""
+    rows = (
+        Practice.objects.filter(pk__in=ids)
+        .select_related("delegation", "session__meeting")
+        .prefetch_related("library_themes")
+    )
+    by_id = {p.pk: p for p in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def provenances(practice: Practice) -> list[Practice]:
+    """The practice and every duplicate merged into it: each keeps its meeting, session and question."""
+    merged = list(
+        Practice.objects.filter(merged_into=practice).select_related("session__meeting", "question", "delegation")
+    )
+    return [practice, *merged]
+
+
+def related_practices(user, practice: Practice, *, limit: int = 5) -> list[Practice]:
+    """Visible practices on the same themes, from other countries, best overlap first."""
+    slugs = [t.slug for t in practice.library_themes.all()]
+    if not slugs:
+        return []
+    ids = list(
+        visible_practices(user)
+        .filter(library_themes__slug__in=slugs)
+        .exclude(delegation_id=practice.delegation_id)
+        .exclude(pk=practice.pk)
+        .values("pk")
+        .annotate(overlap=Count("library_themes"))
+        .order_by("-overlap", "-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return load_page(ids)
+
+
+def practices_for_session(user, session, *, limit: int = 5) -> list[Practice]:
+    """Peer learning: practices from earlier meetings on this session's themes (the library themes
+    whose English or French name appears in the session's title)."""
+    title = search.fold(session.title)
+    vocabulary = LibraryTheme.objects.values_list("slug", "name_en", "name_fr")
+    slugs = [slug for slug, en, fr in vocabulary if search.fold(en) in title or (fr and search.fold(fr) in title)]
+    if not slugs:
+        return []
+    ids = list(
+        visible_practices(user)
+        .filter(library_themes__slug__in=slugs)
+        .exclude(session__meeting_id=session.meeting_id)
+        .values("pk")
+        .annotate(overlap=Count("library_themes"))
+        .order_by("-overlap", "-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return load_page(ids)

@@ -1,0 +1,193 @@
+"""The practice library's pages and read-only JSON API: parse, call one query or service, render."""
+
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ..access import delegation_of, is_secretariat, require_secretariat
+from ..library import queries, services
+from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus, Session
+from ..services import ActionRefused
+
+PAGE_SIZE = 20
+API_PAGE_SIZE = 50
+
+
+def _search(request, page_size):
+    query = request.GET.get("q", "")[:2000]
+    filters = queries.parse_filters(request.GET)
+    results = queries.search_library(request.user, query=query, filters=filters)
+    page = Paginator(results.ids, page_size).get_page(request.GET.get("page"))
+    return results, page, queries.load_page(list(page.object_list))
+
+
+def library_list(request):
+    results, page, practices = _search(request, PAGE_SIZE)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "results": results,
+        "page": page,
+        "practices": practices,
+        "query_string": params.urlencode(),
+        "is_secretariat": is_secretariat(request.user),
+        "nav_active": "library",
+    }
+    template = "sessions_app/library_list.html#library-results" if request.htmx else "sessions_app/library_list.html"
+    return render(request, template, context)
+
+
+def _get_visible(request, practice_id) -> Practice:
+    practice = (
+        queries.visible_practices(request.user)
+        .select_related("delegation", "session__meeting", "question")
+        .prefetch_related("library_themes")
+        .filter(pk=practice_id)
+        .first()
+    )
+    if practice is None:
+        # A merged duplicate's address leads to the practice it was merged into.
+        merged = Practice.objects.filter(pk=practice_id, merged_into__isnull=False).first()
+        if merged and queries.visible_practices(request.user).filter(pk=merged.merged_into_id).exists():
+            return queries.visible_practices(request.user).get(pk=merged.merged_into_id)
+        raise Http404
+    return practice
+
+
+def library_detail(request, practice_id):
+    practice = _get_visible(request, practice_id)
+    if practice.pk != practice_id:
+        return redirect("library_practice", practice_id=practice.pk)
+    context = {
+        "practice": practice,
+        "provenances": queries.provenances(practice),
+        "related": queries.related_practices(request.user, practice),
+        "links": [line.strip() for line in practice.links.splitlines() if line.strip().startswith(("http://", "https://"))],
+        "is_secretariat": is_secretariat(request.user),
+        "nav_active": "library",
+    }
+    return render(request, "sessions_app/library_detail.html", context)
+
+
+@require_POST
+def library_curate(request, practice_id):
+    require_secretariat(request.user)
+    practice = get_object_or_404(Practice, pk=practice_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "merge":
+            into = request.POST.get("into", "").strip().lstrip("#")
+            target = Practice.objects.filter(pk=int(into)).first() if into.isdigit() else None
+            if target is None:
+                raise ActionRefused(_("Give the number of the practice to keep."))
+            practice = services.merge_practices(target, duplicate=practice, user=request.user)
+        else:
+            services.curate_practice(practice, user=request.user, action=action)
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("library_practice", practice_id=practice.pk)
+    if action == "retire":
+        messages.success(request, _("The practice was retired from the library."))
+        return redirect("library")
+    return redirect("library_practice", practice_id=practice.pk)
+
+
+def _as_json(practice: Practice, request) -> dict:
+    meeting = practice.session.meeting
+    return {
+        "id": practice.pk,
+        "url": request.build_absolute_uri(reverse("library_practice", args=[practice.pk])),
+        "title": practice.title,
+        "country": practice.delegation.code,
+        "country_name": practice.delegation.name,
+        "themes": [{"slug": t.slug, "en": t.name_en, "fr": t.name_fr} for t in practice.library_themes.all()],
+        "level": practice.level,
+        "status": practice.status,
+        "year_started": practice.year_started,
+        "language": practice.language,
+        "verified": practice.verified,
+        "meeting": {"slug": meeting.slug, "title": meeting.title},
+        "session": {"number": practice.session.number, "title": practice.session.title},
+    }
+
+
+def api_list(request):
+    results, page, practices = _search(request, API_PAGE_SIZE)
+    return JsonResponse(
+        {
+            "count": results.total,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": [_as_json(p, request) for p in practices],
+            "facets": {f.name: [{"value": o["value"], "count": o["count"]} for o in f.options] for f in results.facets},
+        }
+    )
+
+
+def api_detail(request, practice_id):
+    practice = _get_visible(request, practice_id)
+    data = _as_json(practice, request)
+    data.update(
+        description=practice.description,
+        problem=practice.problem,
+        what_was_done=practice.what_was_done,
+        results=practice.results,
+        lessons=practice.lessons,
+        links=[line.strip() for line in practice.links.splitlines() if line.strip()],
+        contact=practice.contact if practice.contact_consent else "",
+        provenance=[
+            {
+                "meeting": p.session.meeting.slug,
+                "session": p.session.number,
+                "question": p.question.text if p.question_id else None,
+                "country": p.delegation.code,
+            }
+            for p in queries.provenances(practice)
+        ],
+    )
+    return JsonResponse(data)
+
+
+@login_required
+def library_edit(request, practice_id):
+    """The delegation completes its practice's library fields, also after the meeting."""
+    practice = get_object_or_404(Practice.objects.select_related("delegation", "session__meeting"), pk=practice_id)
+    delegation = delegation_of(request.user)
+    if not is_secretariat(request.user) and (delegation is None or delegation.pk != practice.delegation_id):
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        data = {name: request.POST.get(name, "") for name in (*services.TEXT_FIELDS, "level", "status", "year_started")}
+        data["themes"] = request.POST.getlist("themes")
+        data["contact_consent"] = request.POST.get("contact_consent") == "on"
+        try:
+            services.update_library_fields(practice, user=request.user, data=data)
+        except ActionRefused as refusal:
+            error = refusal.message
+        else:
+            messages.success(request, _("The practice's library details were saved."))
+            return redirect("library_edit", practice_id=practice.pk)
+    context = {
+        "practice": practice,
+        "error": error,
+        "themes": list(LibraryTheme.objects.all()),
+        "chosen": {t.pk for t in practice.library_themes.all()},
+        "levels": PracticeLevel.choices,
+        "statuses": PracticeStatus.choices,
+        "nav_active": "library",
+    }
+    return render(request, "sessions_app/library_form.html", context, status=422 if error else 200)
+
+
+def library_peer(request, session_id):
+    """Peer learning: practices from earlier meetings on a session's themes (fragment for htmx, else a page)."""
+    session = get_object_or_404(Session.objects.select_related("meeting"), pk=session_id)
+    context = {"session": session, "peers": queries.practices_for_session(request.user, session), "nav_active": "library"}
+    template = "sessions_app/library_peer.html#library-peer" if request.htmx else "sessions_app/library_peer.html"
+    return render(request, template, context)
