@@ -485,3 +485,34 @@ class ExportLog(models.Model):
     kind = models.CharField(max_length=40)
     format = models.CharField(max_length=10)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SettingChange(models.Model):
+    """One change of one meeting setting: the audit log of the settings page (sessions_app/meeting_settings)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="setting_changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    field = models.CharField(max_length=60)
+    old_value = models.CharField(max_length=60)
+    new_value = models.CharField(max_length=60)
+    # Exports taken before this change no longer match the meeting's settings.
+    exports_before = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class ScreenLink(models.Model):
+    """A kiosk link for the room's projector: shows the room screen to whoever holds it, signs in nobody."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="screen_links")
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    # Only the hash is stored; the token itself is shown once, in the link.
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
