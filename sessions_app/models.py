@@ -4,6 +4,7 @@ Models stay thin (fields, constraints, small properties); every write goes throu
 """
 
 import functools
+import unicodedata
 
 from django.conf import settings
 from django.db import models
@@ -69,6 +70,25 @@ def country_name(code: str, language: str | None) -> str:
     """django-countries' name for `code` in `language` (the active one: the cache key says which),
     looked up once: translating a name costs about 40 microseconds, a cached one a dict lookup."""
     return str(countries.name(code))
+
+
+# Letters a decomposition leaves whole, spelled out as a French or English reader files them.
+_SPELLED_OUT = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
+
+
+@functools.lru_cache(maxsize=4096)
+def name_key(name: str) -> str:
+    """A key that files names as a dictionary of the language does: accents second (États-Unis
+    between Estonie and Finlande, not after Zimbabwe), case ignored."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_SPELLED_OUT))
+    base = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return f"{base}\x00{name.casefold()}"  # ties (Côte / Cote) broken by the accented form, stably
+
+
+def by_name(delegations, language: str | None = None) -> list:
+    """Delegations (anything with .code) in the order of their names in the language (the active one)."""
+    language = language or get_language()
+    return sorted(delegations, key=lambda delegation: name_key(country_name(delegation.code, language)))
 
 
 class Delegation(models.Model):
