@@ -46,6 +46,8 @@ class Meeting(models.Model):
         "Question", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("now discussing")
     )
     join_code = models.CharField(_("room code"), max_length=12, unique=True, null=True, blank=True)
+    # Where the meeting is held: every time on its pages and in its records is shown in this zone.
+    time_zone = models.CharField(_("time zone"), max_length=60, default=settings.TIME_ZONE)
     # The last live-event sequence number; incremented under a row lock in the event's transaction.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     source_name = models.CharField(_("imported from"), max_length=255, blank=True)

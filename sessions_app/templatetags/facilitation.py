@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from ..models import by_name as delegations_by_name
 from ..models import country_name
+from ..zones import zone_of
 
 register = template.Library()
 
@@ -111,3 +112,9 @@ def moderation_buttons(context, item, target, url):
     from ..fragments import moderation_buttons
 
     return moderation_buttons(item, target=target, url=url, csrf_token=context.get("csrf_token") or "")
+
+
+@register.filter
+def meeting_zone(meeting):
+    """The meeting's time zone for {% timezone %} (base.html): the server's where there is no meeting."""
+    return zone_of(meeting)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from .. import live, queries
 from ..access import is_secretariat, require_moderator, require_secretariat
 from ..meeting_settings import fields
+from ..zones import activate_meeting_zone
 from ..meeting_settings import services as settings_service
 from ..models import ExportLog, ScreenLink, SettingChange
 from ..services import ActionRefused
@@ -114,6 +115,7 @@ def kiosk_screen(request, token):
     if link is None:
         raise Http404
     meeting = link.meeting
+    activate_meeting_zone(meeting)
     context = {
         **live.screen_context(meeting),
         **screen_join(request, meeting),
