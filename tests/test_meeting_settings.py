@@ -129,3 +129,23 @@ def test_settings_page_query_count_does_not_grow_with_the_log(client, meeting, d
     with CaptureQueriesContext(connection) as thirty:
         client.get(settings_url(meeting))
     assert len(thirty) == len(one)
+
+
+def test_closed_polls_fold_to_one_line_on_the_delegate_page(client):
+    from sessions_app import polls
+
+    from .factories import SessionFactory
+
+    session = SessionFactory()
+    france = DelegationFactory(country="FR")
+    session.meeting.delegations.add(france)
+    chair = make_chair()
+    closed = polls.open_poll(user=chair, poll=polls.create_poll(user=chair, session=session, prompt="Closed one?", kind="single", options=["Yes", "No"]))
+    polls.close_poll(user=chair, poll=closed)
+    polls.open_poll(user=chair, poll=polls.create_poll(user=chair, session=session, prompt="Open one?", kind="single", options=["Yes", "No"]))
+    client.force_login(make_delegate(france))
+    html = client.get(reverse("session", args=[session.meeting.slug, session.number])).content.decode()
+    assert f'<details class="poll-card poll-closed" id="poll-{closed.pk}">' in html
+    assert '<article class="poll-card is-open"' in html
+    # The questions come before the briefing in the page: a phone shows what is live first.
+    assert html.index('id="questions"') < html.index('id="briefing"')
