@@ -102,3 +102,16 @@ def test_delegate_page_puts_what_is_live_first_and_the_briefing_one_tap_away(dev
     expect(page.locator(target)).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth") <= DEVICES[device]["viewport"]["width"]
     assert_no_axe_violations(axe, page)
+
+
+@pytest.mark.parametrize("user", ["secretariat", "chair"])
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_settings_page_has_no_axe_violations(user, language, new_context, live_server_url, meeting_slug, axe):
+    context = new_context(user=user, **PHONE)
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server_url}])
+    page = context.new_page()
+    page.goto(f"/meetings/{meeting_slug}/settings/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_have_text("Meeting settings" if language == "en" else "Paramètres de la réunion")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_axe_violations(axe, page)
