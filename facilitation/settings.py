@@ -159,6 +159,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Unambiguous date and time forms per language (6 December 2026, 01:43 / 6 décembre 2026, 01 h 43).
+FORMAT_MODULE_PATH = ["facilitation.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True

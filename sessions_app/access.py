@@ -33,6 +33,11 @@ def is_moderator(user: User | AnonymousUser) -> bool:
     return role_of(user) in {Role.CHAIR, Role.SECRETARIAT}
 
 
+def can_view_screen(user: User | AnonymousUser) -> bool:
+    """The room screen through an account: chairs, the secretariat and observers (a projector uses a kiosk link)."""
+    return role_of(user) in {Role.CHAIR, Role.SECRETARIAT, Role.OBSERVER}
+
+
 def is_secretariat(user: User | AnonymousUser) -> bool:
     return role_of(user) == Role.SECRETARIAT
 

@@ -15,6 +15,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -23,7 +24,8 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 from . import access, events, fanout, live, queries
 from .middleware import socket_database
-from .models import Meeting, Session
+from .meeting_settings import services as meeting_settings_services
+from .models import Meeting, ScreenLink, Session
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        await self.join_live()
+
+    async def join_live(self):
+        """Join the socket's live groups and accept it (once connect has authorized it)."""
         # Live fragments come through the process's hub (one subscription per group, fanout.py);
         # the user's own group (revocation) stays on this socket's channel.
         self.hub = fanout.hub_for(self.channel_layer)
@@ -137,6 +143,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 return False
         if audience == events.CONSOLE and not access.is_moderator(user):
             return False
+        # A projector opens the screen through a kiosk link (ScreenLinkConsumer); delegates may not.
+        if audience == events.SCREEN and not access.can_view_screen(user):
+            return False
         if access.role_of(user) is None:
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
@@ -174,6 +183,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         user = get_user_model().objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
         if user is None or access.role_of(user) is None:
             return False
+        if self.audience == events.SCREEN:
+            return access.can_view_screen(user)
         return self.audience != events.CONSOLE or access.is_moderator(user)
 
     @socket_database
@@ -207,3 +218,32 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     def _refusal(self) -> str:
         with translation.override(self.language):
             return render_to_string("sessions_app/partials/live_notice.html", {"message": _("That action is not available over the live connection.")})
+
+
+class ScreenLinkConsumer(MeetingConsumer):
+    """The room screen's socket opened through a kiosk link: the token in the URL is the key, no user."""
+
+    async def connect(self):
+        if not await self._authorize_link(self.scope["url_route"]["kwargs"]["token"]):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.join_live()
+
+    @socket_database
+    def _authorize_link(self, token: str) -> bool:
+        link = meeting_settings_services.screen_link_for_token(token)
+        if link is None:
+            return False
+        self.link_id, self.meeting_id, self.session_id, self.audience = link.pk, link.meeting_id, None, events.SCREEN
+        self.user = AnonymousUser()
+        self.authorized_at = time.monotonic()
+        self.live_groups = [events.bundle_group(link.meeting_id), events.group_name(link.meeting_id, events.SCREEN)]
+        # Revoking the link closes this socket, as revoking a participant closes theirs.
+        self.revocation_group = meeting_settings_services.kiosk_group(link.pk)
+        self.delegation_id = None
+        self.language = self._language(self.user)
+        return True
+
+    @socket_database
+    def _still_allowed(self) -> bool:
+        return ScreenLink.objects.filter(pk=self.link_id, revoked_at__isnull=True).exists()

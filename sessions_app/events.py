@@ -153,6 +153,12 @@ def disconnect_user(user_id: int) -> None:
     transaction.on_commit(lambda: async_to_sync(layer.group_send)(revocation_group(user_id), {"type": "auth.revoked"}))
 
 
+def close_group(group: str) -> None:
+    """Close every open socket of a revocation group (after commit), as disconnect_user does for a user's."""
+    layer = get_channel_layer()
+    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": "auth.revoked"}))
+
+
 def record(*, meeting: Meeting, type: str, session: Session | None = None, payload: dict | None = None) -> Event:
     """Store a live event with the meeting's next sequence number; broadcast it once committed.
 

@@ -4,6 +4,7 @@ Models stay thin (fields, constraints, small properties); every write goes throu
 """
 
 import functools
+import unicodedata
 
 from django.conf import settings
 from django.db import models
@@ -53,6 +54,8 @@ class Meeting(models.Model):
         "Question", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("now discussing")
     )
     join_code = models.CharField(_("room code"), max_length=12, unique=True, null=True, blank=True)
+    # Where the meeting is held: every time on its pages and in its records is shown in this zone.
+    time_zone = models.CharField(_("time zone"), max_length=60, default=settings.TIME_ZONE)
     # The last live-event sequence number; incremented under a row lock in the event's transaction.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     source_name = models.CharField(_("imported from"), max_length=255, blank=True)
@@ -80,6 +83,25 @@ def country_name(code: str, language: str | None) -> str:
     """django-countries' name for `code` in `language` (the active one: the cache key says which),
     looked up once: translating a name costs about 40 microseconds, a cached one a dict lookup."""
     return str(countries.name(code))
+
+
+# Letters a decomposition leaves whole, spelled out as a French or English reader files them.
+_SPELLED_OUT = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l"})
+
+
+@functools.lru_cache(maxsize=4096)
+def name_key(name: str) -> str:
+    """A key that files names as a dictionary of the language does: accents second (États-Unis
+    between Estonie and Finlande, not after Zimbabwe), case ignored."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_SPELLED_OUT))
+    base = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return f"{base}\x00{name.casefold()}"  # ties (Côte / Cote) broken by the accented form, stably
+
+
+def by_name(delegations, language: str | None = None) -> list:
+    """Delegations (anything with .code) in the order of their names in the language (the active one)."""
+    language = language or get_language()
+    return sorted(delegations, key=lambda delegation: name_key(country_name(delegation.code, language)))
 
 
 class Delegation(models.Model):
@@ -716,3 +738,32 @@ class StatementVote(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["statement", "delegation"], name="one_statement_vote_per_delegation")]
+class SettingChange(models.Model):
+    """One change of one meeting setting: the audit log of the settings page (sessions_app/meeting_settings)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="setting_changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    field = models.CharField(max_length=60)
+    old_value = models.CharField(max_length=60)
+    new_value = models.CharField(max_length=60)
+    # Exports taken before this change no longer match the meeting's settings.
+    exports_before = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class ScreenLink(models.Model):
+    """A kiosk link for the room's projector: shows the room screen to whoever holds it, signs in nobody."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="screen_links")
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    # Only the hash is stored; the token itself is shown once, in the link.
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 
 from . import events
-from .models import Delegation, Meeting, Participant, SignInToken
+from .models import Delegation, Meeting, Participant, SignInToken, name_key
 from .services import ActionRefused
 
 Role = Participant.Role
@@ -448,7 +448,7 @@ class ImportPreview:
 
     @property
     def new_delegation_names(self) -> list[str]:
-        return sorted(str(countries.name(code)) for code in self.new_delegations)
+        return sorted((str(countries.name(code)) for code in self.new_delegations), key=name_key)
 
 
 def _display(field_name: str, value: str | None) -> str:
@@ -1006,7 +1006,7 @@ def participants_by_delegation(meeting: Meeting) -> list[ParticipantGroup]:
     def order(p: Participant):
         return (ROLE_ORDER.get(p.role, 9), (p.user.get_full_name() or p.user.username).casefold())
 
-    ordered = [officers, *sorted(groups.values(), key=lambda g: g.title.casefold()), observers]
+    ordered = [officers, *sorted(groups.values(), key=lambda g: name_key(g.title)), observers]
     for group in ordered:
         group.participants.sort(key=order)
     return ordered

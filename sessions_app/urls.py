@@ -36,4 +36,5 @@ urlpatterns += [
     path("practices/<int:practice_id>/curate/", library.library_curate, name="library_curate"),
     path("api/practices/", library.api_list, name="library_api"),
     path("api/practices/<int:practice_id>/", library.api_detail, name="library_api_practice"),
+    path("", include("sessions_app.urls_settings")),
 ]

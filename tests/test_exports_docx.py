@@ -51,7 +51,7 @@ def test_summary_docx_has_the_meeting_header_and_a_section_per_session(built):
     assert [p.text for p in document.paragraphs[:5]] == [
         "Annual Meeting of Centres of Government",
         "Summary record",
-        "Paris · Nov. 22, 2023 – Nov. 23, 2023",
+        "Paris · 22 November 2023 – 23 November 2023",
         "Participating delegations",
         "France, Germany, Japan",
     ]
@@ -92,7 +92,7 @@ def test_summary_docx_lists_poll_results_and_interventions(built):
     assert table_rows(single) == [
         ["Option", "Votes", "Share of voters", "Benchmark: OECD average"], ["Yes", "2", "66.7%", "41.4%"], ["No", "1", "33.3%", ""]
     ]  # fmt: skip
-    assert table_rows(interventions) == [["Delegation", "Question", "Time", "Duration"], ["France", "", "10:05 a.m. – 10:08 a.m.", "3 min 00 s"]]
+    assert table_rows(interventions) == [["Delegation", "Question", "Time", "Duration"], ["France", "", "10:05 – 10:08", "3 min 00 s"]]
     assert table_rows(scale)[7] == ["6", "1", "50%"]
     assert table_rows(ranking) == [["Option", "Average points", "First places"], ["Data", "2", "2"], ["Skills", "1", "0"]]
     texts = all_texts(document)

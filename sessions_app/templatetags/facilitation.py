@@ -5,7 +5,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from ..models import by_name as delegations_by_name
 from ..models import country_name
+from ..zones import zone_of
 
 register = template.Library()
 
@@ -47,7 +49,13 @@ def names(delegations) -> str:
     """Delegations' names in the active language, comma-separated (the console's list of up to 193
     who have not answered: one join, not a template loop of 193 steps)."""
     language = get_language()
-    return ", ".join(country_name(delegation.code, language) for delegation in delegations)
+    return ", ".join(country_name(delegation.code, language) for delegation in delegations_by_name(delegations, language))
+
+
+@register.filter
+def by_name(delegations) -> list:
+    """Delegations in the order of their names in the active language (French collation in French)."""
+    return delegations_by_name(delegations)
 
 
 @register.filter
@@ -104,3 +112,9 @@ def moderation_buttons(context, item, target, url):
     from ..fragments import moderation_buttons
 
     return moderation_buttons(item, target=target, url=url, csrf_token=context.get("csrf_token") or "")
+
+
+@register.filter
+def meeting_zone(meeting):
+    """The meeting's time zone for {% timezone %} (base.html): the server's where there is no meeting."""
+    return zone_of(meeting)

@@ -2,13 +2,14 @@
 
 import segno
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import live, queries, services
-from ..access import require_moderator
+from ..access import can_view_screen, require_moderator
 from ..models import Answer, Meeting, Practice, Question
 
 
@@ -146,21 +147,28 @@ def save_conclusions(request, slug, number):
     return _back_to_console(session)
 
 
-@login_required
-def screen(request, slug):
-    """The room's projector view: large type, no delegate names, attribution per the meeting's setting."""
-    meeting = get_object_or_404(Meeting.objects.select_related("current_question__session", "current_session"), slug=slug)
+def screen_join(request, meeting) -> dict:
+    """The room code's address and QR code for a screen of this meeting."""
     try:
         join_url = request.build_absolute_uri(reverse("join"))
     except NoReverseMatch:  # room-code joining not installed
         join_url = ""
-    context = {
-        **live.screen_context(meeting),
+    return {
         "join_url": join_url,
         "join_qr": segno.make(f"{join_url}?code={meeting.join_code}", error="m").svg_data_uri(scale=4, border=2)
         if meeting.join_code and join_url
         else None,
     }
+
+
+@login_required
+def screen(request, slug):
+    """The room's projector view: large type, no delegate names, attribution per the meeting's setting."""
+    # Not delegates; a projector uses a kiosk screen link (meeting settings), signed in as nobody.
+    if not can_view_screen(request.user):
+        raise PermissionDenied
+    meeting = get_object_or_404(Meeting.objects.select_related("current_question__session", "current_session"), slug=slug)
+    context = {**live.screen_context(meeting), **screen_join(request, meeting)}
     return render(request, "sessions_app/screen.html", context)
 
 

@@ -18,6 +18,7 @@ from .. import queries
 from ..access import require_moderator
 from ..exports import FORMATS, audit, common
 from ..models import ExportLog, Meeting, Session, Visibility
+from ..zones import activate_meeting_zone
 
 RECENT_EXPORTS = 10
 KIND_LABELS = {
@@ -45,7 +46,9 @@ def _scope(request, meeting: Meeting) -> Session | None:
 def _meeting_for_records(request, slug: str) -> Meeting:
     # The role is checked before the meeting is looked up, so a delegate learns nothing from a 404.
     require_moderator(request.user)
-    return queries.get_meeting(slug)
+    meeting = queries.get_meeting(slug)
+    activate_meeting_zone(meeting)  # the records' times in the meeting's zone
+    return meeting
 
 
 @never_cache

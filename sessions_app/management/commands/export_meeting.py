@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from ...exports import FORMATS, audit
+from ...zones import activate_meeting_zone
 from ...models import Meeting, Session
 
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         meeting = Meeting.objects.filter(slug=slug).first()
         if meeting is None:
             raise CommandError(f"No meeting with the slug “{slug}”.")
+        activate_meeting_zone(meeting)  # the record's times in the meeting's zone, as on its pages
         scope = None
         if session is not None:
             if not export.per_session:
