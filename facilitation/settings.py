@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "sessions_app.middleware.MeetingWallMiddleware",  # sync only, like the one below
     # Last, and synchronous only: under ASGI, Django then runs every middleware above in the
     # request's worker thread. An async-capable middleware below a sync one would bounce each
     # request between the event loop and threads (two hops per middleware), waiting each time for

@@ -137,7 +137,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 return False
         if audience == events.CONSOLE and not access.is_moderator(user):
             return False
-        if access.role_of(user) is None:
+        if access.role_of(user) is None or not access.takes_part(user, meeting):
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
         self.authorized_at = time.monotonic()
@@ -172,7 +172,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     @socket_database
     def _still_allowed(self) -> bool:
         user = get_user_model().objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
-        if user is None or access.role_of(user) is None:
+        if user is None or access.role_of(user) is None or not access.takes_part(user, self.meeting_id):
             return False
         return self.audience != events.CONSOLE or access.is_moderator(user)
 

@@ -74,6 +74,8 @@ KNOWN_MIDDLEWARE = {
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "sessions_app.middleware.UserLanguageMiddleware",  # _language
+    # The wall's rule for a delegate's answer is services.submit_answers' (the delegation takes part).
+    "sessions_app.middleware.MeetingWallMiddleware",
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -113,6 +113,10 @@ class Participant(models.Model):
         verbose_name=_("delegation"),
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
+    # Meetings this person takes part in besides their delegation's (observers: the room code they entered).
+    meetings = models.ManyToManyField(
+        "Meeting", related_name="attendees", blank=True, verbose_name=_("meetings"),
+    )
 
     class Meta:
         verbose_name = _("participant")
