@@ -6,6 +6,7 @@ serve one meeting.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_countries",
     "csp",
+    "axes",
     "sessions_app",
 ]
 
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "sessions_app.middleware.MeetingWallMiddleware",  # sync only, like the one below
+    "axes.middleware.AxesMiddleware",  # the lock-out page; above the sync one below, so it runs sync too
     # Last, and synchronous only: under ASGI, Django then runs every middleware above in the
     # request's worker thread. An async-capable middleware below a sync one would bounce each
     # request between the event loop and threads (two hops per middleware), waiting each time for
@@ -153,6 +156,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password sign-in is limited by django-axes: failures are counted per account and per client address
+# in the database every process shares (one table, AccessAttempt), so two workers count together; a
+# lock-out expires after AXES_COOLOFF_TIME and the secretariat lifts it early (signin_limits/).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_FAILURE_LIMIT", "8"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one past the limit locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "sessions_app.signin_limits.views.locked_out"
+AXES_VERBOSE = False  # our own log line (sessions_app.signin_limits) names no account or address
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -76,6 +76,7 @@ KNOWN_MIDDLEWARE = {
     "sessions_app.middleware.UserLanguageMiddleware",  # _language
     # The wall's rule for a delegate's answer is services.submit_answers' (the delegation takes part).
     "sessions_app.middleware.MeetingWallMiddleware",
+    "axes.middleware.AxesMiddleware",  # acts only on a sign-in that failed; an answer post signs no one in
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("sessions_app.urls_records")),
     path("", include("sessions_app.urls_participants")),
     path("", include("sessions_app.urls_room")),
+    path("", include("sessions_app.signin_limits.urls")),
 ]

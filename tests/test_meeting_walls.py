@@ -99,6 +99,8 @@ NOT_MEETING_URLS = {
     "login": "password sign-in",
     "logout": "sign-out",
     "admin": "Django's admin: staff only",
+    "signin_lockouts": "secretariat only: sign-in lock-outs of the instance",
+    "signin_lockout_lift": "secretariat only: sign-in lock-outs of the instance",
 }
 SOCKET_ROUTES = {
     "ws/meetings/<slug:slug>/sessions/<int:number>/<str:audience>/": lambda w: f"/ws/meetings/{w['meeting'].slug}/sessions/{w['session'].number}/delegate/",
