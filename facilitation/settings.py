@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "sessions_app.middleware.MeetingWallMiddleware",  # sync only, like the one below
+    "sessions_app.middleware.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # the lock-out page; above the sync one below, so it runs sync too
     # Last, and synchronous only: under ASGI, Django then runs every middleware above in the
     # request's worker thread. An async-capable middleware below a sync one would bounce each
@@ -191,11 +192,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("HTTPS", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A request is HTTPS when X-Forwarded-Proto says so: right only behind a proxy that sets (overwrites)
+    # that header on every request, as deploy/nginx/facilitation.conf does. Serving HTTPS without such
+    # a proxy, set TRUST_X_FORWARDED_PROTO=0 so that a client cannot claim HTTPS by sending the header.
+    if env_bool("TRUST_X_FORWARDED_PROTO", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -205,7 +211,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "object-src": [NONE],
-        "base-uri": [SELF],
+        "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
     }

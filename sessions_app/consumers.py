@@ -92,7 +92,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         try:
             message = json.loads(text_data)
             kind = message["type"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: "[" nested thousands deep
             await self.close(code=CLOSE_MALFORMED)
             return
         if kind == "resync":

@@ -116,3 +116,28 @@ class MeetingWallMiddleware:
         if not access.visible_meetings(request.user).filter(slug=slug).exists() and Meeting.objects.filter(slug=slug).exists():
             raise PermissionDenied(_("You do not take part in this meeting."))
         return None
+
+
+# The browser features the app never uses, denied to every page (and to anything injected into one).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media", "geolocation",
+        "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+)
+
+
+class PermissionsPolicyMiddleware:
+    """A Permissions-Policy header on every response (Django has no setting for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.process_response(request, self.get_response(request))
+
+    def process_response(self, request, response):
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
