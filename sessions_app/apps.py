@@ -6,3 +6,11 @@ class SessionsAppConfig(AppConfig):
     name = "sessions_app"
     verbose_name = _("Meetings")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_login_failed
+
+        from .oplog import log_event
+
+        # A wrong password: logged with no account name or address (the axes table has those).
+        user_login_failed.connect(lambda sender, **kwargs: log_event("sign_in.failed"), weak=False, dispatch_uid="ops-sign-in-failed")

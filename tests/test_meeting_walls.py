@@ -90,6 +90,7 @@ MEETING_URLS = {
     "cast_vote": _kwargs("slug", "poll_id"),
 }
 NOT_MEETING_URLS = {
+    "healthz": "the proxy's probe: says only whether the database and channel layer answer",
     "home": "lists only the meetings the user takes part in (test below)",
     "set_language": "the user's language",
     "import_notes": "secretariat only: creates a meeting",
