@@ -6,6 +6,7 @@ serve one meeting.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_countries",
     "csp",
+    "axes",
     "sessions_app",
 ]
 
@@ -59,6 +61,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "sessions_app.middleware.MeetingWallMiddleware",  # sync only, like the one below
+    "sessions_app.middleware.PermissionsPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # the lock-out page; above the sync one below, so it runs sync too
     # Last, and synchronous only: under ASGI, Django then runs every middleware above in the
     # request's worker thread. An async-capable middleware below a sync one would bounce each
     # request between the event loop and threads (two hops per middleware), waiting each time for
@@ -152,6 +157,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password sign-in is limited by django-axes: failures are counted per account and per client address
+# in the database every process shares (one table, AccessAttempt), so two workers count together; a
+# lock-out expires after AXES_COOLOFF_TIME and the secretariat lifts it early (signin_limits/).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_FAILURE_LIMIT", "8"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one past the limit locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "sessions_app.signin_limits.views.locked_out"
+AXES_VERBOSE = False  # our own log line (sessions_app.signin_limits) names no account or address
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -178,11 +194,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("HTTPS", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # the proxy's probe over loopback HTTP
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A request is HTTPS when X-Forwarded-Proto says so: right only behind a proxy that sets (overwrites)
+    # that header on every request, as deploy/nginx/facilitation.conf does. Serving HTTPS without such
+    # a proxy, set TRUST_X_FORWARDED_PROTO=0 so that a client cannot claim HTTPS by sending the header.
+    if env_bool("TRUST_X_FORWARDED_PROTO", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -192,7 +214,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "object-src": [NONE],
-        "base-uri": [SELF],
+        "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
     }
@@ -223,7 +245,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # LOG_FORMAT=json (the deploy/ environment file): one JSON object a line, for journald or a collector.
+    "formatters": {"json": {"()": "sessions_app.oplog.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", **({"formatter": "json"} if os.environ.get("LOG_FORMAT") == "json" else {})},
+    },
     "loggers": {
         "sessions_app": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     },

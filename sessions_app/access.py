@@ -2,8 +2,10 @@
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
-from .models import Delegation, Participant
+from .models import Delegation, Meeting, Participant
 
 Role = Participant.Role
 
@@ -58,3 +60,39 @@ def require_moderator(user: User | AnonymousUser) -> None:
 def require_secretariat(user: User | AnonymousUser) -> None:
     if not is_secretariat(user):
         raise PermissionDenied
+
+
+# --- Meeting walls: a person sees the meetings they take part in ------------------------------------
+
+# Officers run the instance's meetings: the secretariat (and superusers) and chairs see every meeting.
+OFFICERS = {Role.CHAIR, Role.SECRETARIAT}
+
+
+def visible_meetings(user: User | AnonymousUser) -> QuerySet[Meeting]:
+    """The meetings the user takes part in: officers all; delegates their delegation's; others theirs."""
+    if not user.is_authenticated:
+        return Meeting.objects.none()
+    if user.is_superuser:
+        return Meeting.objects.all()
+    participant = participant_of(user)
+    if participant is None:
+        return Meeting.objects.none()
+    if participant.role in OFFICERS:
+        return Meeting.objects.all()
+    taking_part = Q(attendees=participant)
+    if participant.role in {Role.DELEGATE, Role.HEAD} and participant.delegation_id:
+        taking_part |= Q(delegations=participant.delegation_id)
+    return Meeting.objects.filter(pk__in=Meeting.objects.filter(taking_part).values("pk"))
+
+
+def takes_part(user: User | AnonymousUser, meeting: Meeting | int) -> bool:
+    """Whether the user may read (and, by role, act in) this meeting."""
+    meeting_id = meeting.pk if isinstance(meeting, Meeting) else meeting
+    if user.is_authenticated and (user.is_superuser or role_of(user) in OFFICERS):
+        return True  # no query: the common case of a console
+    return visible_meetings(user).filter(pk=meeting_id).exists()
+
+
+def require_taking_part(user: User | AnonymousUser, meeting: Meeting | int) -> None:
+    if not takes_part(user, meeting):
+        raise PermissionDenied(_("You do not take part in this meeting."))

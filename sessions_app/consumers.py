@@ -98,7 +98,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         try:
             message = json.loads(text_data)
             kind = message["type"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: "[" nested thousands deep
             await self.close(code=CLOSE_MALFORMED)
             return
         if kind == "resync":
@@ -146,7 +146,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         # A projector opens the screen through a kiosk link (ScreenLinkConsumer); delegates may not.
         if audience == events.SCREEN and not access.can_view_screen(user):
             return False
-        if access.role_of(user) is None:
+        if access.role_of(user) is None or not access.takes_part(user, meeting):
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
         self.authorized_at = time.monotonic()
@@ -181,7 +181,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     @socket_database
     def _still_allowed(self) -> bool:
         user = get_user_model().objects.select_related("participant").filter(pk=self.user.pk, is_active=True).first()
-        if user is None or access.role_of(user) is None:
+        if user is None or access.role_of(user) is None or not access.takes_part(user, self.meeting_id):
             return False
         if self.audience == events.SCREEN:
             return access.can_view_screen(user)

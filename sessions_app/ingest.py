@@ -74,6 +74,10 @@ KNOWN_MIDDLEWARE = {
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "sessions_app.middleware.UserLanguageMiddleware",  # _language
+    # The wall's rule for a delegate's answer is services.submit_answers' (the delegation takes part).
+    "sessions_app.middleware.MeetingWallMiddleware",
+    "sessions_app.middleware.PermissionsPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # acts only on a sign-in that failed; an answer post signs no one in
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -261,6 +265,8 @@ def _middleware() -> list:
     if _MIDDLEWARE is None:
         from csp.middleware import CSPMiddleware
 
+        from .middleware import PermissionsPolicyMiddleware
+
         hooks = {
             "django.middleware.security.SecurityMiddleware": SecurityMiddleware,
             "django.middleware.locale.LocaleMiddleware": LocaleMiddleware,
@@ -268,6 +274,7 @@ def _middleware() -> list:
             "django.middleware.csrf.CsrfViewMiddleware": CsrfViewMiddleware,
             "django.middleware.clickjacking.XFrameOptionsMiddleware": XFrameOptionsMiddleware,
             "csp.middleware.CSPMiddleware": CSPMiddleware,
+            "sessions_app.middleware.PermissionsPolicyMiddleware": PermissionsPolicyMiddleware,
         }
         _MIDDLEWARE = [hooks[path](_no_response) for path in settings.MIDDLEWARE if path in hooks]
     return _MIDDLEWARE

@@ -5,10 +5,14 @@ from channels.auth import AuthMiddleware
 from channels.auth import get_user as channels_get_user
 from channels.sessions import InstanceSessionWrapper, SessionMiddleware
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.utils import translation
+from django.utils.translation import gettext as _
 
+from . import access
 from .access import participant_of
 from .events import end_worker_task
+from .models import Meeting
 
 
 class UserLanguageMiddleware:
@@ -87,3 +91,53 @@ class SocketAuthMiddleware(AuthMiddleware):
 
     async def resolve_scope(self, scope):
         scope["user"]._wrapped = await socket_database(channels_get_user.func)(scope)
+
+
+class MeetingWallMiddleware:
+    """Every page under meetings/<slug>/ is refused to a signed-in user who does not take part in it.
+
+    One place for pages, forms, exports and the API alike (access.takes_part), so a view added later
+    is walled without remembering to; anonymous requests go on to the view, which asks them to sign in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get("slug")
+        if slug is None or not request.user.is_authenticated or not view_func.__module__.startswith("sessions_app."):
+            return None
+        if request.user.is_superuser or access.role_of(request.user) in access.OFFICERS:
+            return None
+        # One query when the user takes part; a missing meeting is left to the view's 404.
+        if not access.visible_meetings(request.user).filter(slug=slug).exists() and Meeting.objects.filter(slug=slug).exists():
+            raise PermissionDenied(_("You do not take part in this meeting."))
+        return None
+
+
+# The browser features the app never uses, denied to every page (and to anything injected into one).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media", "geolocation",
+        "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+)
+
+
+class PermissionsPolicyMiddleware:
+    """A Permissions-Policy header on every response (Django has no setting for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.process_response(request, self.get_response(request))
+
+    def process_response(self, request, response):
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

@@ -146,6 +146,10 @@ class Participant(models.Model):
         verbose_name=_("delegation"),
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
+    # Meetings this person takes part in besides their delegation's (observers: the room code they entered).
+    meetings = models.ManyToManyField(
+        "Meeting", related_name="attendees", blank=True, verbose_name=_("meetings"),
+    )
 
     class Meta:
         verbose_name = _("participant")
@@ -518,6 +522,8 @@ class Poll(models.Model):
     results_visible = models.BooleanField(default=False)
     open_to_observers = models.BooleanField(default=False)
     benchmark_label = models.CharField(max_length=300, blank=True)
+    # Scale polls: the briefing's figure on the same 0-10 scale (choice polls keep theirs per option).
+    benchmark_scale = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -946,8 +946,15 @@ def join_as_observer(*, meeting: Meeting, name: str = "") -> User:
     user = User(username=username, first_name=" ".join(name.split())[:NAME_MAX])
     user.set_unusable_password()
     user.save()
-    Participant.objects.create(user=user, role=Role.OBSERVER)
+    Participant.objects.create(user=user, role=Role.OBSERVER).meetings.add(meeting)
     return user
+
+
+def admit_with_code(*, user: User, meeting: Meeting) -> None:
+    """A signed-in observer who enters another meeting's room code takes part in that meeting too."""
+    participant = Participant.objects.filter(user=user, role=Role.OBSERVER).first()
+    if participant is not None:
+        participant.meetings.add(meeting)
 
 
 # --- Reads for the pages ----------------------------------------------------------------------------

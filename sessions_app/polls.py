@@ -44,14 +44,28 @@ def _benchmark(value: str) -> Decimal | None:
     return number.quantize(Decimal("0.1"))
 
 
+def _scale_benchmark(value: str | None) -> Decimal | None:
+    value = ("" if value is None else str(value)).strip().replace(",", ".")
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or not 0 <= number <= 10:
+        raise ActionRefused(_("A scale benchmark is a number from 0 to 10, such as 6.5."))
+    return number.quantize(Decimal("0.1"))
+
+
 @transaction.atomic
 def create_poll(
     *, user: User, session: Session, prompt: str, kind: str, options: list[str], scope: str = Poll.Scope.DELEGATION,
-    benchmark_label: str = "", benchmarks: list[str] | None = None,
+    benchmark_label: str = "", benchmarks: list[str] | None = None, benchmark_scale: str | None = None,
 ) -> Poll:
     """Prepare a poll for a session (not yet visible to delegates); choice polls need 2+ options.
 
-    `benchmarks` holds, per option, the share (in %) a survey from the briefing reported for it.
+    `benchmarks` holds, per option, the share (in %) a survey from the briefing reported for it;
+    `benchmark_scale`, for a scale poll, the briefing's average on the same 0-10 scale.
     """
     access.require_moderator(user)
     prompt = _clean_text(prompt, limit=500, label=_("The poll's question"))
@@ -72,8 +86,9 @@ def create_poll(
             raise ActionRefused(_("Two options have the same text."))
     else:
         rows = []
+    scale_benchmark = _scale_benchmark(benchmark_scale) if kind == Kind.SCALE else None
     poll = Poll.objects.create(
-        session=session, prompt=prompt, kind=kind, scope=scope,
+        session=session, prompt=prompt, kind=kind, scope=scope, benchmark_scale=scale_benchmark,
         benchmark_label=_clean_text(benchmark_label, limit=300, label=_("The benchmark's source"), required=False),
     )
     PollOption.objects.bulk_create(
@@ -225,6 +240,7 @@ class PollResults:
     scale: list[OptionResult] = field(default_factory=list)
     scale_mean: float | None = None
     scale_median: float | None = None
+    scale_benchmark: float | None = None  # the briefing's figure on the 0-10 scale
     words: list[tuple[str, int, int]] = field(default_factory=list)  # (word or phrase, count, size 1-5)
 
     @property
@@ -287,6 +303,7 @@ def tally(poll: Poll, options: list, votes: list, *, eligible: int, choices: Cou
         values = [vote.scale_value for vote in votes if vote.scale_value is not None]
         counts = Counter(values)
         results.scale = [OptionResult(str(value), counts[value], _percent(counts[value], voters)) for value in SCALE_VALUES]
+        results.scale_benchmark = float(poll.benchmark_scale) if poll.benchmark_scale is not None else None
         if values:
             results.scale_mean = round(statistics.fmean(values), 1)
             results.scale_median = statistics.median(values)
@@ -383,6 +400,6 @@ def import_polls(*, user: User, meeting, data: dict) -> list[Poll]:
                 user=user, session=session, prompt=entry.get("prompt", ""), kind=entry.get("kind", ""),
                 scope=entry.get("scope", Poll.Scope.DELEGATION), options=[str(row[0]) for row in options],
                 benchmarks=["" if len(row) < 2 or row[1] is None else str(row[1]) for row in options],
-                benchmark_label=entry.get("benchmark_label", ""),
+                benchmark_label=entry.get("benchmark_label", ""), benchmark_scale=entry.get("benchmark_scale"),
             ))
     return created

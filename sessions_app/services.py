@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from . import access, events, importer, rows
+from . import access, events, importer, oplog, rows
 from .models import (
     Answer,
     AnswerRevision,
@@ -104,6 +104,7 @@ def import_meeting_notes(notes: importer.MeetingNotes, *, source_name: str = "")
                 % {"number": dropped.number}
             )
         dropped.delete()
+    oplog.log_event("import.notes", meeting_id=meeting.pk, count=meeting.sessions.count())
     return meeting
 
 
@@ -526,6 +527,7 @@ def moderate_answer(
     answer.save(update_fields=["visibility", "hidden_reason", "starred", "duplicate_of"])
     meeting = answer.question.session.meeting
     ModerationAction.objects.create(meeting=meeting, actor=user, action=action, answer=answer, reason=reason)
+    oplog.log_event("moderation.answer", meeting_id=meeting.pk, user_id=user.pk, object_id=answer.pk, action=action)
     events.record(
         meeting=meeting, type=events.ANSWER_MODERATED, session=answer.question.session,
         payload={"answer": answer.pk, "action": action},
@@ -550,6 +552,7 @@ def moderate_practice(*, user: User, practice: Practice, action: str, reason: st
     practice.save(update_fields=["visibility", "hidden_reason", "starred"])
     meeting = practice.session.meeting
     ModerationAction.objects.create(meeting=meeting, actor=user, action=action, practice=practice, reason=reason)
+    oplog.log_event("moderation.practice", meeting_id=meeting.pk, user_id=user.pk, object_id=practice.pk, action=action)
     events.record(
         meeting=meeting, type=events.PRACTICE_MODERATED, session=practice.session,
         payload={"practice": practice.pk, "action": action},

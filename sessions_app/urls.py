@@ -37,4 +37,5 @@ urlpatterns += [
     path("api/practices/", library.api_list, name="library_api"),
     path("api/practices/<int:practice_id>/", library.api_detail, name="library_api_practice"),
     path("", include("sessions_app.urls_settings")),
+    path("", include("sessions_app.signin_limits.urls")),
 ]

@@ -75,10 +75,10 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     status = models.Question.Status.OPEN
 
 
-def make_participant(*, role: str, delegation=None, username: str | None = None, **user_fields) -> User:
-    """A user with a Participant row in the given role (and delegation for delegates)."""
+def make_participant(*, role: str, delegation=None, username: str | None = None, meetings=(), **user_fields) -> User:
+    """A user with a Participant row in the given role (and delegation for delegates), taking part in `meetings`."""
     user = UserFactory(**({"username": username} if username else {}), **user_fields)
-    models.Participant.objects.create(user=user, role=role, delegation=delegation)
+    models.Participant.objects.create(user=user, role=role, delegation=delegation).meetings.set(meetings)
     return user
 
 

@@ -246,7 +246,7 @@ async def test_a_sockets_messages_open_no_new_database_connection():
 
 async def test_observer_gets_the_delegate_feed_but_not_the_console():
     world = await setup_meeting()
-    observer = await database_sync_to_async(make_participant)(role="observer")
+    observer = await database_sync_to_async(make_participant)(role="observer", meetings=[world["meeting"]])
     _c, connected, code = await open_socket(console_path(world["meeting"]), observer)
     assert (connected, code) == (False, 4403)
     screen, connected, _ = await open_socket(screen_path(world["meeting"]), observer)

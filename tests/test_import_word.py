@@ -100,7 +100,9 @@ def test_word_figures_show_their_images_to_delegates(client, seed_docx):
     src = reverse("figure_image", args=[meeting.slug, image.position])
     assert f'<img class="figure-image" src="{src}" alt="Figure 1. ' in figure.html
     assert "figure not reproduced" not in figure.html
-    client.force_login(make_delegate(DelegationFactory(country="FR")))
+    france = DelegationFactory(country="FR")
+    meeting.delegations.add(france)  # the delegate takes part in the meeting (the wall, issue 23)
+    client.force_login(make_delegate(france))
     response = client.get(src)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"

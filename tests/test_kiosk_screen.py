@@ -85,7 +85,7 @@ def test_too_long_label_is_refused(client, meeting):
 def test_screen_page_is_refused_to_delegates_but_open_to_chair_and_observer(client, meeting):
     client.force_login(make_delegate(DelegationFactory(country="FR")))
     assert client.get(reverse("screen", args=[meeting.slug])).status_code == 403
-    for user in (make_chair(), make_participant(role="observer")):
+    for user in (make_chair(), make_participant(role="observer", meetings=[meeting])):
         client.force_login(user)
         assert client.get(reverse("screen", args=[meeting.slug])).status_code == 200
 

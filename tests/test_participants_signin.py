@@ -215,7 +215,7 @@ def test_administrators_get_no_links(meeting):
 def test_revoking_ends_the_participants_open_sessions_and_no_one_elses(client, delegate, meeting, django_user_model):
     client.post(signin_url(new_link(delegate), meeting))
     other_client = Client()
-    bystander = make_participant(role="observer")
+    bystander = make_participant(role="observer", meetings=[meeting])
     other_client.force_login(bystander)
     assert Session.objects.count() == 2
 

@@ -62,12 +62,12 @@ def test_session_page_query_count_does_not_grow_with_blocks(client, django_asser
     QuestionFactory.create_batch(3, session=session)
     client.force_login(make_delegate(delegation))
     # session+meeting, user, participant, meeting with current items, blocks, references, questions,
-    # own answers, own practices, the session save/load of the auth session.
+    # own answers, own practices, the session save/load of the auth session, the meeting wall.
     with django_assert_num_queries(QUERIES_FOR_SESSION_PAGE):
         assert client.get(session_url(session)).status_code == 200
 
 
-QUERIES_FOR_SESSION_PAGE = 17  # 16, and the session's opinion rounds (issue 25)
+QUERIES_FOR_SESSION_PAGE = 18  # 16, the session's opinion rounds (issue 25) and the meeting wall (issue 23)
 
 
 def test_every_page_names_an_icon_that_is_served(client):

@@ -144,6 +144,11 @@ class PollRecord:
                 _("Average %(mean)s · median %(median)s (0 to 10)")
                 % {"mean": number(results.scale_mean), "median": number(results.scale_median)}
             )
+        if poll.kind == Poll.Kind.SCALE and results.scale_benchmark is not None:
+            facts.append(
+                _("%(label)s: %(value)s (0 to 10)")
+                % {"label": poll.benchmark_label or _("Benchmark"), "value": number(results.scale_benchmark)}
+            )
         if poll.kind == Poll.Kind.RANKING:
             facts.append(
                 _("Average points: %(count)s for a first place, down to 1 for the last.") % {"count": len(self.by_option)}

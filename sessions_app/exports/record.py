@@ -345,6 +345,7 @@ def _export_polls(meeting: Meeting, user) -> dict[int, list[dict]]:
                 "results_visible": poll.results_visible,
                 "open_to_observers": poll.open_to_observers,
                 "benchmark_label": poll.benchmark_label,
+                "benchmark_scale": None if poll.benchmark_scale is None else str(poll.benchmark_scale),
                 "created_at": _dt(poll.created_at),
                 "opened_at": _dt(poll.opened_at),
                 "closed_at": _dt(poll.closed_at),
@@ -756,6 +757,7 @@ class _Restore:
                 results_visible=bool(entry["results_visible"]),
                 open_to_observers=bool(entry["open_to_observers"]),
                 benchmark_label=entry["benchmark_label"],
+                benchmark_scale=None if entry.get("benchmark_scale") is None else Decimal(entry["benchmark_scale"]),
                 opened_at=_parse_dt(entry["opened_at"]),
                 closed_at=_parse_dt(entry["closed_at"]),
             )

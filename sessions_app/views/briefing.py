@@ -9,13 +9,13 @@ from django.utils import translation
 from django.utils.translation import get_language_info
 
 from .. import queries
-from ..access import delegation_of, is_moderator
+from ..access import delegation_of, is_moderator, visible_meetings
 from ..models import Meeting
 
 
 @login_required
 def home(request):
-    meetings = list(queries.meetings_for_home())
+    meetings = list(queries.meetings_for_home().filter(pk__in=visible_meetings(request.user).values("pk")))
     if len(meetings) == 1:
         return redirect("meeting", slug=meetings[0].slug)
     return render(request, "sessions_app/home.html", {"meetings": meetings})

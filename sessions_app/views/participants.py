@@ -108,7 +108,7 @@ def _landing(slug: str | None):
 
 
 def _log_in(request, user):
-    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
 
 
 def _qr_data_uri(url: str) -> str:
@@ -481,5 +481,7 @@ def join(request):
             else:
                 if role_of(request.user) is None:
                     _log_in(request, service.join_as_observer(meeting=meeting, name=form.cleaned_data["name"]))
+                else:
+                    service.admit_with_code(user=request.user, meeting=meeting)
                 return redirect("meeting", slug=meeting.slug)
     return render(request, "sessions_app/observer_join.html", {"form": form}, status=400 if form.errors else 200)

@@ -220,6 +220,7 @@ def create_poll(request, slug, number):
             user=request.user, session=session, prompt=request.POST.get("prompt", ""), kind=request.POST.get("kind", ""),
             scope=request.POST.get("scope", Poll.Scope.DELEGATION), options=request.POST.getlist("option"),
             benchmarks=request.POST.getlist("benchmark"), benchmark_label=request.POST.get("benchmark_label", ""),
+            benchmark_scale=request.POST.get("benchmark_scale", ""),
         )
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
