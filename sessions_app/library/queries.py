@@ -189,3 +189,16 @@ def practices_for_session(user, session, *, limit: int = 5) -> list[Practice]:
         .values_list("pk", flat=True)[:limit]
     )
     return load_page(ids)
+
+
+def free_theme_suggestions() -> list[dict]:
+    """The delegations' free-text themes (across meetings, case folded) with how many practices use them."""
+    from ..models import Theme
+
+    rows = Theme.objects.values("name").annotate(n=Count("practices", distinct=True)).order_by("-n", "name")
+    merged: dict[str, dict] = {}
+    for row in rows:
+        key = row["name"].strip().lower()
+        entry = merged.setdefault(key, {"name": row["name"], "count": 0})
+        entry["count"] += row["n"]
+    return sorted(merged.values(), key=lambda e: (-e["count"], e["name"].lower()))
