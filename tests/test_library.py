@@ -337,13 +337,9 @@ def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
 
 
 def test_demo_library_holds_practices_from_more_than_one_meeting(client):
-    from sessions_app.library.demo import load_demo_library
-    from sessions_app.services import ensure_delegations
-    from sessions_app.management.commands.load_demo import OECD_MEMBERS
-
     current = published(session=SessionFactory(meeting=MeetingFactory(title="Current meeting")), title="This year's practice")
-    load_demo_library(ensure_delegations(codes=OECD_MEMBERS))
-    load_demo_library(ensure_delegations(codes=OECD_MEMBERS))  # run again: nothing doubles
+    call_command("load_demo", "--library-demo", "--quiet-accounts")
+    call_command("load_demo", "--library-demo", "--quiet-accounts")  # run again: nothing doubles
     client.force_login(make_delegate(DelegationFactory(country="NO"), username="reader"))
     response = client.get(reverse("library"))
     meetings = {o["value"] for f in response.context["results"].facets if f.name == "meeting" for o in f.options}
