@@ -36,7 +36,7 @@ messages: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --library-demo
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above. Ctrl+C stops the server."
 	@# wsproto without per-message deflate: about 38 kB per idle socket instead of 140 kB once a

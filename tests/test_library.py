@@ -339,13 +339,9 @@ def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
 
 
 def test_demo_library_holds_practices_from_more_than_one_meeting(client):
-    from sessions_app.library.demo import load_demo_library
-    from sessions_app.services import ensure_delegations
-    from sessions_app.management.commands.load_demo import OECD_MEMBERS
-
     current = published(session=SessionFactory(meeting=MeetingFactory(title="Current meeting")), title="This year's practice")
-    load_demo_library(ensure_delegations(codes=OECD_MEMBERS))
-    load_demo_library(ensure_delegations(codes=OECD_MEMBERS))  # run again: nothing doubles
+    call_command("load_demo", "--library-demo", "--quiet-accounts")
+    call_command("load_demo", "--library-demo", "--quiet-accounts")  # run again: nothing doubles
     client.force_login(make_delegate(DelegationFactory(country="NO"), username="reader"))
     response = client.get(reverse("library"))
     meetings = {o["value"] for f in response.context["results"].facets if f.name == "meeting" for o in f.options}
@@ -383,3 +379,41 @@ def test_library_details_form_refused_to_other_delegations(client):
     practice = PracticeFactory(delegation=DelegationFactory(country="FR"))
     client.force_login(make_delegate(DelegationFactory(country="DE"), username="other"))
     assert client.get(reverse("library_edit", args=[practice.pk])).status_code == 403
+
+
+def test_practices_restored_with_import_record_land_in_the_library(client, member):
+    from sessions_app.exports import record
+
+    meeting = MeetingFactory(slug="restored-meeting")
+    published(session=SessionFactory(meeting=meeting), title="Désinformation : réseau de vérificateurs")
+    document = record.build(meeting)
+    meeting.delete()
+    assert search.match("verificateurs") == []
+    restored = record.restore_record(record.parse(document))
+    client.force_login(member)
+    response = client.get(reverse("library"), {"q": "verificateurs"})
+    assert titles(response) == ["Désinformation : réseau de vérificateurs"]
+    assert response.context["practices"][0].session.meeting == restored
+
+
+def test_secretariat_adds_a_theme_and_maps_free_text_themes(client):
+    from sessions_app.models import Theme
+
+    practice = published()
+    practice.themes.set([Theme.objects.create(meeting=practice.session.meeting, name="Fact checking")])
+    client.force_login(make_secretariat(username="secretariat"))
+    url = reverse("library_themes")
+    page = client.get(url).content.decode()
+    assert "Fact checking (1)" in page
+    assert client.post(url, {"action": "add", "name_en": "Fact-checking", "name_fr": "Vérification des faits"}).status_code == 302
+    assert client.post(url, {"action": "map", "name": "Fact checking", "theme": "fact-checking"}).status_code == 302
+    assert [t.slug for t in Practice.objects.get(pk=practice.pk).library_themes.all()] == ["fact-checking"]
+    # A theme already there, or without its French name, is refused and changes nothing.
+    assert client.post(url, {"action": "add", "name_en": "Fact-checking", "name_fr": "x"}).status_code == 422
+    assert client.post(url, {"action": "add", "name_en": "Other", "name_fr": ""}).status_code == 422
+    assert LibraryTheme.objects.filter(name_en__in=["Other"]).count() == 0
+
+
+def test_themes_page_is_for_the_secretariat_only(client, member):
+    client.force_login(member)
+    assert client.get(reverse("library_themes")).status_code == 403

@@ -20,6 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
+from ..library.services import index_meeting_practices
 from ..models import (
     Answer,
     AnswerRevision,
@@ -401,7 +402,10 @@ def restore_record(document: dict) -> Meeting:
         raise RecordError(_("The document is not a version %(version)s meeting record.") % {"version": VERSION})
     try:
         with transaction.atomic():
-            return _Restore(document).run()
+            meeting = _Restore(document).run()
+            # Practices were bulk-created (no save signals): index them so they land in the library.
+            index_meeting_practices(meeting)
+            return meeting
     except RecordError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, InvalidOperation, IntegrityError, ValidationError) as error:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -74,19 +75,22 @@ class Results:
 def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
     """Matching practice ids in rank order (newest first without a query), with facet counts."""
     filters = filters or {}
-    qs = apply_filters(visible_practices(user), filters).distinct()
-    matched = search.match(query) if query.strip() else None
-    if matched is not None:
-        allowed = set(qs.filter(pk__in=matched).values_list("pk", flat=True))
-        ids = [pk for pk in matched if pk in allowed]
+    qs = apply_filters(visible_practices(user), filters)
+    subquery = search.match_subquery(query) if query.strip() else None
+    if subquery is not None:
+        qs = qs.filter(pk__in=RawSQL(*subquery))
+        allowed = set(qs.values_list("pk", flat=True))
+        ids = [pk for pk in search.match(query) if pk in allowed]
     else:
-        ids = list(qs.order_by("-session__meeting__start_date", "-created_at", "-pk").values_list("pk", flat=True))
-    return Results(ids=ids, total=len(ids), facets=facets_for(ids, filters), query=query, filters=filters)
+        ids = list(
+            qs.distinct().order_by("-session__meeting__start_date", "-created_at", "-pk").values_list("pk", flat=True)
+        )
+    return Results(ids=ids, total=len(ids), facets=facets_for(qs, filters), query=query, filters=filters)
 
 
-def facets_for(ids: list[int], filters: dict[str, list[str]]) -> list[Facet]:
+def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> list[Facet]:
     """Counts of each facet value among the results: one query per facet, whatever the size."""
-    base = Practice.objects.filter(pk__in=ids)
+    base = Practice.objects.filter(pk__in=matching.values("pk"))
     selected = {name: set(values) for name, values in filters.items()}
     facets = []
 
@@ -189,3 +193,16 @@ def practices_for_session(user, session, *, limit: int = 5) -> list[Practice]:
         .values_list("pk", flat=True)[:limit]
     )
     return load_page(ids)
+
+
+def free_theme_suggestions() -> list[dict]:
+    """The delegations' free-text themes (across meetings, case folded) with how many practices use them."""
+    from ..models import Theme
+
+    rows = Theme.objects.values("name").annotate(n=Count("practices", distinct=True)).order_by("-n", "name")
+    merged: dict[str, dict] = {}
+    for row in rows:
+        key = row["name"].strip().lower()
+        entry = merged.setdefault(key, {"name": row["name"], "count": 0})
+        entry["count"] += row["n"]
+    return sorted(merged.values(), key=lambda e: (-e["count"], e["name"].lower()))

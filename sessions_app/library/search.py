@@ -99,24 +99,41 @@ def clear() -> None:
         cursor.execute(f"DELETE FROM {TABLE}")
 
 
+def _match_sql(words: list[str]) -> tuple[str, str, list[str]]:
+    """(FROM-and-WHERE clause, rank expression, params) of a search for every one of `words`."""
+    if connection.vendor == "postgresql":
+        # Each word becomes a quoted lexeme (so ':' or '&' in it mean nothing), ANDed with the rest.
+        tsquery = " & ".join("'" + w.replace("'", "") + "'" for w in words)
+        return (
+            f"FROM {TABLE}, to_tsquery('simple', %s) q WHERE document @@ q",
+            "ts_rank(document, q) DESC, practice_id",
+            [tsquery],
+        )
+    # Every word a quoted FTS5 string: operators (NEAR, AND, -, *, parentheses) stay words.
+    fts = " ".join('"' + w.replace('"', "") + '"' for w in words)
+    return f"FROM {TABLE} WHERE {TABLE} MATCH %s", f"{_BM25}, rowid", [fts]
+
+
+def _id_column() -> str:
+    return "practice_id" if connection.vendor == "postgresql" else "rowid"
+
+
 def match(query: str) -> list[int] | None:
     """Practice ids matching every word of `query`, best first; None when the query has no words."""
     words = terms(query)
     if not words:
         return None
+    where, rank, params = _match_sql(words)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Each word becomes a lexeme (quoted, so ':' or '&' in it mean nothing) ANDed with the rest.
-            tsquery = " & ".join("'" + w.replace("'", "") + "'" for w in words)
-            cursor.execute(
-                f"SELECT practice_id FROM {TABLE}, to_tsquery('simple', %s) q WHERE document @@ q"
-                " ORDER BY ts_rank(document, q) DESC, practice_id",
-                [tsquery],
-            )
-        else:
-            # Every word a quoted FTS5 string: operators (NEAR, AND, -, *, parentheses) stay words.
-            fts = " ".join('"' + w.replace('"', "") + '"' for w in words)
-            cursor.execute(
-                f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s ORDER BY {_BM25}, rowid", [fts]
-            )
+        cursor.execute(f"SELECT {_id_column()} {where} ORDER BY {rank}", params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def match_subquery(query: str) -> tuple[str, list[str]] | None:
+    """The same match as SQL for `pk__in=RawSQL(...)`, so filters and facets run in the database
+    without passing thousands of ids as parameters (SQLite caps them)."""
+    words = terms(query)
+    if not words:
+        return None
+    where, _rank, params = _match_sql(words)
+    return f"SELECT {_id_column()} {where}", params

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ..access import delegation_of, is_secretariat
@@ -105,3 +106,43 @@ def rebuild_library_index() -> int:
             search.index_practice(practice)
             count += 1
     return count
+
+
+def index_meeting_practices(meeting) -> int:
+    """Index every practice of one meeting (after a restore that bulk-created them)."""
+    rows = Practice.objects.filter(session__meeting=meeting).select_related("delegation", "session__meeting")
+    count = 0
+    for practice in rows.prefetch_related("themes", "library_themes"):
+        search.index_practice(practice)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def add_library_theme(*, user: User, name_en: str, name_fr: str) -> LibraryTheme:
+    """Add a theme to the controlled vocabulary, with its English and French labels."""
+    _require_secretariat(user)
+    name_en, name_fr = name_en.strip()[:120], name_fr.strip()[:120]
+    if not name_en or not name_fr:
+        raise ActionRefused(_("Give the theme's name in English and in French."))
+    slug = slugify(name_en)[:80]
+    if not slug:
+        raise ActionRefused(_("The English name needs at least one letter or digit."))
+    if LibraryTheme.objects.filter(slug=slug).exists() or LibraryTheme.objects.filter(name_en__iexact=name_en).exists():
+        raise ActionRefused(_("That theme is already in the vocabulary."))
+    return LibraryTheme.objects.create(slug=slug, name_en=name_en, name_fr=name_fr)
+
+
+@transaction.atomic
+def map_free_theme(*, user: User, name: str, theme: LibraryTheme) -> int:
+    """Give `theme` to every practice tagged with the free-text theme `name` (which has room for it);
+    returns how many practices gained it."""
+    _require_secretariat(user)
+    gained = 0
+    practices = Practice.objects.filter(themes__name__iexact=name).distinct().prefetch_related("library_themes")
+    for practice in practices:
+        current = {t.pk for t in practice.library_themes.all()}
+        if theme.pk not in current and len(current) < MAX_THEMES:
+            practice.library_themes.add(theme)
+            gained += 1
+    return gained

@@ -1,6 +1,7 @@
 """The practice library's pages and read-only JSON API: parse, call one query or service, render."""
 
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -191,3 +192,32 @@ def library_peer(request, session_id):
     context = {"session": session, "peers": queries.practices_for_session(request.user, session), "nav_active": "library"}
     template = "sessions_app/library_peer.html#library-peer" if request.htmx else "sessions_app/library_peer.html"
     return render(request, template, context)
+
+
+@login_required
+def library_themes(request):
+    """The secretariat keeps the vocabulary and maps the delegations' free-text themes onto it."""
+    require_secretariat(request.user)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "map":
+                theme = LibraryTheme.objects.filter(slug=request.POST.get("theme", "")).first()
+                if theme is None:
+                    raise ActionRefused(_("Choose a theme from the list."))
+                gained = services.map_free_theme(user=request.user, name=request.POST.get("name", ""), theme=theme)
+                messages.success(request, _("%(count)s practices gained the theme.") % {"count": gained})
+            else:
+                services.add_library_theme(user=request.user, name_en=request.POST.get("name_en", ""), name_fr=request.POST.get("name_fr", ""))
+                messages.success(request, _("The theme was added."))
+        except ActionRefused as refusal:
+            error = refusal.message
+        else:
+            return redirect("library_themes")
+    context = {
+        "themes": list(LibraryTheme.objects.annotate(n=Count("practices")).order_by("name_en")),
+        "suggestions": queries.free_theme_suggestions(),
+        "error": error,
+        "nav_active": "library",
+    }
+    return render(request, "sessions_app/library_themes.html", context, status=422 if error else 200)

@@ -26,8 +26,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--notes", type=Path, default=DEFAULT_NOTES)
         parser.add_argument("--quiet-accounts", action="store_true", help="Do not print the account list.")
+        parser.add_argument(
+            "--library-demo", action="store_true",
+            help="Also an earlier demo meeting (2022) with published practices, for the practice library.",
+        )
 
-    def handle(self, *args, notes: Path, quiet_accounts: bool, **options):
+    def handle(self, *args, notes: Path, quiet_accounts: bool, library_demo: bool = False, **options):
         password = settings.FACILITATION["DEMO_PASSWORD"]
         hashed = make_password(password)  # hashed once for the 40 demo accounts, not 40 times
         delegations = services.ensure_delegations(codes=OECD_MEMBERS)
@@ -36,7 +40,8 @@ class Command(BaseCommand):
         if meeting is None:
             meeting = services.import_meeting_notes(parsed, source_name=notes.name)
         meeting.delegations.add(*delegations)
-        load_demo_library(delegations)  # an earlier meeting's practices, for the practice library
+        if library_demo:
+            load_demo_library(delegations)  # an earlier meeting's practices, for the practice library
 
         secretariat_group = self._secretariat_group()
         chair = services.ensure_user(username="chair", password_hash=hashed, role=Participant.Role.CHAIR, first_name="Demo", last_name="Chair")

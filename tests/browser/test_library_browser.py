@@ -1,0 +1,75 @@
+"""Issue 24 in a real browser: a delegate finds a practice by country and theme with the keyboard only,
+on a desktop and on a phone, and axe-core finds nothing on the library's pages.
+
+The test runs its own server (the shared one holds one meeting, which the home redirect relies on),
+loaded as `make run` loads it: the demo meeting plus the earlier demo meeting of the library."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from . import helpers
+
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+
+
+@pytest.fixture(scope="module")
+def library_server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("library-server")
+    try:
+        with helpers.live_server(data_dir) as server:
+            helpers.manage(["load_demo", "--library-demo", "--quiet-accounts"], helpers.server_env(data_dir))
+            yield server
+    except helpers.ServerError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+def tab_to(page: Page, element_id: str, limit: int = 250, key: str = "Tab") -> None:
+    """Press Tab (or Shift+Tab) until the element with this id has the focus."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"#{element_id} never got the focus with Tab")
+
+
+@pytest.mark.parametrize("device", list(VIEWPORTS))
+def test_delegate_finds_a_practice_by_country_and_theme_with_the_keyboard(browser, library_server, device):
+    context = browser.new_context(base_url=library_server.url, **VIEWPORTS[device])
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        helpers.login(page, "delegate-no")
+        page.goto("/practices/")
+        count = page.locator("#library-count")
+        expect(count).to_have_text("12 practices")
+        tab_to(page, "facet-theme-mis-disinformation")
+        page.keyboard.press("Space")
+        expect(count).to_have_text("5 practices")
+        # The results were swapped in by htmx: the focus stays on the box just ticked.
+        assert page.evaluate("document.activeElement.id") == "facet-theme-mis-disinformation"
+        tab_to(page, "facet-country-fr", key="Shift+Tab")
+        page.keyboard.press("Space")
+        expect(count).to_have_text("1 practice")
+        assert "country=FR" in page.url and "theme=mis-disinformation" in page.url
+        link = page.get_by_role("link", name="Cellule de veille contre la désinformation")
+        for _ in range(100):
+            page.keyboard.press("Tab")
+            if link.evaluate("el => el === document.activeElement"):
+                break
+        page.keyboard.press("Enter")
+        expect(page.locator("main h1")).to_have_text("Cellule de veille contre la désinformation")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        violations = Axe().run(page).response["violations"]
+        assert violations == []
+        page.goto("/practices/?country=FR")
+        assert Axe().run(page).response["violations"] == []
+    finally:
+        context.close()
