@@ -66,8 +66,8 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     SESSION_TIMING: (CONSOLE,),
     POLL_CHANGED: (CONSOLE, DELEGATE, SCREEN),
     POLL_VOTED: (CONSOLE, DELEGATE, SCREEN),  # DELEGATE: the voter's delegation, and everyone if results are shown
-    OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed
-    OPINION_VOTED: (CONSOLE, DELEGATE),  # DELEGATE: the voter's delegation only
+    OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed; DELEGATE: each delegation its panel
+    OPINION_VOTED: (CONSOLE, DELEGATE),  # DELEGATE: the voting delegation's panel only
     OPINION_ANALYSED: (CONSOLE, SCREEN),  # groups, consensus and the map recomputed
 }
 
