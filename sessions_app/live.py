@@ -298,7 +298,8 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
         return []
     context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
     html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
-    fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    # A vote changes the console only through the (debounced) analysis that follows it.
+    fragments = [] if event.type == events.OPINION_VOTED else [(events.group_name(meeting.pk, events.CONSOLE), html)]
     if event.type != events.OPINION_ANALYSED:
         # Each delegation sees its own next statement: after a vote only the voter's, after a change everyone's.
         session = Session.objects.select_related("meeting").get(pk=round.session_id)

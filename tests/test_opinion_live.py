@@ -42,17 +42,17 @@ async def test_statements_votes_and_the_map_arrive_live():
         statements = []
         for i in range(8):
             statements.append(await database_sync_to_async(services.add_statement)(user=world["chair"], round=round, text=f"Statement <b>{i}</b>"))
-        france = await receive_all(sockets["fr"])
+        france = await receive_all(sockets["fr"], timeout=3)
         assert f'id="opinion-vote-{round.pk}"' in france and "Statement 1 of 8" in france and "&lt;b&gt;" in france
-        await receive_all(sockets["de"])
-        await receive_all(sockets["console"])
+        await receive_all(sockets["de"], timeout=3)
+        await receive_all(sockets["console"], timeout=3)
         await database_sync_to_async(services.set_round_options)(user=world["chair"], round=round, on_screen=True)
-        await receive_all(sockets["screen"])
+        await receive_all(sockets["screen"], timeout=3)
         for name in ("fr", "de", "console"):
-            await receive_all(sockets[name])
+            await receive_all(sockets[name], timeout=3)
 
         await database_sync_to_async(services.cast_statement_vote)(user=world["fr"], statement=statements[0], choice="agree")
-        france = await receive_all(sockets["fr"])
+        france = await receive_all(sockets["fr"], timeout=3)
         assert "Statement 2 of 8" in france
         assert await sockets["de"].receive_nothing(timeout=0.3)  # another delegation's vote changes nothing for Germany
 
@@ -65,9 +65,9 @@ async def test_statements_votes_and_the_map_arrive_live():
             if (await database_sync_to_async(lambda: OpinionRound.objects.get(pk=round.pk).analysis)()).get("mapped"):
                 break
             await asyncio.sleep(0.1)
-        console = await receive_all(sockets["console"], timeout=2)
+        console = await receive_all(sockets["console"], timeout=3)
         assert 'class="opinion-map"' in console and "Group A" in console and "Group B" in console
-        screen = await receive_all(sockets["screen"], timeout=2)
+        screen = await receive_all(sockets["screen"], timeout=3)
         assert 'class="opinion-map"' in screen
     finally:
         await close_room(sockets)
