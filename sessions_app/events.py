@@ -66,8 +66,8 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     SESSION_TIMING: (CONSOLE,),
     POLL_CHANGED: (CONSOLE, DELEGATE, SCREEN),
     POLL_VOTED: (CONSOLE, DELEGATE, SCREEN),  # DELEGATE: the voter's delegation, and everyone if results are shown
-    OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed
-    OPINION_VOTED: (CONSOLE, DELEGATE),  # DELEGATE: the voter's delegation only
+    OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed; DELEGATE: each delegation its panel
+    OPINION_VOTED: (DELEGATE,),  # the voting delegation's panel only; the console follows with OPINION_ANALYSED
     OPINION_ANALYSED: (CONSOLE, SCREEN),  # groups, consensus and the map recomputed
 }
 
@@ -317,6 +317,12 @@ def end_worker_task() -> None:
     reusable = getattr(connection, "reusable_by_next_task", None)
     if reusable is None or not reusable():
         connection.close()
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running server's event loop when called from one of its worker threads, else None (public
+    for work scheduled later, such as opinion analyses, that must publish through that loop)."""
+    return _server_loop()
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:

@@ -291,13 +291,22 @@ def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
 def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     from .models import OpinionRound
     from .opinion import queries as opinion_queries
+    from .templatetags import opinion as opinion_tags
 
     round = OpinionRound.objects.filter(pk=event.payload.get("round")).first()
     if round is None:
         return []
     context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
     html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
-    fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    # A vote changes the console only through the (debounced) analysis that follows it.
+    fragments = [] if event.type == events.OPINION_VOTED else [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    if event.type != events.OPINION_ANALYSED:
+        # Each delegation sees its own next statement: after a vote only the voter's, after a change everyone's.
+        session = Session.objects.select_related("meeting").get(pk=round.session_id)
+        voter = event.payload.get("delegation") if event.type == events.OPINION_VOTED else None
+        for delegation in meeting.delegations.filter(**({"pk": voter} if voter else {})):
+            fragments.append((events.delegation_group(meeting.pk, delegation.pk), lambda delegation=delegation: _render(
+                "opinion_delegate", **opinion_tags.delegate_context(session, meeting, delegation), oob="true")))
     if event.type != events.OPINION_VOTED:
         # The screen shows the round the chair put there (maybe another one, or none now).
         def screen() -> str:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("meetings/<slug:slug>/opinion/<int:round_id>/propose/", opinion.propose_statement, name="opinion_propose"),
     path("meetings/<slug:slug>/opinion/statements/<int:statement_id>/moderate/", opinion.moderate_statement, name="opinion_moderate_statement"),
     path("meetings/<slug:slug>/opinion/statements/<int:statement_id>/vote/", opinion.cast_vote, name="opinion_vote"),
+    path("meetings/<slug:slug>/opinion/<int:round_id>/polis.zip", opinion.polis_export, name="opinion_polis_export"),
 ]

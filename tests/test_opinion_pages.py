@@ -128,3 +128,28 @@ def test_the_demo_meeting_holds_a_round_with_a_map(django_capture_on_commit_call
     assert len(round.analysis["groups"]) >= 2
     call_command("load_demo", quiet_accounts=True)  # a second load keeps the round as it is
     assert OpinionRound.objects.count() == 1
+
+
+def test_polis_export_holds_the_four_files_and_names_no_delegation(client, room):
+    import csv
+    import io
+    import zipfile
+
+    round = build(room, 8)
+    services.add_statement(user=room["chair"], round=round, text="=HYPERLINK(\"http://x\")")
+    client.force_login(room["chair"])
+    response = client.get(reverse("opinion_polis_export", args=[room["meeting"].slug, round.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == ["comments.csv", "participant-votes.csv", "summary.csv", "votes.csv"]
+    votes = list(csv.DictReader(io.StringIO(archive.read("votes.csv").decode())))
+    assert len(votes) == 64 and {row["vote"] for row in votes} == {"1", "-1"}
+    comments = list(csv.DictReader(io.StringIO(archive.read("comments.csv").decode())))
+    assert comments[0]["agrees"] == "4" and comments[0]["disagrees"] == "4"
+    assert comments[-1]["comment-body"].startswith("'=")
+    matrix = list(csv.DictReader(io.StringIO(archive.read("participant-votes.csv").decode())))
+    assert len(matrix) == 8 and {row["group-id"] for row in matrix} == {"0", "1"}
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    assert all(delegation.name not in everything for delegation in room["delegations"])
+    client.force_login(room["delegates"][0])
+    assert client.get(reverse("opinion_polis_export", args=[room["meeting"].slug, round.pk])).status_code == 403

@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, close_old_connections, transaction
@@ -221,7 +222,7 @@ def analyse_round(round_id: int) -> dict:
     return result
 
 
-_pending: dict[int, threading.Timer] = {}
+_pending: dict[int, threading.Timer | None] = {}
 _pending_lock = threading.Lock()
 
 
@@ -230,8 +231,16 @@ def schedule_analysis(round_id: int) -> None:
     delay = settings.FACILITATION["OPINION_ANALYSIS_DELAY"]
     if delay < 0:  # analysis switched off (tests call analyse_round themselves)
         return
+    loop = events.server_loop()
     with _pending_lock:
         if round_id in _pending:
+            return
+        if loop is not None:
+            # Under the server: run later in a worker thread of its loop (asgiref records the loop
+            # there), so the analysis' event goes through the loop's Broadcaster in sequence order.
+            _pending[round_id] = None
+            work = sync_to_async(_run_analysis, thread_sensitive=False)
+            loop.call_soon_threadsafe(lambda: loop.call_later(delay, lambda: loop.create_task(work(round_id))))
             return
         timer = _pending[round_id] = threading.Timer(delay, _run_analysis, args=(round_id,))
         timer.daemon = True
@@ -252,6 +261,6 @@ def _run_analysis(round_id: int) -> None:
 def wait_for_analyses(timeout: float = 5.0) -> None:
     """Block until the scheduled analyses ran (tests and the demo loader)."""
     with _pending_lock:
-        timers = list(_pending.values())
+        timers = [timer for timer in _pending.values() if timer is not None]
     for timer in timers:
         timer.join(timeout)

@@ -27,9 +27,14 @@ def console_round(round: OpinionRound, meeting: Meeting) -> dict:
 @register.inclusion_tag("sessions_app/partials/opinion_delegate.html", takes_context=True)
 def opinion_delegate(context, session, meeting):
     delegation = access.delegation_of(context["request"].user)
-    rounds = OpinionRound.objects.filter(session=session).exclude(status=OpinionRound.Status.CLOSED)
-    return {"meeting": meeting, "csrf_token": context.get("csrf_token"), "delegation": delegation,
-            "rounds": [delegate_round(r, delegation) for r in rounds] if delegation else []}
+    return {"csrf_token": context.get("csrf_token"), **delegate_context(session, meeting, delegation)}
+
+
+def delegate_context(session, meeting, delegation) -> dict:
+    """A delegation's panel: each round not closed, with the statement it sees next."""
+    rounds = OpinionRound.objects.filter(session=session).exclude(status=OpinionRound.Status.CLOSED) if delegation else []
+    return {"session": session, "meeting": meeting, "delegation": delegation,
+            "rounds": [delegate_round(r, delegation) for r in rounds]}
 
 
 def delegate_round(round: OpinionRound, delegation) -> dict:

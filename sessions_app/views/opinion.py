@@ -151,3 +151,17 @@ def cast_vote(request, slug, statement_id):
         return redirect(_session_url(round))
     context = {"meeting": round.session.meeting, **delegate_round(round, access.delegation_of(request.user))}
     return render(request, "sessions_app/partials/opinion_vote.html", context)
+
+
+@login_required
+def polis_export(request, slug, round_id):
+    """The round in Pol.is's export files, for the chair and the secretariat."""
+    from django.utils.text import slugify
+
+    from ..exports.polis import polis_zip
+
+    access.require_moderator(request.user)
+    round = _round(slug, round_id)
+    response = HttpResponse(polis_zip(round), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(round.title) or "round"}-polis.zip"'
+    return response

@@ -1,0 +1,74 @@
+"""Opinion rounds over WebSockets: statements reach each delegation, votes reach the console, and the
+debounced analysis reaches the console and the screen without a reload."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from sessions_app.models import OpinionRound
+from sessions_app.opinion import services
+
+from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
+from .test_room_live import close_room, open_room, receive_all
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
+CODES = ("FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX")
+
+
+@pytest.fixture(autouse=True)
+def quick_analysis(settings):
+    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": 0.05}
+
+
+@database_sync_to_async
+def setup_room():
+    delegations = [DelegationFactory(country=code) for code in CODES]
+    session = SessionFactory(number=1)
+    meeting = session.meeting
+    meeting.delegations.add(*delegations)
+    meeting.current_session = session
+    meeting.save()
+    delegates = [make_delegate(d) for d in delegations]
+    return {"session": session, "meeting": meeting, "chair": make_chair(), "fr": delegates[0], "de": delegates[1],
+            "delegates": delegates}
+
+
+async def test_statements_votes_and_the_map_arrive_live():
+    world = await setup_room()
+    round = await database_sync_to_async(services.open_round)(user=world["chair"], session=world["session"], title="Round", order="chair")
+    sockets = await open_room(world)
+    try:
+        statements = []
+        for i in range(8):
+            statements.append(await database_sync_to_async(services.add_statement)(user=world["chair"], round=round, text=f"Statement <b>{i}</b>"))
+        france = await receive_all(sockets["fr"], timeout=3)
+        assert f'id="opinion-vote-{round.pk}"' in france and "Statement 1 of 8" in france and "&lt;b&gt;" in france
+        await receive_all(sockets["de"], timeout=3)
+        await receive_all(sockets["console"], timeout=3)
+        await database_sync_to_async(services.set_round_options)(user=world["chair"], round=round, on_screen=True)
+        await receive_all(sockets["screen"], timeout=3)
+        for name in ("fr", "de", "console"):
+            await receive_all(sockets[name], timeout=3)
+
+        await database_sync_to_async(services.cast_statement_vote)(user=world["fr"], statement=statements[0], choice="agree")
+        france = await receive_all(sockets["fr"], timeout=3)
+        assert "Statement 2 of 8" in france
+        assert await sockets["de"].receive_nothing(timeout=0.3)  # another delegation's vote changes nothing for Germany
+
+        def vote_blocs():
+            for i, user in enumerate(world["delegates"]):
+                for j, statement in enumerate(statements):
+                    services.cast_statement_vote(user=user, statement=statement, choice="agree" if (i % 2 == 0) == (j < 4) else "disagree")
+        await database_sync_to_async(vote_blocs)()
+        for _attempt in range(50):  # the analysis runs in its own thread, shortly after the votes
+            if (await database_sync_to_async(lambda: OpinionRound.objects.get(pk=round.pk).analysis)()).get("mapped"):
+                break
+            await asyncio.sleep(0.1)
+        console = await receive_all(sockets["console"], timeout=3)
+        assert 'class="opinion-map"' in console and "Group A" in console and "Group B" in console
+        screen = await receive_all(sockets["screen"], timeout=3)
+        assert 'class="opinion-map"' in screen
+    finally:
+        await close_room(sockets)
+        await database_sync_to_async(services.wait_for_analyses)()
