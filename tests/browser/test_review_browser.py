@@ -86,3 +86,18 @@ def test_france_corrects_the_draft_and_the_final_record_carries_it(new_context, 
     france.goto(f"/meetings/{meeting_slug}/")
     expect(france.locator("#record_review_notice")).to_contain_text("final summary record (version 2) is out")
     assert console_errors_except_favicon(france_context) == []
+
+    # The same pages in French, for each side (the choice is kept per person: switched back after).
+    for page in (france, secretariat):
+        page.goto(f"/meetings/{meeting_slug}/record-review/")
+        page.locator("form.lang-form").get_by_role("button", name="Français").click()
+        try:
+            expect(page.locator("html")).to_have_attribute("lang", "fr")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Relecture du compte rendu")
+            no_axe_violations(page)
+            page.get_by_role("link", name=re.compile("Version 2")).first.click()
+            expect(page.get_by_role("heading", level=1)).to_contain_text("version 2 (Final)")
+            no_axe_violations(page)
+        finally:
+            page.locator("form.lang-form").get_by_role("button", name="English").click()
+            expect(page.locator("html")).to_have_attribute("lang", "en")
