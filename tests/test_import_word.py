@@ -284,3 +284,11 @@ def test_bad_word_file_on_the_upload_page_shows_the_error_in_french(client):
 def test_a_png_that_is_really_a_png_is_stored():
     meeting, _ = notes_services.import_notes_file(with_image("chart.png", tiny_png()), source_name="n.docx")
     assert list(FigureImage.objects.filter(meeting=meeting).values_list("figure", "content_type")) == [(1, "image/png")]
+
+
+def test_a_part_that_cannot_be_unzipped_is_refused_as_damaged():
+    data = bytearray(docx_with(FRONT + p("1. Text.")))
+    start = data.index(b"word/document.xml") + len("word/document.xml")
+    data[start:start + 40] = bytes(40)  # the part's deflated bytes, destroyed
+    with pytest.raises(importer.NotesError, match="damaged|not a zip"):
+        word.parse_docx(bytes(data))

@@ -227,3 +227,18 @@ def test_a_session_record_is_reviewed_apart_from_the_meetings(client, meeting, p
     assert RecordVersion.objects.filter(session=None).count() == 1
     response = client.post(reverse("record_reviews", args=[meeting.slug]), {"session": "1"})
     assert response.status_code == 400 and "already under review" in response.content.decode()
+
+
+def test_draft_page_query_count_is_the_same_with_1_and_30_proposals(client, meeting, people, django_assert_max_num_queries):
+    draft = review.issue_draft(people["secretariat"], meeting=meeting)
+    key = key_of(draft, "survey")
+    url = reverse("record_review", args=[meeting.slug, draft.pk])
+    client.force_login(people["secretariat"])
+    counts = []
+    for total in (1, 30):
+        while RecordProposal.objects.count() < total:
+            review.comment_passage(people["france"], version=draft, key=key, text=f"Comment {RecordProposal.objects.count()}")
+        with django_assert_max_num_queries(60) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]

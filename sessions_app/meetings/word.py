@@ -18,6 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -120,8 +121,12 @@ class _Package:
                                  params={"part": name})
             return b""
         info = self.zip.getinfo(name)
-        with self.zip.open(info) as f:  # read at most what the header announced: no surprise
-            data = f.read(info.file_size + 1)
+        try:
+            with self.zip.open(info) as f:  # read at most what the header announced: no surprise
+                data = f.read(info.file_size + 1)
+        except (NotImplementedError, zipfile.BadZipFile, EOFError, OSError, zlib.error, RuntimeError):
+            # An unknown compression method, a bad checksum, a cut-off file or a password.
+            raise NotesError(gettext_noop("The Word document is damaged (a part cannot be unzipped).")) from None
         if len(data) > info.file_size:
             raise NotesError(gettext_noop("The Word document is damaged (a part is larger than announced)."))
         return data
@@ -211,7 +216,6 @@ class _Writer:
         self.mode = "body"  # "questions" | "references" once their headings pass
         self.session_count = 0
         self.box_count = 0
-        self.seen_session = False
 
     def _styles(self) -> dict[str, str]:
         part = next((t for t in self.rels.values() if t.endswith("styles.xml")), None)
@@ -320,9 +324,9 @@ class _Writer:
         elif _REFERENCES_RE.match(text.strip("*")):
             self.mode = "references"
             self.emit(text)
-        elif _SESSION_RE.match(text.strip("*#")) or (heading and self.seen_session_or_front(text)):
+        elif _SESSION_RE.match(text.strip("*#")) or (heading and self.lines):
+            # (A Heading 1 before anything else is the meeting's title, not a session.)
             self.mode = "body"
-            self.seen_session = True
             typed = re.match(r"^\W*\w+\s+(\d+)", text) if _SESSION_RE.match(text.strip("*#")) else None
             if typed:
                 self.session_count = int(typed.group(1))
@@ -350,12 +354,6 @@ class _Writer:
             self.emit(text)
         for note in notes:
             self.emit(note)
-
-    def seen_session_or_front(self, text: str) -> bool:
-        # The first Heading 1 may be the meeting's title (the front matter), not a session.
-        if not self.lines:
-            return False
-        return True
 
     def list_number(self, p: etree._Element) -> int | None | bool:
         """False: not in a list; None: a bullet; else the number Word shows."""
