@@ -91,8 +91,8 @@ def test_delegate_answers_and_shares_a_practice_by_keyboard(new_context, meeting
     card = page.locator(f"#question-{qid}")
     first, second = unique("Our Cabinet Office trains civil servants"), unique("in deliberative methods")
 
-    # The jump link skips the briefing; from there the third question's text box.
-    tab_to(page, page.locator(".jump-links a"))
+    # The jump link to the questions; from there the third question's text box.
+    tab_to(page, page.locator(".jump-links a[href='#questions']"))
     page.keyboard.press("Enter")
     tab_to(page, page.locator(f"#answer-text-{qid}"))
     page.keyboard.type(first)
