@@ -31,6 +31,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_MALFORMED = 4400
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013  # the live service is unavailable for now: the page reconnects, with back-off
 RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the user's role
 
 
@@ -55,9 +56,15 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         # Live fragments come through the process's hub (one subscription per group, fanout.py);
         # the user's own group (revocation) stays on this socket's channel.
         self.hub = fanout.hub_for(self.channel_layer)
-        for group in self.live_groups:
-            await self.hub.join(group, self)
-        await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+        try:
+            for group in self.live_groups:
+                await self.hub.join(group, self)
+            await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+        except Exception:  # the channel layer is down (Redis restarting): refused cleanly, the page retries
+            logger.warning("Live socket refused: the channel layer is unavailable", exc_info=True)
+            await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         await self.accept()
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
 
@@ -77,10 +84,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         hub = getattr(self, "hub", None)
-        for group in getattr(self, "live_groups", ()):
-            await hub.leave(group, self)
-        if hasattr(self, "revocation_group"):
-            await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
+        try:
+            for group in getattr(self, "live_groups", ()):
+                await hub.leave(group, self)
+            if hasattr(self, "revocation_group"):
+                await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
+        except Exception:  # the channel layer is down; its memberships expire there on their own
+            logger.info("Live socket left while the channel layer is unavailable", exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or text_data is None:

@@ -14,7 +14,7 @@
     var texts = document.getElementById("connection-messages");
     if (!slot || !texts) return;
     slot.dataset.state = state;
-    slot.textContent = state === "online" ? texts.dataset.online : texts.dataset.offline;
+    slot.textContent = state === "online" ? texts.dataset.online : state === "paused" ? (texts.dataset.paused || texts.dataset.offline) : texts.dataset.offline;
   }
 
   // On every (re)connection, ask for what happened since the last event this page saw: the server
@@ -75,7 +75,14 @@
       live.gapTimer = setTimeout(function () { live.gapTimer = null; if (hasGap()) resync(); }, GAP_GRACE_MS);
     }
   }
-  document.addEventListener("htmx:wsAfterMessage", function (evt) { onLiveMarker(evt.detail.message || ""); });
+  document.addEventListener("htmx:wsAfterMessage", function (evt) {
+    var message = evt.detail.message || "";
+    // The server's channel layer failed (Redis restarting) and came back: show it, then catch up.
+    var state = /data-live-state="(paused|resumed)"/.exec(message);
+    if (state && state[1] === "paused") { showConnection("paused"); return; }
+    if (state) { showConnection("online"); resync(true); return; }
+    onLiveMarker(message);
+  });
   setInterval(function () {
     if (live.socket && Date.now() - live.lastMessage > quietAfterMs() && Date.now() - live.resyncAt > quietAfterMs()) resync(true);
   }, 1000);
