@@ -6,6 +6,7 @@ message a client sends is {"type": "resync", "after": <last sequence number seen
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -67,6 +68,33 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
+
+    # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
+    # failing channel layer (Redis restarting) raised out of it and killed the consumer: an HTTP 500
+    # at the handshake, a 1011 later. Wrapped, the read waits for the layer, joins the revocation
+    # group again (a restarted Redis forgot it) and goes on.
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        async def resilient():
+            delay = fanout.RESUBSCRIBE_FIRST_DELAY_S
+            while True:
+                try:
+                    return await receive()
+                except Exception:
+                    logger.info("Live socket: its channel layer is unavailable", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, fanout.RESUBSCRIBE_MAX_DELAY_S)
+                if self.accepted:
+                    try:
+                        await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+                    except Exception:
+                        continue
+
+        self._channel_receive = resilient
 
     # Channels closes old database connections before every message a consumer handles (a hop to the
     # database thread each: connect, resync, disconnect, revocation), which also closed the SQLite
