@@ -182,9 +182,11 @@ def run_scenario(name: str, stack, console, fault=None) -> dict:
 
 def tracebacks(stack) -> int:
     count = 0
-    for server in stack["servers"]:
+    for number, server in enumerate(stack["servers"]):
         server.log.seek(0)
-        count += server.log.read().count("Traceback")
+        text = server.log.read()
+        Path(f"/tmp/chaos-{os.getpid()}-{number}.log").write_text(text)
+        count += text.count("Traceback")
     return count
 
 
