@@ -43,7 +43,7 @@ submit = database_sync_to_async(services.submit_answer)
 
 async def drain(communicator) -> list[str]:
     messages = [await communicator.receive_from(timeout=3)]
-    while not await communicator.receive_nothing(timeout=0.5):
+    while not await communicator.receive_nothing(timeout=1.5):
         messages.append(await communicator.receive_from())
     return messages
 
