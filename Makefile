@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run serve test test-fast test-services test-browser chaos chaos-ci bench install install-test translations messages clean
+.PHONY: run serve test test-fast test-services test-browser bench install install-test translations messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,7 @@ test-browser: $(VENV)/.installed-test translations
 	$(PY) -m pytest -m browser -p no:cacheprovider
 
 # Faults on the real stack (docs/reliability.md): two Uvicorn processes, PostgreSQL, an own redis-server, Chromium.
+.PHONY: chaos chaos-ci
 chaos: $(VENV)/.installed-test translations
 	$(PY) -m pytest -m chaos -p no:cacheprovider tests/test_chaos.py
 
