@@ -61,6 +61,14 @@ test-browser: $(VENV)/.installed-test translations
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } || true
 	$(PY) -m pytest -m browser -p no:cacheprovider
 
+# Faults on the real stack (docs/reliability.md): two Uvicorn processes, PostgreSQL, an own redis-server, Chromium.
+.PHONY: chaos chaos-ci
+chaos: $(VENV)/.installed-test translations
+	$(PY) -m pytest -m chaos -p no:cacheprovider tests/test_chaos.py
+
+chaos-ci: $(VENV)/.installed-test translations
+	CHAOS_SCALE=ci $(PY) -m pytest -m chaos -p no:cacheprovider tests/test_chaos.py
+
 bench: $(VENV)/.installed-test
 	$(PY) bench/run.py
 

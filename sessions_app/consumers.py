@@ -6,6 +6,7 @@ message a client sends is {"type": "resync", "after": <last sequence number seen
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -33,6 +34,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_MALFORMED = 4400
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013  # the live service is unavailable for now: the page reconnects, with back-off
 RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the user's role
 
 
@@ -61,11 +63,44 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         # Live fragments come through the process's hub (one subscription per group, fanout.py);
         # the user's own group (revocation) stays on this socket's channel.
         self.hub = fanout.hub_for(self.channel_layer)
-        for group in self.live_groups:
-            await self.hub.join(group, self)
-        await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+        try:
+            for group in self.live_groups:
+                await self.hub.join(group, self)
+            await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+        except Exception:  # the channel layer is down (Redis restarting): refused cleanly, the page retries
+            logger.warning("Live socket refused: the channel layer is unavailable", exc_info=True)
+            await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         await self.accept()
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
+
+    # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
+    # failing channel layer (Redis restarting) raised out of it and killed the consumer: an HTTP 500
+    # at the handshake, a 1011 later. Wrapped, the read waits for the layer, joins the revocation
+    # group again (a restarted Redis forgot it) and goes on.
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        async def resilient():
+            delay = fanout.RESUBSCRIBE_FIRST_DELAY_S
+            while True:
+                try:
+                    return await receive()
+                except Exception:
+                    logger.info("Live socket: its channel layer is unavailable", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, fanout.RESUBSCRIBE_MAX_DELAY_S)
+                if self.accepted:
+                    try:
+                        await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+                    except Exception:
+                        continue
+
+        self._channel_receive = resilient
 
     # Channels closes old database connections before every message a consumer handles (a hop to the
     # database thread each: connect, resync, disconnect, revocation), which also closed the SQLite
@@ -83,10 +118,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         hub = getattr(self, "hub", None)
-        for group in getattr(self, "live_groups", ()):
-            await hub.leave(group, self)
-        if hasattr(self, "revocation_group"):
-            await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
+        try:
+            for group in getattr(self, "live_groups", ()):
+                await hub.leave(group, self)
+            if hasattr(self, "revocation_group"):
+                await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
+        except Exception:  # the channel layer is down; its memberships expire there on their own
+            logger.info("Live socket left while the channel layer is unavailable", exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or text_data is None:

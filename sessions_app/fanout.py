@@ -37,6 +37,12 @@ _hubs: dict[tuple[int, int], "LocalHub"] = {}
 LANGUAGES_TTL_S = 24 * 3600  # a group's languages are forgotten a day after a socket last joined it
 LANGUAGES_REFRESH_S = 60.0  # how often a process tells Redis again that it still has such sockets
 LANGUAGES_LOOKUP_S = 2.0  # a render waits this long for Redis's answer, then renders every language
+RESUBSCRIBE_FIRST_DELAY_S = 0.25  # after the layer fails, first retry of the subscriptions; doubled up to:
+RESUBSCRIBE_MAX_DELAY_S = 2.0
+# Told to every local socket when the layer fails and when it is back (app.js shows the state, and
+# resyncs on the second: what was sent during the outage is replayed from the database).
+LIVE_PAUSED = '<span id="live-state" data-live-state="paused" hidden hx-swap-oob="true"></span>'
+LIVE_RESUMED = '<span id="live-state" data-live-state="resumed" hidden hx-swap-oob="true"></span>'
 BACKLOG_LIMIT_BYTES = 1 << 20  # frames held for a client that reads too slowly, before it is cut (DirectSocket)
 
 # groups -> their sockets' languages; None: not known, render every language
@@ -62,8 +68,8 @@ class LocalHub:
                 self.channel = await self.layer.new_channel()
                 self.task = asyncio.get_running_loop().create_task(self._pump())
             if group not in self.members:
+                await self.layer.group_add(group, self.channel)  # first: a failure leaves no half-joined group
                 self.members[group] = {}
-                await self.layer.group_add(group, self.channel)
             if consumer not in self.members[group]:
                 self.members[group][consumer] = None
                 self.languages.setdefault(group, Counter())[consumer.language] += 1
@@ -97,7 +103,10 @@ class LocalHub:
             if members:
                 return
             del self.members[group], self.languages[group], self.spoken[group]
-            await self.layer.group_discard(group, self.channel)
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:  # the layer is down; the membership expires there (group_expiry)
+                logger.info("Local fan-out could not leave group %s", group, exc_info=True)
             if not self.members:
                 self._stop()
 
@@ -121,11 +130,45 @@ class LocalHub:
     async def _pump(self) -> None:
         channel = self.channel
         while True:
-            message = await self.layer.receive(channel)
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer's server went away (Redis restarted, a network cut)
+                logger.warning("Local fan-out lost its channel layer; resubscribing", exc_info=True)
+                await self._resubscribe(channel)
+                continue
             try:
                 await self._deliver(message)
             except Exception:  # one bad message or socket must not stop the meeting's live updates
                 logger.exception("Local fan-out could not deliver a message to group %s", message.get("group"))
+
+    async def _resubscribe(self, channel: str) -> None:
+        """After the layer failed: tell the local sockets live updates are paused, add this process's
+        groups again until the layer takes them (a restarted Redis has forgotten every membership),
+        then have every socket resync, which replays from the database what the outage cost it."""
+        await self._tell_sockets(LIVE_PAUSED)
+        delay = RESUBSCRIBE_FIRST_DELAY_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                for group in list(self.members):
+                    await self.layer.group_add(group, channel)
+            except Exception:
+                delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY_S)
+                continue
+            break
+        self.announced.clear()  # the languages recorded in Redis may be gone too
+        logger.warning("Local fan-out resubscribed %s groups", len(self.members))
+        await self._tell_sockets(LIVE_RESUMED)
+
+    async def _tell_sockets(self, html: str) -> None:
+        sockets = {consumer for members in self.members.values() for consumer in members if consumer.accepted}
+        for consumer in sockets:
+            try:
+                await consumer.send(text_data=html)
+            except Exception:  # gone meanwhile; its disconnect takes it out of its groups
+                pass
 
     async def _deliver(self, message: dict) -> None:
         """A fragment ("live.fragment") to its group's local sockets; a bundle ("live.bundle", see

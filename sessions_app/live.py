@@ -30,9 +30,29 @@ Lazy = str | Callable[[], str]
 LazyFragments = list[tuple[str, Lazy]]  # what renderers return: see render_event
 
 
-def seq_marker(seq: int) -> str:
-    """Carried by every message: the client sends the last one it saw when it reconnects."""
-    return f'<span id="live-seq" data-seq="{int(seq)}" hidden hx-swap-oob="true"></span>'
+def seq_marker(seq: int, *, covers: list[int] | None = None, through: bool = False) -> str:
+    """Carried by every message: the client sends the last one it saw when it reconnects.
+
+    A live message also says which event numbers it carries (`covers`, as ranges "4-6,9-9"), so that
+    a console, which gets a fragment for every event, notices a number that never arrived (dropped
+    by the channel layer, Redis or a process) and resyncs. A catch-up ends with a `through` marker:
+    the page has everything up to `seq`.
+    """
+    extra = f' data-seqs="{seq_ranges(covers)}"' if covers else ""
+    if through:
+        extra += " data-through"
+    return f'<span id="live-seq" data-seq="{int(seq)}"{extra} hidden hx-swap-oob="true"></span>'
+
+
+def seq_ranges(seqs: list[int]) -> str:
+    """Sorted event numbers as ranges: [4, 5, 6, 9] -> "4-6,9-9"."""
+    ranges: list[list[int]] = []
+    for seq in sorted(set(int(seq) for seq in seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1][1] = seq
+        else:
+            ranges.append([seq, seq])
+    return ",".join(f"{first}-{last}" for first, last in ranges)
 
 
 def _render(template: str, **context) -> str:
@@ -75,7 +95,7 @@ def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str
         if groups is not None and not groups:
             continue
         with translation.override(language):
-            for group, html in _evaluated(fragments, seq=run[-1].seq, groups=groups):
+            for group, html in _evaluated(fragments, seq=run[-1].seq, groups=groups, covers=[event.seq for event in run]):
                 by_group.setdefault(group, {})[language] = html
     return [(group, html, run[-1].seq) for group, html in by_group.items()]
 
@@ -138,14 +158,14 @@ def render_event(event: Event, *, meeting: Meeting | None = None, groups: set[st
     return _evaluated(RENDERERS[event.type](event, meeting), seq=event.seq, groups=groups)
 
 
-def _evaluated(fragments: LazyFragments, *, seq: int, groups: set[str] | None = None) -> Fragments:
+def _evaluated(fragments: LazyFragments, *, seq: int, groups: set[str] | None = None, covers: list[int] | None = None) -> Fragments:
     rendered = []
     for group, html in fragments:
         if groups is not None and group not in groups:
             continue
         html = html() if callable(html) else html
         if html:
-            rendered.append((group, seq_marker(seq) + html))
+            rendered.append((group, seq_marker(seq, covers=covers) + html))
     return rendered
 
 
@@ -396,7 +416,7 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
         return current, []
     missed = events.missed_events(meeting, after, groups, events.REPLAY_LIMIT)
     if after < 0 or len(missed) > events.REPLAY_LIMIT:
-        return current, [seq_marker(current) + full_render()]
+        return current, [seq_marker(current, through=True) + full_render()]
     # Renders show the current state, so one render per (type, object) is enough; the first one keeps
     # its "created" flag so that a card the client never had is appended rather than replaced.
     seen: set[tuple] = set()
@@ -409,5 +429,5 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
         seen.add(key)
         for _group, html in render_event(event, meeting=meeting, groups=groups):
             messages.append(html)
-    messages.append(seq_marker(current))
+    messages.append(seq_marker(current, through=True))
     return current, messages

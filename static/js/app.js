@@ -14,16 +14,89 @@
     var texts = document.getElementById("connection-messages");
     if (!slot || !texts) return;
     slot.dataset.state = state;
-    slot.textContent = state === "online" ? texts.dataset.online : texts.dataset.offline;
+    slot.textContent = state === "online" ? texts.dataset.online : state === "paused" ? (texts.dataset.paused || texts.dataset.offline) : texts.dataset.offline;
   }
 
   // On every (re)connection, ask for what happened since the last event this page saw: the server
   // replays it, or sends a fresh render when the gap is too long. Nothing is lost across a drop.
   document.addEventListener("htmx:wsOpen", function (evt) {
-    evt.detail.socketWrapper.send(JSON.stringify({ type: "resync", after: lastSeq() }));
+    live.socket = evt.detail.socketWrapper;
+    if (live.complete === null) live.complete = lastSeq();
+    resync(true);
     showConnection("online");
   });
-  document.addEventListener("htmx:wsClose", function () { showConnection("offline"); });
+  document.addEventListener("htmx:wsClose", function () { live.socket = null; showConnection("offline"); });
+
+  // A gap is always noticed (the channel layer delivers at most once; Redis or a process may drop a
+  // message). `complete` is the last event number up to which this page has everything; only a
+  // catch-up's closing marker (data-through) moves it for pages that get a part of the events. The
+  // console gets a fragment for every event: each live message lists the numbers it carries
+  // (data-seqs), and a number still missing a moment later (messages from two processes may cross)
+  // triggers the resync, which replays it or renders the live parts afresh. Every page also checks
+  // when its stream has been quiet a while: a dropped message with nothing after it is noticed too.
+  var live = { socket: null, complete: null, seen: {}, lastMessage: Date.now(), resyncAt: 0, gapTimer: null };
+  var GAP_GRACE_MS = 700, RESYNC_SPACING_MS = 2000;
+  function everyEvent() {
+    var root = document.querySelector("[ws-connect]");
+    return !!root && /\/console\/$/.test(root.getAttribute("ws-connect") || "");
+  }
+  function quietAfterMs() { return everyEvent() ? 10000 : 30000; }
+  function resync(now) {
+    if (!live.socket || live.complete === null) return;
+    var wait = live.resyncAt + RESYNC_SPACING_MS - Date.now();
+    if (!now && wait > 0) {  // one resync at a time: its reply brings what the next would ask for
+      if (!live.gapTimer) live.gapTimer = setTimeout(function () { live.gapTimer = null; if (hasGap()) resync(); }, wait);
+      return;
+    }
+    live.resyncAt = Date.now();
+    live.socket.send(JSON.stringify({ type: "resync", after: live.complete }));
+  }
+  function advance() {
+    while (live.seen[live.complete + 1]) { delete live.seen[live.complete + 1]; live.complete += 1; }
+    Object.keys(live.seen).forEach(function (seq) { if (+seq <= live.complete) delete live.seen[seq]; });
+  }
+  function hasGap() { return Object.keys(live.seen).length > 0; }
+  function onLiveMarker(message) {
+    var marker = /<span id="live-seq" data-seq="(\d+)"( data-seqs="([\d,-]+)")?( data-through)?/.exec(message);
+    live.lastMessage = Date.now();
+    if (!marker || live.complete === null) return;
+    if (marker[4]) {
+      live.complete = Math.max(live.complete, parseInt(marker[1], 10));
+      advance();
+      return;
+    }
+    if (!marker[3] || !everyEvent()) return;
+    marker[3].split(",").forEach(function (range) {
+      var bounds = range.split("-"), last = parseInt(bounds[1], 10);
+      for (var seq = parseInt(bounds[0], 10); seq <= last; seq++) if (seq > live.complete) live.seen[seq] = true;
+    });
+    advance();
+    if (hasGap() && !live.gapTimer) {
+      live.gapTimer = setTimeout(function () { live.gapTimer = null; if (hasGap()) resync(); }, GAP_GRACE_MS);
+    }
+  }
+  document.addEventListener("htmx:wsAfterMessage", function (evt) {
+    var message = evt.detail.message || "";
+    // The server's channel layer failed (Redis restarting) and came back: show it, then catch up.
+    var state = /data-live-state="(paused|resumed)"/.exec(message);
+    if (state && state[1] === "paused") { showConnection("paused"); return; }
+    if (state) { showConnection("online"); resync(true); return; }
+    onLiveMarker(message);
+  });
+  setInterval(function () {
+    if (live.socket && Date.now() - live.lastMessage > quietAfterMs() && Date.now() - live.resyncAt > quietAfterMs()) resync(true);
+  }, 1000);
+
+  // A replay brings again cards this page may already have (those after a gap): an appended card
+  // whose id is already in the page replaces it instead of appearing twice.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var fragment = evt.detail.fragment;
+    if (!fragment || !fragment.children || !evt.detail.target) return;
+    Array.prototype.slice.call(fragment.children).forEach(function (child) {
+      var existing = child.id ? document.getElementById(child.id) : null;
+      if (existing && existing !== evt.detail.target && !existing.contains(evt.detail.target)) existing.replaceWith(child);
+    });
+  });
 
   // Question status and "now discussing" arrive as shared fragments; apply them to this page's forms.
   function applyLiveState() {
