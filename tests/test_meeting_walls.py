@@ -104,6 +104,7 @@ MEETING_URLS = {
     "opinion_round_action": _kwargs("slug", "round_id"),
     "opinion_moderate_statement": _kwargs("slug", "statement_id"),
     "opinion_vote": _kwargs("slug", "statement_id"),
+    "opinion_polis_export": _kwargs("slug", "round_id"),
     "record_reviews": _kwargs("slug"),
     "record_review": _kwargs("slug", "pk"),
     "record_review_docx": _kwargs("slug", "pk"),
@@ -127,6 +128,7 @@ NOT_MEETING_URLS = {
     "library_practice": "the practice library spans meetings; visibility per practice",
     "library_edit": "a practice's own delegation or the secretariat, checked by the view",
     "library_curate": "secretariat only",
+    "library_themes": "secretariat only: the library's theme vocabulary",
     "library_api": "the library's read-only API, same visibility as its pages",
     "library_api_practice": "the library's read-only API, same visibility as its pages",
 }
