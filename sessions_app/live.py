@@ -14,9 +14,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 
 from . import events, floor, polls, queries
+from .zones import zone_of
 from .fanout import Listeners
 from .fragments import answer_card, answer_saved_status
 from .models import Answer, Event, Meeting, Poll, Question, Session, Visibility, Vote
@@ -94,7 +95,7 @@ def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str
         groups = None if languages is None else {group for group, _html in fragments if language in languages.get(group, ())}
         if groups is not None and not groups:
             continue
-        with translation.override(language):
+        with translation.override(language), timezone.override(zone_of(meeting)):
             for group, html in _evaluated(fragments, seq=run[-1].seq, groups=groups, covers=[event.seq for event in run]):
                 by_group.setdefault(group, {})[language] = html
     return [(group, html, run[-1].seq) for group, html in by_group.items()]
@@ -155,7 +156,8 @@ def render_event(event: Event, *, meeting: Meeting | None = None, groups: set[st
     return each fragment as a function, called only when its group is wanted.
     """
     meeting = meeting or Meeting.objects.get(pk=event.meeting_id)
-    return _evaluated(RENDERERS[event.type](event, meeting), seq=event.seq, groups=groups)
+    with timezone.override(zone_of(meeting)):  # the meeting's times, as its pages show them
+        return _evaluated(RENDERERS[event.type](event, meeting), seq=event.seq, groups=groups)
 
 
 def _evaluated(fragments: LazyFragments, *, seq: int, groups: set[str] | None = None, covers: list[int] | None = None) -> Fragments:
