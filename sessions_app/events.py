@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -284,6 +285,17 @@ def broadcast(batch: list[Event]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
+# The live package renders events; it registers its renderer here (AppConfig.ready) so that the
+# domain, which records events, never imports it: dependencies run one way (STYLE.md).
+_render_batch: Callable[..., list[tuple[str, dict[str, str], int]]] | None = None
+
+
+def set_renderer(render_batch: Callable[..., list[tuple[str, dict[str, str], int]]]) -> None:
+    """Install the function that turns a run of events into (group, html by language, seq) triples."""
+    global _render_batch
+    _render_batch = render_batch
+
+
 def messages_for(batch: list[Event], listeners: fanout.Listeners | None = None) -> list[tuple[str, dict]]:
     """(group, channel-layer message) for a run of events, in order.
 
@@ -294,11 +306,11 @@ def messages_for(batch: list[Event], listeners: fanout.Listeners | None = None) 
     render bug loses the live message, never the stored submission: clients resync from the database
     on reconnect.
     """
-    from .live import render_batch  # live renders templates; imported here to keep this module light
-
+    if _render_batch is None:
+        raise RuntimeError("No live renderer registered: sessions_app's AppConfig.ready installs it.")
     return [
         (group, {"type": "live.fragment", "group": group, "seq": seq, "html": html})
-        for group, html, seq in render_batch(batch, listeners)
+        for group, html, seq in _render_batch(batch, listeners)
     ]
 
 

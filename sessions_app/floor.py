@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 
 from . import access, events
 from .models import Delegation, FloorRequest, Meeting, Question, Session
-from .services import ActionRefused, _require_delegation, set_discussion
+from .services import ActionRefused, require_delegation, set_discussion
 
 Status = FloorRequest.Status
 OPEN_STATUSES = (Status.WAITING, Status.SPEAKING)
@@ -66,7 +66,7 @@ def _append(*, session: Session, delegation: Delegation, question: Question | No
 @transaction.atomic
 def request_floor(*, user: User, session: Session, question: Question | None = None) -> FloorRequest:
     """A delegate raises their delegation's nameplate: it joins the end of the session's list."""
-    delegation = _require_delegation(user)
+    delegation = require_delegation(user)
     session = _locked_session(session)
     if session.floor_closed:
         raise ActionRefused(_("The speakers' list of this session is closed."))
@@ -84,7 +84,7 @@ def add_speaker(*, user: User, session: Session, delegation: Delegation, questio
 @transaction.atomic
 def withdraw_floor_request(*, user: User, floor_request: FloorRequest) -> FloorRequest:
     """The delegation lowers its nameplate before it is given the floor."""
-    delegation = _require_delegation(user)
+    delegation = require_delegation(user)
     session = _locked_session(floor_request.session)
     floor_request = FloorRequest.objects.get(pk=floor_request.pk)
     if floor_request.delegation_id != delegation.pk:

@@ -24,7 +24,7 @@ from django.utils.text import normalize_newlines
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from .templatetags.facilitation import clock, person, stamp
+from .formatting import clock, person, stamp
 
 
 def _e(value) -> str:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from . import access, events
 from .models import Poll, PollOption, Session, Submission, Vote
-from .services import ActionRefused, _claim_key, _clean_text
+from .services import ActionRefused, claim_key, clean_text
 
 Kind = Poll.Kind
 CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.RANKING)
@@ -68,12 +68,12 @@ def create_poll(
     `benchmark_scale`, for a scale poll, the briefing's average on the same 0-10 scale.
     """
     access.require_moderator(user)
-    prompt = _clean_text(prompt, limit=500, label=_("The poll's question"))
+    prompt = clean_text(prompt, limit=500, label=_("The poll's question"))
     if kind not in Kind.values:
         raise ActionRefused(_("Choose a type of poll."))
     if scope not in Poll.Scope.values:
         raise ActionRefused(_("Choose who votes: each delegation once, or each delegate."))
-    labels = [_clean_text(option, limit=200, label=_("An option"), required=False) for option in options]
+    labels = [clean_text(option, limit=200, label=_("An option"), required=False) for option in options]
     benchmarks = list(benchmarks or [])
     benchmarks += [""] * (len(labels) - len(benchmarks))
     rows = [(label, benchmarks[i]) for i, label in enumerate(labels) if label]
@@ -89,7 +89,7 @@ def create_poll(
     scale_benchmark = _scale_benchmark(benchmark_scale) if kind == Kind.SCALE else None
     poll = Poll.objects.create(
         session=session, prompt=prompt, kind=kind, scope=scope, benchmark_scale=scale_benchmark,
-        benchmark_label=_clean_text(benchmark_label, limit=300, label=_("The benchmark's source"), required=False),
+        benchmark_label=clean_text(benchmark_label, limit=300, label=_("The benchmark's source"), required=False),
     )
     PollOption.objects.bulk_create(
         PollOption(poll=poll, position=i, label=label, benchmark_percent=_benchmark(value))
@@ -169,7 +169,7 @@ def cast_vote(
     *, user: User, poll: Poll, key: str, options: list[str] | None = None, scale: str | None = None, text: str = "",
 ) -> Vote:
     """Store a delegation's (or a delegate's) vote once; a retry with the same key returns the first."""
-    previous = _claim_key(key=key, user=user, action="vote")
+    previous = claim_key(key=key, user=user, action="vote")
     if previous is not None:
         return Vote.objects.get(pk=previous.object_id)
     poll = _locked(poll)
@@ -206,7 +206,7 @@ def cast_vote(
         if vote.scale_value not in SCALE_VALUES:
             raise ActionRefused(_("Choose a value from 0 to 10."))
     else:
-        vote.text = _clean_text(text, limit=settings.FACILITATION["POLL_TEXT_MAX_CHARS"], label=_("Your answer"))
+        vote.text = clean_text(text, limit=settings.FACILITATION["POLL_TEXT_MAX_CHARS"], label=_("Your answer"))
     try:
         with transaction.atomic():
             vote.save()

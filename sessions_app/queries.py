@@ -7,6 +7,7 @@ from typing import NamedTuple
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from . import floor, polls
 from .models import Answer, Block, Meeting, Practice, Question, Session
 
 
@@ -210,8 +211,6 @@ def console_context(session: Session) -> dict:
 
 def room_context(session: Session, *, user, delegation) -> dict:
     """The room around a delegate's session page: the speakers' list, their place on it, the polls."""
-    from . import floor, polls  # they build on services, which reads through this module
-
     return {
         "floor_state": floor.floor_state(session),
         "polls": polls.launched_polls(session),
@@ -221,8 +220,6 @@ def room_context(session: Session, *, user, delegation) -> dict:
 
 def console_room_context(session: Session) -> dict:
     """The chair's tools for a session: the clock, the speakers' list and the polls."""
-    from . import floor, polls
-
     return {
         "floor_state": floor.floor_state(session, with_not_spoken=True),
         "next_session": session.meeting.sessions.filter(number__gt=session.number).first(),

@@ -262,8 +262,8 @@ class ActionRefused(Exception):
         self.field = field
 
 
-def _claim_key(*, key: str, user: User, action: str) -> Submission | None:
-    """The earlier submission with this client key, or None after reserving the key for this one."""
+def claim_key(*, key: str, user: User, action: str) -> Submission | None:
+    """(Shared by every capability's writes.) The earlier submission with this client key, or None after reserving the key for this one."""
     _require_key(key)
     previous = Submission.objects.filter(key=key).first()
     if previous is not None:
@@ -282,14 +282,16 @@ def _form_reused() -> ActionRefused:
     return ActionRefused(_("This form was already used for something else; reload the page."))
 
 
-def _require_delegation(user: User) -> Delegation:
+def require_delegation(user: User) -> Delegation:
+    """The delegation the user acts for, or a refusal for every other role."""
     delegation = access.delegation_of(user)
     if delegation is None:
         raise ActionRefused(_("Only a delegation's delegates can do this."))
     return delegation
 
 
-def _clean_text(text: str, *, limit: int, label: str, required: bool = True) -> str:
+def clean_text(text: str, *, limit: int, label: str, required: bool = True) -> str:
+    """The text without control characters, stripped and within `limit`, or a refusal naming `label`."""
     # Control characters other than newlines and tabs break documents and screens alike.
     text = text or ""
     if not text.isprintable():  # most texts are one line of printable characters: no pass per character
@@ -368,7 +370,7 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
                     raise _form_reused()
                 results[index] = answer
                 continue
-            delegation = _require_delegation(item.user)
+            delegation = require_delegation(item.user)
             question = questions.get(item.question_id)
             if question is None:
                 raise ActionRefused(_("This question no longer exists; reload the page."))
@@ -378,7 +380,7 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
                 raise ActionRefused(_("This question is closed: answers can no longer be submitted or changed."))
             if item.kind not in Answer.Kind.values:
                 raise ActionRefused(_("Choose a valid type of answer."))
-            text = _clean_text(item.text, limit=limit, label=_("The answer"), required=item.kind == Answer.Kind.ANSWER)
+            text = clean_text(item.text, limit=limit, label=_("The answer"), required=item.kind == Answer.Kind.ANSWER)
             accepted.append((index, item, question, delegation, text if item.kind == Answer.Kind.ANSWER else ""))
         except ActionRefused as refusal:
             results[index] = refusal
@@ -463,10 +465,10 @@ def save_practice(
     practice: Practice | None = None,
 ) -> Practice:
     """Create or edit one of the delegation's country practices, once per client key."""
-    previous = _claim_key(key=key, user=user, action="practice")
+    previous = claim_key(key=key, user=user, action="practice")
     if previous is not None:
         return Practice.objects.get(pk=previous.object_id)
-    delegation = _require_delegation(user)
+    delegation = require_delegation(user)
     session = Session.objects.select_related("meeting").get(pk=session.pk)
     if session.is_over:
         raise ActionRefused(_("This session is over: practices can no longer be added or changed."))
@@ -476,15 +478,15 @@ def save_practice(
         raise ActionRefused(_("That question belongs to another session."), field="question")
     if paragraph is not None and paragraph.session_id != session.pk:
         raise ActionRefused(_("That paragraph belongs to another session."), field="paragraph")
-    title = _clean_text(title, limit=200, label=_("The title"))
-    description = _clean_text(description, limit=settings.FACILITATION["PRACTICE_MAX_CHARS"], label=_("The description"))
+    title = clean_text(title, limit=200, label=_("The title"))
+    description = clean_text(description, limit=settings.FACILITATION["PRACTICE_MAX_CHARS"], label=_("The description"))
     link = (link or "").strip()
     if link:
         try:
             URLValidator(schemes=["http", "https"])(link)
         except ValidationError:
             raise ActionRefused(_("The link must be a web address starting with http:// or https://."), field="link")
-    theme_names = sorted({_clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()})
+    theme_names = sorted({clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()})
     created = practice is None
     if created:
         practice = Practice(session=session, delegation=delegation, created_by=user)
@@ -507,7 +509,7 @@ def moderate_answer(
     """Publish, hide (with a reason), star/unstar or mark an answer as a duplicate; logged and pushed live."""
     access.require_moderator(user)
     answer = Answer.objects.select_for_update().select_related("question__session__meeting").get(pk=answer.pk)
-    reason = _clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
+    reason = clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
     if action == "publish":
         answer.visibility, answer.hidden_reason = Visibility.PUBLISHED, ""
     elif action == "hide":
@@ -540,7 +542,7 @@ def moderate_practice(*, user: User, practice: Practice, action: str, reason: st
     """Publish, hide or star a country practice; logged and pushed to every console."""
     access.require_moderator(user)
     practice = Practice.objects.select_for_update().select_related("session__meeting").get(pk=practice.pk)
-    reason = _clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
+    reason = clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
     if action == "publish":
         practice.visibility, practice.hidden_reason = Visibility.PUBLISHED, ""
     elif action == "hide":
@@ -605,7 +607,7 @@ def set_discussion(*, user: User, meeting: Meeting, question: Question | None, s
 def save_conclusions(*, user: User, session: Session, text: str) -> ConclusionRevision:
     """Save a new revision of the chair's draft conclusions for a session (history is kept)."""
     access.require_moderator(user)
-    text = _clean_text(text, limit=20000, label=_("The conclusions"), required=False)
+    text = clean_text(text, limit=20000, label=_("The conclusions"), required=False)
     session = Session.objects.select_related("meeting").get(pk=session.pk)
     revision = ConclusionRevision.objects.create(session=session, text=text, author=user)
     events.record(meeting=session.meeting, type=events.CONCLUSIONS_SAVED, session=session, payload={"revision": revision.pk})

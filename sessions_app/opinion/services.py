@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from .. import access, events
 from ..models import Answer, Delegation, OpinionRound, Question, Session, Statement, StatementVote
-from ..services import ActionRefused, _clean_text
+from ..services import ActionRefused, clean_text
 from . import analysis
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def open_round(
 ) -> OpinionRound:
     """Start a round of statements for a session or one of its questions."""
     access.require_moderator(user)
-    title = _clean_text(title, limit=300, label=_("The round's title"))
+    title = clean_text(title, limit=300, label=_("The round's title"))
     if order not in OpinionRound.Order.values:
         raise ActionRefused(_("Choose the order in which delegations see the statements."))
     if question is not None and question.session_id != session.pk:
@@ -91,7 +91,7 @@ def set_round_options(*, user: User, round: OpinionRound, proposals_allowed: boo
 
 
 def _new_statement(round: OpinionRound, text: str, **fields) -> Statement:
-    text = _clean_text(text, limit=STATEMENT_MAX_CHARS, label=_("A statement"))
+    text = clean_text(text, limit=STATEMENT_MAX_CHARS, label=_("A statement"))
     folded = fold(text)
     if round.statements.filter(folded=folded).exists():
         raise ActionRefused(_("This round already has this statement."))

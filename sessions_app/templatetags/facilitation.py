@@ -1,10 +1,8 @@
-from datetime import UTC, datetime, timedelta
-
 from django import template
-from django.utils import timezone
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 
+from .. import fragments
+from ..formatting import clock, person, stamp
 from ..models import by_name as delegations_by_name
 from ..models import country_name
 from ..zones import zone_of
@@ -12,36 +10,11 @@ from ..zones import zone_of
 register = template.Library()
 
 
-@register.filter
-def person(user) -> str:
-    """A user's full name, else user name; a removed account reads as such."""
-    if user is None:
-        return _("a removed account")
-    return user.get_full_name() or user.get_username()
-
-
-@register.filter
-def clock(value) -> str:
-    """A time of day as the room's clock shows it: 24-hour HH:MM in the current time zone, as
-    |time:"H:i" writes it, without its format machinery (about a third of a status line's render, and
-    every answer's card and status line carry one)."""
-    if not value:
-        return ""
-    return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%H:%M")
-
-
-_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
-
-
-@register.filter
-def stamp(value) -> str:
-    """A moment as whole microseconds since 1970 (UTC): tells two saves apart in an attribute, the
-    same from a fresh instance and one read back from the database (0.6 us, |date:"U.u" 15 us)."""
-    if not value:
-        return ""
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
-    return str((value - _EPOCH) // _MICROSECOND)
+# The three filters live with the fragments' other formatting (sessions_app/formatting.py), which the
+# Python-written fragments use too; registered here for the templates.
+register.filter("person", person)
+register.filter("clock", clock)
+register.filter("stamp", stamp)
 
 
 @register.filter
@@ -88,30 +61,22 @@ def translated_html(item) -> str:
 
 @register.simple_tag(takes_context=True)
 def answer_card(context, answer, meeting, oob=""):
-    from ..fragments import answer_card
-
-    return answer_card(answer, meeting, oob=oob or "", csrf_token=context.get("csrf_token") or "")
+    return fragments.answer_card(answer, meeting, oob=oob or "", csrf_token=context.get("csrf_token") or "")
 
 
 @register.simple_tag
 def answer_saved_status(answer, question, oob="", saved_now=False):
-    from ..fragments import answer_saved_status
-
-    return answer_saved_status(answer or None, question=question, oob=oob or "", saved_now=bool(saved_now))
+    return fragments.answer_saved_status(answer or None, question=question, oob=oob or "", saved_now=bool(saved_now))
 
 
 @register.simple_tag
 def visibility_badges(item):
-    from ..fragments import visibility_badges
-
-    return visibility_badges(item)
+    return fragments.visibility_badges(item)
 
 
 @register.simple_tag(takes_context=True)
 def moderation_buttons(context, item, target, url):
-    from ..fragments import moderation_buttons
-
-    return moderation_buttons(item, target=target, url=url, csrf_token=context.get("csrf_token") or "")
+    return fragments.moderation_buttons(item, target=target, url=url, csrf_token=context.get("csrf_token") or "")
 
 
 @register.filter
