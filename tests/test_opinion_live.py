@@ -67,10 +67,10 @@ async def test_statements_votes_and_the_map_arrive_live():
             if (await database_sync_to_async(lambda: OpinionRound.objects.get(pk=round.pk).analysis)()).get("mapped"):
                 break
             await asyncio.sleep(0.1)
-        console = await receive_all(sockets["console"], timeout=3)
-        assert 'class="opinion-map"' in console and "Group A" in console and "Group B" in console
-        screen = await receive_all(sockets["screen"], timeout=3)
-        assert 'class="opinion-map"' in screen
+        # Earlier analyses (fewer votes, bars only) may arrive first under load: wait for the map's.
+        console = await receive_until(sockets["console"], 'class="opinion-map"', timeout=10)
+        assert "Group A" in console and "Group B" in console
+        await receive_until(sockets["screen"], 'class="opinion-map"', timeout=10)
     finally:
         await close_room(sockets)
         await database_sync_to_async(services.wait_for_analyses)()
