@@ -137,6 +137,27 @@ def test_the_analysis_draws_groups_and_a_map_with_hostile_text_escaped(room):
     assert Event.objects.filter(type="opinion.analysed").count() == 1
 
 
+def test_an_analysis_of_older_votes_finishing_last_does_not_replace_a_fresher_one(room):
+    """Two analyses overlap (a burst of votes, or two processes): the one that read fewer votes
+    finishes last. The console must keep the fresher one, not go back to the older count."""
+    items = vote_two_blocs(room)
+    newcomer = DelegationFactory(country="US")
+    room["meeting"].delegations.add(newcomer)
+    older = services.compute_analysis(room["round"].pk)  # read before the newcomer's votes
+    for statement in items:
+        services.cast_statement_vote(user=make_delegate(newcomer), statement=statement, choice="agree")
+    fresher = services.compute_analysis(room["round"].pk)
+    assert (older["counted"], fresher["counted"]) == (8, 9)
+
+    assert services.store_analysis(room["round"].pk, fresher) is True
+    assert services.store_analysis(room["round"].pk, older) is False
+    room["round"].refresh_from_db()
+    assert room["round"].analysis["counted"] == 9
+    assert Event.objects.filter(type="opinion.analysed").count() == 1
+    # Without any vote in between, a recomputation is stored again (same freshness).
+    assert services.store_analysis(room["round"].pk, services.compute_analysis(room["round"].pk)) is True
+
+
 def test_chatham_house_names_no_delegation(room):
     Meeting.objects.filter(pk=room["meeting"].pk).update(attribution=Meeting.Attribution.CHATHAM_HOUSE)
     room["meeting"].refresh_from_db()

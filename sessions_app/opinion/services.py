@@ -17,7 +17,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils.translation import gettext as _
 
 from .. import access, events
-from ..models import Answer, Delegation, OpinionRound, Question, Session, Statement, StatementVote
+from ..models import Answer, Delegation, Meeting, OpinionRound, Question, Session, Statement, StatementVote
 from ..services import ActionRefused, clean_text
 from . import analysis
 
@@ -210,16 +210,40 @@ def round_votes(round: OpinionRound) -> tuple[dict[int, dict[int, int]], list[in
 
 
 def analyse_round(round_id: int) -> dict:
-    """Compute the round's analysis from its stored votes, store it and tell the console and screen."""
-    round = OpinionRound.objects.select_related("session__meeting").get(pk=round_id)
+    """Compute the round's analysis from its stored votes, store it and tell the console and screen.
+
+    Analyses may overlap (a burst of votes in one process, or votes on two processes) and finish in
+    any order: see store_analysis.
+    """
+    result = compute_analysis(round_id)
+    store_analysis(round_id, result)
+    return result
+
+
+def compute_analysis(round_id: int) -> dict:
+    """The round's analysis of the votes stored now, stamped `as_of` the meeting's last sequence number
+    read before the votes: every vote commits with a higher number (events.record), so the votes read
+    include every vote committed up to it."""
+    round = OpinionRound.objects.only("session__meeting_id").select_related("session").get(pk=round_id)
+    as_of = Meeting.objects.values_list("last_seq", flat=True).get(pk=round.session.meeting_id)
     result = analysis.analyse(*round_votes(round))
     # JSON keys are strings: store them so, and readers use str(statement id).
     result["statements"] = {str(k): v for k, v in result["statements"].items()}
-    with transaction.atomic():
-        OpinionRound.objects.filter(pk=round_id).update(analysis=result)
-        round.analysis = result
-        _record(round, events.OPINION_ANALYSED)
+    result["as_of"] = as_of
     return result
+
+
+@transaction.atomic
+def store_analysis(round_id: int, result: dict) -> bool:
+    """Store an analysis and tell the screens, unless one of fresher votes was stored meanwhile (then the
+    screens keep it: they never go back to older votes). True when stored."""
+    round = OpinionRound.objects.select_for_update().select_related("session__meeting").get(pk=round_id)
+    if (round.analysis or {}).get("as_of", -1) > result["as_of"]:
+        return False
+    OpinionRound.objects.filter(pk=round_id).update(analysis=result)
+    round.analysis = result
+    _record(round, events.OPINION_ANALYSED)
+    return True
 
 
 _pending: dict[int, threading.Timer | None] = {}
