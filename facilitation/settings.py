@@ -238,6 +238,9 @@ FACILITATION = {
     "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.5")),
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-meeting-2023"),
+    # The site's address for links in e-mails sent without a request (remind_record_deadlines), e.g.
+    # https://meetings.example.org; empty: those links are paths only.
+    "SITE_URL": os.environ.get("SITE_URL", ""),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
