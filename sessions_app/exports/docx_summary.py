@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..models import Answer, Meeting, Session
+from ..models import Answer, Block, FigureImage, Meeting, Session
 from . import common
 from .docx_base import Writer
 
@@ -30,12 +30,42 @@ def render(record: common.SummaryRecord) -> bytes:
         count = record.delegation_count
         writer.paragraph(ngettext("%(count)s delegation took part.", "%(count)s delegations took part.", count) % {"count": count})
 
+    figures = figures_by_session(record)
     for session_record in record.sessions:
-        _render_session(writer, session_record, attributed=record.attributed)
+        _render_session(writer, session_record, attributed=record.attributed,
+                        figures=figures.get(session_record.session.pk, []))
     return writer.to_bytes()
 
 
-def _render_session(writer: Writer, record: common.SessionRecord, *, attributed: bool) -> None:
+def figures_by_session(record: common.SummaryRecord) -> dict[int, list[tuple[Block, list[FigureImage]]]]:
+    """Per session of the record, its briefing's figures that have images (imported from Word), in
+    document order, each with its images: two queries, whatever the number of figures."""
+    images: dict[int, list[FigureImage]] = {}
+    for image in FigureImage.objects.filter(meeting=record.meeting, figure__isnull=False).order_by("position"):
+        images.setdefault(image.figure, []).append(image)
+    if not images:
+        return {}
+    found: dict[int, list[tuple[Block, list[FigureImage]]]] = {}
+    for block in Block.objects.filter(session__in=[item.session for item in record.sessions], language="",
+                                      kind=Block.Kind.FIGURE, number__in=list(images)).order_by("position"):
+        found.setdefault(block.session_id, []).append((block, images[block.number]))
+    return found
+
+
+def _render_figures(writer: Writer, figures: list[tuple[Block, list[FigureImage]]]) -> None:
+    writer.heading(_("Figures from the briefing"), level=2)
+    for block, images in figures:
+        caption = _("Figure %(number)s. %(title)s") % {"number": block.number, "title": block.title}
+        for image in images:
+            writer.picture(bytes(image.data), description=caption)
+        writer.paragraph(caption, style="Caption")
+        note = block.text.strip()
+        if note and note != block.title:
+            writer.text(note, italic=True)
+
+
+def _render_session(writer: Writer, record: common.SessionRecord, *, attributed: bool,
+                    figures: list[tuple[Block, list[FigureImage]]] = ()) -> None:
     session = record.session
     writer.heading(_("Session %(number)s. %(title)s") % {"number": session.number, "title": session.title}, level=1)
 
@@ -71,6 +101,9 @@ def _render_session(writer: Writer, record: common.SessionRecord, *, attributed:
             )
         if not item.contributions:
             writer.paragraph(_("No contribution was recorded."), italic=True)
+
+    if figures:
+        _render_figures(writer, figures)
 
     if record.polls:
         writer.heading(_("Polls"), level=2)
