@@ -198,3 +198,15 @@ def test_restore_refuses_an_img_in_a_record_without_images(meeting):
     with pytest.raises(record.RecordError, match="<img>"):
         record.restore_record(document)
     assert row_counts() == before
+
+
+def test_printable_summary_shows_each_figure_image_with_its_caption(client, meeting):
+    from .factories import make_secretariat
+
+    client.force_login(make_secretariat())
+    html = client.get(reverse("records_summary", args=[meeting.slug])).content.decode()
+    figures = {block.number: block for block in Block.objects.filter(session__meeting=meeting, language="", kind="figure")}
+    for image in FigureImage.objects.filter(meeting=meeting):
+        caption = f"Figure {image.figure}. {figures[image.figure].title}"
+        assert f'<img class="figure-image" src="{reverse("figure_image", args=[meeting.slug, image.position])}" alt="{caption}">' in html
+    assert html.count('<figure class="figure record-figure"') == len({image.figure for image in FigureImage.objects.filter(meeting=meeting)})

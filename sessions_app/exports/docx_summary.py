@@ -30,26 +30,10 @@ def render(record: common.SummaryRecord) -> bytes:
         count = record.delegation_count
         writer.paragraph(ngettext("%(count)s delegation took part.", "%(count)s delegations took part.", count) % {"count": count})
 
-    figures = figures_by_session(record)
+    common.attach_figures(record)
     for session_record in record.sessions:
-        _render_session(writer, session_record, attributed=record.attributed,
-                        figures=figures.get(session_record.session.pk, []))
+        _render_session(writer, session_record, attributed=record.attributed)
     return writer.to_bytes()
-
-
-def figures_by_session(record: common.SummaryRecord) -> dict[int, list[tuple[Block, list[FigureImage]]]]:
-    """Per session of the record, its briefing's figures that have images (imported from Word), in
-    document order, each with its images: two queries, whatever the number of figures."""
-    images: dict[int, list[FigureImage]] = {}
-    for image in FigureImage.objects.filter(meeting=record.meeting, figure__isnull=False).order_by("position"):
-        images.setdefault(image.figure, []).append(image)
-    if not images:
-        return {}
-    found: dict[int, list[tuple[Block, list[FigureImage]]]] = {}
-    for block in Block.objects.filter(session__in=[item.session for item in record.sessions], language="",
-                                      kind=Block.Kind.FIGURE, number__in=list(images)).order_by("position"):
-        found.setdefault(block.session_id, []).append((block, images[block.number]))
-    return found
 
 
 def _render_figures(writer: Writer, figures: list[tuple[Block, list[FigureImage]]]) -> None:
@@ -64,8 +48,7 @@ def _render_figures(writer: Writer, figures: list[tuple[Block, list[FigureImage]
             writer.text(note, italic=True)
 
 
-def _render_session(writer: Writer, record: common.SessionRecord, *, attributed: bool,
-                    figures: list[tuple[Block, list[FigureImage]]] = ()) -> None:
+def _render_session(writer: Writer, record: common.SessionRecord, *, attributed: bool) -> None:
     session = record.session
     writer.heading(_("Session %(number)s. %(title)s") % {"number": session.number, "title": session.title}, level=1)
 
@@ -102,8 +85,8 @@ def _render_session(writer: Writer, record: common.SessionRecord, *, attributed:
         if not item.contributions:
             writer.paragraph(_("No contribution was recorded."), italic=True)
 
-    if figures:
-        _render_figures(writer, figures)
+    if record.figures:
+        _render_figures(writer, record.figures)
 
     if record.polls:
         writer.heading(_("Polls"), level=2)
