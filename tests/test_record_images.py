@@ -210,3 +210,34 @@ def test_printable_summary_shows_each_figure_image_with_its_caption(client, meet
         caption = f"Figure {image.figure}. {figures[image.figure].title}"
         assert f'<img class="figure-image" src="{reverse("figure_image", args=[meeting.slug, image.position])}" alt="{caption}">' in html
     assert html.count('<figure class="figure record-figure"') == len({image.figure for image in FigureImage.objects.filter(meeting=meeting)})
+
+
+def test_reviewed_record_docx_carries_the_figures_of_each_session(meeting):
+    from sessions_app.records import docx as record_docx
+    from sessions_app.records import services as review
+
+    from .factories import make_secretariat
+
+    secretariat = make_secretariat()
+    draft = review.issue_draft(secretariat, meeting=meeting)
+    final = review.issue_final(secretariat, version=draft)
+    document = docx.Document(io.BytesIO(record_docx.build(final)))
+    assert len(document.inline_shapes) == FigureImage.objects.filter(meeting=meeting).count() == 5
+    text = [p.text for p in document.paragraphs]
+    # Each session's figures come after its own passages, before the next session's heading.
+    first_figure = Block.objects.filter(session__meeting=meeting, language="", kind="figure").order_by("session__number", "position").first()
+    caption = f"Figure {first_figure.number}. {first_figure.title}"
+    session = first_figure.session
+    heading = next(p["text"] for p in final.passages if p["key"] == f"s{session.number}")
+    following = [p["text"] for p in final.passages if p["kind"] == "heading" and p["key"] == f"s{session.number + 1}"]
+    assert text.index(heading) < text.index(caption)
+    if following:
+        assert text.index(caption) < text.index(following[0])
+
+    # A session's own record carries that session's figures only.
+    session_draft = review.issue_draft(secretariat, meeting=meeting, session=session)
+    own = docx.Document(io.BytesIO(record_docx.build(session_draft)))
+    numbers = Block.objects.filter(session=session, language="", kind="figure").values_list("number", flat=True)
+    expected = FigureImage.objects.filter(meeting=meeting, figure__in=list(numbers)).count()
+    assert 0 < expected < 5
+    assert len(own.inline_shapes) == expected

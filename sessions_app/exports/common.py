@@ -246,19 +246,26 @@ class SummaryRecord:
         return attribution_notice(self.meeting)
 
 
-def attach_figures(record: SummaryRecord) -> SummaryRecord:
-    """Fill each session's `figures`: its briefing's figures with images (imported from Word), in
-    document order, each with its images. Two queries, whatever the number of figures; apart from
+def figures_by_session(meeting: Meeting, sessions: list[Session]) -> dict[int, list[tuple[Block, list[FigureImage]]]]:
+    """Per session (by id), its briefing's figures that have images (imported from Word), in document
+    order, each with its images. Two queries, whatever the number of figures; apart from
     gather_summary because only the formats that show images need them (and their bytes)."""
     images: dict[int, list[FigureImage]] = {}
-    for image in FigureImage.objects.filter(meeting=record.meeting, figure__isnull=False).order_by("position"):
+    for image in FigureImage.objects.filter(meeting=meeting, figure__isnull=False).order_by("position"):
         images.setdefault(image.figure, []).append(image)
-    if not images:
-        return record
-    by_session = {item.session.pk: item for item in record.sessions}
-    for block in Block.objects.filter(session__in=list(by_session), language="", kind=Block.Kind.FIGURE,
-                                      number__in=list(images)).order_by("position"):
-        by_session[block.session_id].figures.append((block, images[block.number]))
+    found: dict[int, list[tuple[Block, list[FigureImage]]]] = {}
+    if images:
+        for block in Block.objects.filter(session__in=sessions, language="", kind=Block.Kind.FIGURE,
+                                          number__in=list(images)).order_by("position"):
+            found.setdefault(block.session_id, []).append((block, images[block.number]))
+    return found
+
+
+def attach_figures(record: SummaryRecord) -> SummaryRecord:
+    """Fill each session's `figures` (figures_by_session)."""
+    found = figures_by_session(record.meeting, [item.session for item in record.sessions])
+    for item in record.sessions:
+        item.figures = found.get(item.session.pk, [])
     return record
 
 

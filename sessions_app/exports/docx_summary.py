@@ -36,7 +36,8 @@ def render(record: common.SummaryRecord) -> bytes:
     return writer.to_bytes()
 
 
-def _render_figures(writer: Writer, figures: list[tuple[Block, list[FigureImage]]]) -> None:
+def write_figures(writer: Writer, figures: list[tuple[Block, list[FigureImage]]]) -> None:
+    """The briefing's figures of one session: each figure's images, its caption, its note."""
     writer.heading(_("Figures from the briefing"), level=2)
     for block, images in figures:
         caption = _("Figure %(number)s. %(title)s") % {"number": block.number, "title": block.title}
@@ -86,7 +87,7 @@ def _render_session(writer: Writer, record: common.SessionRecord, *, attributed:
             writer.paragraph(_("No contribution was recorded."), italic=True)
 
     if record.figures:
-        _render_figures(writer, record.figures)
+        write_figures(writer, record.figures)
 
     if record.polls:
         writer.heading(_("Polls"), level=2)
