@@ -222,6 +222,12 @@ CONTENT_SECURITY_POLICY = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "facilitation@localhost")
+# With the SMTP backend: the mail server (a local MTA on port 25 unless set).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
 
 # Limits users see stated in forms and errors.
 FACILITATION = {
@@ -238,6 +244,9 @@ FACILITATION = {
     "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.5")),
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-meeting-2023"),
+    # The site's address for links in e-mails sent without a request (remind_record_deadlines), e.g.
+    # https://meetings.example.org; empty: those links are paths only.
+    "SITE_URL": os.environ.get("SITE_URL", ""),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024

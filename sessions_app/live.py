@@ -20,7 +20,7 @@ from . import events, floor, polls, queries
 from .zones import zone_of
 from .fanout import Listeners
 from .fragments import answer_card, answer_saved_status
-from .models import Answer, Event, Meeting, Poll, Question, Session, Visibility, Vote
+from .models import Answer, Event, Meeting, Poll, Question, RecordVersion, Session, Visibility, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -339,6 +339,16 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return fragments
 
 
+def _record_notice_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    """The record's notice on the delegates' pages: the version the event announces, as it was issued
+    (versions are frozen, so a replay shows what the page would have shown then; a later notice follows)."""
+    version = RecordVersion.objects.filter(pk=event.payload.get("version"), meeting=meeting).select_related("session").first()
+    if version is None:
+        return []
+    return [(events.group_name(meeting.pk, events.DELEGATE), _later(
+        "record_review_notice", meeting=meeting, latest=version, notice=event.payload.get("notice"), oob="innerHTML"))]
+
+
 RENDERERS = {
     events.ANSWER_SAVED: _answer_saved_fragments,
     events.ANSWER_MODERATED: _answer_moderated_fragments,
@@ -355,6 +365,7 @@ RENDERERS = {
     events.OPINION_CHANGED: _opinion_fragments,
     events.OPINION_VOTED: _opinion_fragments,
     events.OPINION_ANALYSED: _opinion_fragments,
+    events.RECORD_NOTICE: _record_notice_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 

@@ -33,7 +33,7 @@ def test_record_declares_its_format_and_version(built):
     document = record.export_record(built.meeting)
 
     assert (document["format"], document["version"]) == ("facilitation.meeting-record", 1)
-    assert list(document) == ["format", "version", "meeting", "delegations", "users", "themes", "references", "sessions", "moderation"]
+    assert list(document) == ["format", "version", "meeting", "delegations", "users", "themes", "references", "sessions", "moderation", "figure_images"]
     assert document["delegations"] == ["DE", "FR", "JP"]
     assert document["themes"] == ["Digital", "Participation"]
 

@@ -67,7 +67,7 @@ def test_session_page_query_count_does_not_grow_with_blocks(client, django_asser
         assert client.get(session_url(session)).status_code == 200
 
 
-QUERIES_FOR_SESSION_PAGE = 18  # 16, the session's opinion rounds (issue 25) and the meeting wall (issue 23)
+QUERIES_FOR_SESSION_PAGE = 19  # 16, the session's opinion rounds (issue 25), the meeting wall (issue 23), the record notice (issue 26)
 
 
 def test_every_page_names_an_icon_that_is_served(client):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.template.defaultfilters import floatformat
@@ -22,8 +22,10 @@ from django.utils.translation import ngettext, pgettext
 from .. import floor
 from ..models import (
     Answer,
+    Block,
     ConclusionRevision,
     Delegation,
+    FigureImage,
     FloorRequest,
     Meeting,
     Poll,
@@ -219,6 +221,8 @@ class SessionRecord:
     key_points: list[Answer]
     interventions: list[InterventionRecord]
     polls: list[PollRecord]
+    # The briefing's figures that have images (Word notes), each with its images: see attach_figures.
+    figures: list[tuple[Block, list[FigureImage]]] = field(default_factory=list)
 
     @property
     def interventions_summary(self) -> str:
@@ -240,6 +244,29 @@ class SummaryRecord:
     @property
     def notice(self) -> str:
         return attribution_notice(self.meeting)
+
+
+def figures_by_session(meeting: Meeting, sessions: list[Session]) -> dict[int, list[tuple[Block, list[FigureImage]]]]:
+    """Per session (by id), its briefing's figures that have images (imported from Word), in document
+    order, each with its images. Two queries, whatever the number of figures; apart from
+    gather_summary because only the formats that show images need them (and their bytes)."""
+    images: dict[int, list[FigureImage]] = {}
+    for image in FigureImage.objects.filter(meeting=meeting, figure__isnull=False).order_by("position"):
+        images.setdefault(image.figure, []).append(image)
+    found: dict[int, list[tuple[Block, list[FigureImage]]]] = {}
+    if images:
+        for block in Block.objects.filter(session__in=sessions, language="", kind=Block.Kind.FIGURE,
+                                          number__in=list(images)).order_by("position"):
+            found.setdefault(block.session_id, []).append((block, images[block.number]))
+    return found
+
+
+def attach_figures(record: SummaryRecord) -> SummaryRecord:
+    """Fill each session's `figures` (figures_by_session)."""
+    found = figures_by_session(record.meeting, [item.session for item in record.sessions])
+    for item in record.sessions:
+        item.figures = found.get(item.session.pk, [])
+    return record
 
 
 def _scope(meeting: Meeting, session: Session | None, path: str) -> Q:

@@ -20,11 +20,14 @@ import docx
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Inches, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from ..models import Meeting
 from .common import clean_text, meeting_dates, split_paragraphs, web_link
+
+
+MAX_PICTURE_WIDTH = Inches(6)  # the text's width on A4 or Letter with Word's default margins
 
 
 class Writer:
@@ -105,6 +108,16 @@ class Writer:
         for row in rows:
             for cell, value in zip(table.add_row().cells, row):
                 cell.text = clean_text("" if value is None else value)
+
+    def picture(self, data: bytes, *, description: str) -> None:
+        """An image (PNG, JPEG or GIF bytes) in a paragraph of its own, at most the text's width, with
+        `description` as its alternative text for screen readers."""
+        paragraph = self.paragraph()
+        run = paragraph.add_run()
+        shape = run.add_picture(BytesIO(data))
+        if shape.width > MAX_PICTURE_WIDTH:
+            shape.height, shape.width = int(shape.height * MAX_PICTURE_WIDTH / shape.width), MAX_PICTURE_WIDTH
+        shape._inline.docPr.set("descr", clean_text(description))
 
     def link(self, paragraph: Paragraph, url: str) -> None:
         """A clickable web address; anything that is not a plain http(s) link stays text."""

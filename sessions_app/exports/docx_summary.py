@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..models import Answer, Meeting, Session
+from ..models import Answer, Block, FigureImage, Meeting, Session
 from . import common
 from .docx_base import Writer
 
@@ -30,9 +30,23 @@ def render(record: common.SummaryRecord) -> bytes:
         count = record.delegation_count
         writer.paragraph(ngettext("%(count)s delegation took part.", "%(count)s delegations took part.", count) % {"count": count})
 
+    common.attach_figures(record)
     for session_record in record.sessions:
         _render_session(writer, session_record, attributed=record.attributed)
     return writer.to_bytes()
+
+
+def write_figures(writer: Writer, figures: list[tuple[Block, list[FigureImage]]]) -> None:
+    """The briefing's figures of one session: each figure's images, its caption, its note."""
+    writer.heading(_("Figures from the briefing"), level=2)
+    for block, images in figures:
+        caption = _("Figure %(number)s. %(title)s") % {"number": block.number, "title": block.title}
+        for image in images:
+            writer.picture(bytes(image.data), description=caption)
+        writer.paragraph(caption, style="Caption")
+        note = block.text.strip()
+        if note and note != block.title:
+            writer.text(note, italic=True)
 
 
 def _render_session(writer: Writer, record: common.SessionRecord, *, attributed: bool) -> None:
@@ -71,6 +85,9 @@ def _render_session(writer: Writer, record: common.SessionRecord, *, attributed:
             )
         if not item.contributions:
             writer.paragraph(_("No contribution was recorded."), italic=True)
+
+    if record.figures:
+        write_figures(writer, record.figures)
 
     if record.polls:
         writer.heading(_("Polls"), level=2)

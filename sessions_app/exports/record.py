@@ -17,16 +17,19 @@ from html.parser import HTMLParser
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_countries import countries
 
 from ..library.services import index_meeting_practices
+from . import record_images
 from ..models import (
     Answer,
     AnswerRevision,
     Block,
     ConclusionRevision,
     Delegation,
+    FigureImage,
     FloorRequest,
     Meeting,
     ModerationAction,
@@ -299,6 +302,7 @@ def export_record(meeting: Meeting) -> dict:
         "references": list(meeting.references.order_by("number").values("number", "text", "html")),
         "sessions": session_entries,
         "moderation": moderation,
+        "figure_images": record_images.export_images(meeting),
     }
 
 
@@ -444,12 +448,27 @@ _MARKUP_TAGS = {"a", "aside", "cite", "em", "figcaption", "figure", "h3", "h4", 
 _MARKUP_ATTRIBUTES = {"id", "class", "rel", "href", "aria-hidden", "aria-label", "aria-labelledby"}
 
 
+# A figure's image (meetings.services.store_figure_images): only in a block, only pointing at one of
+# the record's own images.
+_IMAGE_ATTRIBUTES = {"class", "src", "alt"}
+
+
 class _MarkupCheck(HTMLParser):
-    def __init__(self):
+    def __init__(self, images: set[str] = frozenset()):
         super().__init__(convert_charrefs=True)
         self.problem: str | None = None
+        self.images = images  # the image addresses an <img> may show
 
     def handle_starttag(self, tag, attrs):
+        if tag == "img" and self.images:
+            if not dict(attrs).get("src"):
+                self.problem = self.problem or "an <img> without an image"
+            for name, value in attrs:
+                if name not in _IMAGE_ATTRIBUTES:
+                    self.problem = self.problem or f"the attribute {name} on <img>"
+                elif name == "src" and value not in self.images:
+                    self.problem = self.problem or f"the image {value!r}, which is not one of the record's images"
+            return
         if tag not in _MARKUP_TAGS:
             self.problem = self.problem or f"<{tag}>"
         for name, value in attrs:
@@ -469,11 +488,12 @@ class _MarkupCheck(HTMLParser):
     unknown_decl = handle_decl
 
 
-def _markup(value: object, where: str) -> str:
+def _markup(value: object, where: str, *, images: set[str] = frozenset()) -> str:
     """Stored HTML from a record, refused (ValueError: nothing is restored) unless it is made of what the
-    notes importer writes: a record's HTML is shown as it is, so a script in it would run on every page."""
+    notes importer writes: a record's HTML is shown as it is, so a script in it would run on every page.
+    `images`: the addresses of the record's figure images, which a block's <img> may show."""
     text = _text(value)
-    check = _MarkupCheck()
+    check = _MarkupCheck(images)
     check.feed(text)
     check.close()
     if check.problem:
@@ -494,6 +514,8 @@ class _Restore:
         self.answers: dict[tuple[int, int, str], Answer] = {}
         self.practices: dict[int, Practice] = {}
         self.themes: dict[str, Theme] = {}
+        self.images: list[FigureImage] = []
+        self.image_srcs: set[str] = set()
 
     def run(self) -> Meeting:
         document = self.document
@@ -503,6 +525,12 @@ class _Restore:
             raise RecordError(
                 _("A meeting with the slug “%(slug)s” already exists; nothing was imported.") % {"slug": slug}
             )
+        try:
+            self.images = record_images.read_images(document.get("figure_images", []))
+        except record_images.ImageError as error:
+            raise RecordError(str(error)) from error
+        # The meeting keeps its slug, so the addresses its blocks show its images at stay true.
+        self.image_srcs = {reverse("figure_image", args=[slug, image.position]) for image in self.images}
         for code in document["delegations"]:
             self.delegation(code)
         for entry in document["users"]:
@@ -525,6 +553,9 @@ class _Restore:
             source_name=data["source_name"],
         )
         meeting.delegations.set([self.delegation(code) for code in document["delegations"]])
+        for image in self.images:
+            image.meeting = meeting
+        FigureImage.objects.bulk_create(self.images)
         Reference.objects.bulk_create(
             [Reference(meeting=meeting, number=row["number"], text=row["text"], html=_markup(row["html"], f"reference {row['number']}"))
              for row in document["references"]]
@@ -629,7 +660,7 @@ class _Restore:
             [
                 Block(session=session, language=_text(row.get("language", ""))[:10], position=row["position"],
                       kind=_choice(row["kind"], Block.Kind), number=row["number"], title=row["title"], text=row["text"],
-                      html=_markup(row["html"], f"session {number}, block {row['position']}"))
+                      html=_markup(row["html"], f"session {number}, block {row['position']}", images=self.image_srcs))
                 for row in entry["blocks"]
             ]
         )  # fmt: skip

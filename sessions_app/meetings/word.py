@@ -446,6 +446,14 @@ def _split_space(text: str) -> tuple[str, str, str]:
     return text[:start], core, text[start + len(core):]
 
 
+def image_content_type(data: bytes) -> str | None:
+    """The type of an image the briefing can show (PNG, JPEG or GIF), read from its bytes; None otherwise."""
+    for ext in ("png", "jpeg", "gif"):
+        if _looks_like(data, ext):
+            return IMAGE_TYPES[ext]
+    return None
+
+
 def _looks_like(data: bytes, ext: str) -> bool:
     if ext == "png":
         return data.startswith(b"\x89PNG\r\n\x1a\n")

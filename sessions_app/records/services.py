@@ -1,25 +1,24 @@
 """The summary record's review: a draft issued to delegations, their corrections and comments,
 the secretariat's decisions, and the final record issued as the next version.
 
-Every step writes a RecordAudit row in the same transaction; delegations are told by e-mail
-(Django's e-mail backend) once the transaction commits.
+Every step writes a RecordAudit row in the same transaction; delegations are told of a draft and of
+the final record live on their pages and by e-mail (notices.py), and of a near deadline by
+notices.remind_deadlines.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..access import delegation_of, is_secretariat
 from ..exports import common
-from ..models import Delegation, Meeting, Participant, RecordAudit, RecordProposal, RecordVersion, Session
+from ..models import Delegation, Meeting, RecordAudit, RecordProposal, RecordVersion, Session
 from ..services import ActionRefused
+from . import notices
 
 MAX_TEXT = 5000
 MAX_REASON = 500
@@ -64,24 +63,16 @@ def build_passages(meeting: Meeting, *, session: Session | None = None) -> list[
     return passages
 
 
-def _notify(meeting: Meeting, subject: str, body: str) -> None:
-    """E-mail every delegate of the meeting with an address, after commit (none if the change rolls back)."""
-    emails = list(Participant.objects.filter(delegation__in=meeting.delegations.all(), user__email__gt="")
-                  .values_list("user__email", flat=True).distinct())
-    if not emails:
-        return
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in emails]
-    transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
-
-
 def _latest(meeting: Meeting, session: Session | None) -> RecordVersion | None:
     return (RecordVersion.objects.filter(meeting=meeting, session=session).order_by("-number").first())
 
 
 @transaction.atomic
 def issue_draft(user: User, *, meeting: Meeting, session: Session | None = None,
-                deadline: datetime | None = None) -> RecordVersion:
-    """Issue a draft summary record to the delegations, for comments until `deadline`."""
+                deadline: datetime | None = None, base_url: str = "") -> RecordVersion:
+    """Issue a draft summary record to the delegations, for comments until `deadline`; tell them.
+
+    `base_url` (the site's address, from the request) makes the e-mail's link absolute."""
     _require_secretariat(user)
     if deadline is not None and deadline <= timezone.now():
         raise ActionRefused(_("The deadline for comments must be in the future."))
@@ -95,12 +86,7 @@ def issue_draft(user: User, *, meeting: Meeting, session: Session | None = None,
         issued_by=user)
     _audit(version, meeting, user, "draft_issued", number=version.number,
            deadline=deadline.isoformat() if deadline else None)
-    with translation.override(meeting.language):
-        _notify(meeting, _("Draft summary record: %(title)s") % {"title": meeting.title},
-                _("A draft summary record (version %(number)s) is open for your corrections%(until)s: %(url)s") % {
-                    "number": version.number,
-                    "until": (_(" until %(deadline)s") % {"deadline": common.local_datetime(deadline)}) if deadline else "",
-                    "url": reverse("record_review", args=[meeting.slug, version.pk])})
+    notices.notify(version, notices.DRAFT, base_url=base_url)
     return version
 
 
@@ -180,8 +166,8 @@ def decide_proposal(user: User, *, proposal: RecordProposal, decision: str, text
 
 
 @transaction.atomic
-def issue_final(user: User, *, version: RecordVersion) -> RecordVersion:
-    """Issue the final record: the draft with its accepted corrections, as the next version."""
+def issue_final(user: User, *, version: RecordVersion, base_url: str = "") -> RecordVersion:
+    """Issue the final record: the draft with its accepted corrections, as the next version; tell the delegations."""
     _require_secretariat(user)
     version = RecordVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != RecordVersion.Status.DRAFT or _latest(version.meeting, version.session).pk != version.pk:
@@ -202,26 +188,6 @@ def issue_final(user: User, *, version: RecordVersion) -> RecordVersion:
         status=RecordVersion.Status.FINAL, passages=passages, changes=changes, issued_by=user)
     _audit(final, version.meeting, user, "final_issued", number=final.number, draft=version.number,
            changes=len(changes))
-    with translation.override(version.meeting.language):
-        _notify(version.meeting, _("Final summary record: %(title)s") % {"title": version.meeting.title},
-                _("The final summary record (version %(number)s) is out: %(url)s") % {
-                    "number": final.number, "url": reverse("record_review", args=[version.meeting.slug, final.pk])})
+    notices.notify(final, notices.FINAL, base_url=base_url)
     return final
 
-
-@transaction.atomic
-def remind_deadlines(*, within: timedelta = timedelta(days=1), now: datetime | None = None) -> list[RecordVersion]:
-    """E-mail delegations once about each open draft whose deadline is within `within`."""
-    now = now or timezone.now()
-    due = list(RecordVersion.objects.select_for_update().select_related("meeting").filter(
-        status=RecordVersion.Status.DRAFT, reminded_at__isnull=True, deadline__gt=now, deadline__lte=now + within))
-    for version in due:
-        version.reminded_at = now
-        version.save(update_fields=["reminded_at"])
-        _audit(version, version.meeting, None, "deadline_reminder", deadline=version.deadline.isoformat())
-        with translation.override(version.meeting.language):
-            _notify(version.meeting, _("Deadline near: %(title)s") % {"title": version.meeting.title},
-                    _("Comments on the draft summary record close on %(deadline)s: %(url)s") % {
-                        "deadline": common.local_datetime(version.deadline),
-                        "url": reverse("record_review", args=[version.meeting.slug, version.pk])})
-    return due

@@ -73,7 +73,7 @@ def records(request, slug):
 def records_summary(request, slug):
     meeting = _meeting_for_records(request, slug)
     session = _scope(request, meeting)
-    record = common.gather_summary(meeting, session=session)
+    record = common.attach_figures(common.gather_summary(meeting, session=session))
     audit.log_export(meeting=meeting, user=request.user, kind="summary", fmt="html")
     context = {"meeting": meeting, "record": record, "scope_session": session, "nav_active": "records"}
     return render(request, "sessions_app/records_summary.html", context)

@@ -55,7 +55,8 @@ def review_list(request, slug):
         session = get_object_or_404(Session, meeting=meeting, number=int(number)) if number.isdigit() else None
         try:
             version = review.issue_draft(request.user, meeting=meeting, session=session,
-                                         deadline=_parse_deadline(request.POST.get("deadline", "")))
+                                         deadline=_parse_deadline(request.POST.get("deadline", "")),
+                                         base_url=request.build_absolute_uri("/"))
         except ActionRefused as refused:
             error = refused.message
         else:
@@ -82,7 +83,7 @@ def _act(request, version: RecordVersion, secretariat: bool) -> str:
                                text=text, reason=request.POST.get("reason", ""))
         return _("Decision recorded.")
     if action == "final":
-        final = review.issue_final(request.user, version=version)
+        final = review.issue_final(request.user, version=version, base_url=request.build_absolute_uri("/"))
         return _("Final record issued as version %(number)s.") % {"number": final.number}
     raise ActionRefused(_("Unknown action."))
 

@@ -4,7 +4,8 @@ France answers question 1 of session 1 first (other tests act as France only on 
 session 1, so its answer there surprises none), so that the meeting's record reports a France
 passage. The secretariat issues a draft of the whole meeting's record; France proposes a
 correction to its passage; the secretariat accepts it and issues the final record, whose Word file
-holds the corrected text and says "version 2". axe-core checks each review page as it is seen.
+holds the corrected text and says "version 2". France's open session page shows the draft's notice
+live, and its meeting page the final's. axe-core checks each review page as it is seen.
 (The demo's own draft is session 1's, so the meeting's record starts at version 1 here.)
 """
 
@@ -36,6 +37,9 @@ def test_france_corrects_the_draft_and_the_final_record_carries_it(new_context, 
     france.goto(f"/meetings/{meeting_slug}/sessions/1/")
     answer = unique("France's General Secretariat of the Government tracks trust every quarter")
     submit_answer(france, question_id(france, 1), answer)
+    review_link = france.locator("#record_review_notice").get_by_role("link", name="Review the draft")
+    expect(review_link).to_have_count(1)  # the demo's draft of session 1
+    demo_draft = review_link.get_attribute("href")
 
     secretariat = new_context(user="secretariat").new_page()
     secretariat.goto(f"/meetings/{meeting_slug}/")
@@ -46,6 +50,16 @@ def test_france_corrects_the_draft_and_the_final_record_carries_it(new_context, 
     secretariat.get_by_role("button", name="Issue the draft").click()
     expect(secretariat.get_by_role("heading", level=1)).to_contain_text("version 1 (Draft for comments)")
     no_axe_violations(secretariat)
+
+    # France's session page, open all along, is told live (over its socket, no reload): the notice
+    # now points at the meeting's new draft instead of the demo's.
+    draft_path = re.search(r"/meetings/.*$", secretariat.url).group(0)
+    assert draft_path != demo_draft
+    expect(review_link).to_have_attribute("href", draft_path, timeout=10000)
+    live_notice = france.locator("#record_review_notice")
+    expect(live_notice).to_contain_text("A draft summary record (version 1) is open for corrections")
+    expect(live_notice).to_have_attribute("role", "status")
+    no_axe_violations(france)
 
     france.goto(f"/meetings/{meeting_slug}/")
     notice = france.locator("#record_review_notice")

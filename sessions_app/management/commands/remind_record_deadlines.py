@@ -1,16 +1,19 @@
-from datetime import timedelta
+from django.core.management.base import BaseCommand, CommandError
 
-from django.core.management.base import BaseCommand
-
-from ...records import services
+from ...records import notices
 
 
 class Command(BaseCommand):
-    help = "E-mail the delegations once about each draft summary record whose deadline for comments is near."
+    help = ("Remind the delegations of each draft summary record whose deadline for comments is near: once "
+            "48 hours and once 24 hours before it (by default), on their pages and by e-mail. Run it every "
+            "hour or so (a systemd timer or cron: docs/deploy.md); a reminder is never sent twice.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--hours", type=int, default=24, help="How near the deadline is (default 24 hours).")
+        parser.add_argument("--hours", type=int, action="append",
+                            help="Hours before the deadline to remind at; repeat it for several (default 48 and 24).")
 
-    def handle(self, *args, hours: int, **options):
-        due = services.remind_deadlines(within=timedelta(hours=hours))
-        self.stdout.write(self.style.SUCCESS(f"Reminded the delegations of {len(due)} draft(s)."))
+    def handle(self, *args, hours: list[int] | None, **options):
+        if hours and any(h <= 0 for h in hours):
+            raise CommandError("--hours must be a positive number of hours.")
+        reminded = notices.remind_deadlines(hours=tuple(hours or notices.REMINDER_HOURS))
+        self.stdout.write(self.style.SUCCESS(f"Reminded the delegations of {len(reminded)} draft(s)."))
