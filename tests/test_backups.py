@@ -5,6 +5,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import tarfile
 import threading
 import time
@@ -142,6 +143,7 @@ def test_an_emptied_database_takes_the_backup_without_force(tmp_path, dump_tools
     out = io.StringIO()
     call_command("backup", "-o", str(tmp_path / "b.tar.gz"), stdout=out)
     assert "the whole instance" in out.getvalue()
+    assert stat.S_IMODE((tmp_path / "b.tar.gz").stat().st_mode) == 0o600  # it holds personal data
     Meeting.objects.all().delete()
     User.objects.all().delete()
 
