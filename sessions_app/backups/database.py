@@ -10,6 +10,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from django.db import connections
@@ -52,9 +53,16 @@ def _sqlite_path(alias: str) -> Path:
     return Path(name)
 
 
+def _read_only(path: Path) -> str:
+    return f"{Path(path).resolve().as_uri()}?mode=ro"  # as_uri quotes what a URI cannot hold as it is
+
+
 def dump_sqlite(target: Path, alias: str = "default") -> None:
     """Copy the live database to `target` with the online backup API, then check the copy."""
-    source = sqlite3.connect(f"file:{_sqlite_path(alias)}?mode=ro", uri=True, timeout=20)
+    try:
+        source = sqlite3.connect(_read_only(_sqlite_path(alias)), uri=True, timeout=20)
+    except sqlite3.Error as error:
+        raise BackupError(f"the SQLite database cannot be opened: {error}") from error
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)  # every page in one step: one snapshot, writers go on in the WAL meanwhile
@@ -81,7 +89,7 @@ def check_sqlite(copy: sqlite3.Connection) -> list[str]:
 
 def restore_sqlite(copy_path: Path, alias: str = "default") -> None:
     """Replace the database's content with the copy's, in one step (the backup API, in reverse)."""
-    copy = sqlite3.connect(f"file:{copy_path}?mode=ro", uri=True)
+    copy = sqlite3.connect(_read_only(copy_path), uri=True)
     try:
         check_sqlite(copy)
         connections[alias].close()
@@ -139,15 +147,47 @@ def check_postgresql_dump(dump: Path) -> None:
     _run([require_tool("pg_restore"), "--list", str(dump)], {**os.environ}, "Reading the PostgreSQL dump")
 
 
+# Run before the dump's own script, in its transaction: the database then holds the backup's tables and
+# nothing else, so a later `migrate` finds the schema the backup's django_migrations describes.
+_EMPTY_SCHEMA = "BEGIN;\nSET client_min_messages = warning;\nDROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n"
+
+
+def _read_log(log) -> str:
+    with log:
+        log.seek(0)
+        return log.read().decode(errors="replace").strip()
+
+
 def restore_postgresql(dump: Path, alias: str = "default") -> None:
-    """Drop and recreate what the dump holds, in one transaction: an error leaves the database as it was."""
+    """Replace the database's tables with the dump's, in one transaction: an error leaves it as it was."""
     check_postgresql_dump(dump)
     arguments, environment = _pg_arguments(alias)
     name = connections[alias].settings_dict["NAME"]
     connections[alias].close()
-    _run(
-        [require_tool("pg_restore"), *arguments, "--clean", "--if-exists", "--no-owner", "--single-transaction",
-         "--exit-on-error", f"--dbname={name}", str(dump)],
-        environment,
-        "pg_restore (nothing was changed)",
+    # Messages go to files, not pipes: a pipe nobody reads until the end could fill and stall both.
+    script_log, psql_log = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    script = subprocess.Popen(
+        [require_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(dump)],
+        stdout=subprocess.PIPE, stderr=script_log, env=environment,
     )  # fmt: skip
+    psql = subprocess.Popen(
+        [require_tool("psql"), *arguments, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", f"--dbname={name}", "--file=-"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_log, env=environment,
+    )  # fmt: skip
+    try:
+        psql.stdin.write(_EMPTY_SCHEMA.encode())
+        while chunk := script.stdout.read(1 << 16):
+            psql.stdin.write(chunk)
+        script.wait()
+        # Committed only when pg_restore wrote its whole script: a script cut short is rolled back.
+        psql.stdin.write(b"COMMIT;\n" if script.returncode == 0 else b"ROLLBACK;\n")
+        psql.stdin.close()
+    except BrokenPipeError:
+        pass  # psql stopped on an error: its message is read below, and its transaction was rolled back
+    script.stdout.close()
+    script.wait()
+    psql.wait()
+    script_error, psql_error = (_read_log(log) for log in (script_log, psql_log))
+    if script.returncode != 0 or psql.returncode != 0:
+        lines = (psql_error or script_error).splitlines()
+        raise BackupError(f"the PostgreSQL restore failed, nothing was changed: {lines[-1] if lines else 'no message'}")
