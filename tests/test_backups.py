@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sessions_app import services
+from sessions_app.exports import record
 from sessions_app.backups import database
 from sessions_app.backups import services as backups
 from sessions_app.backups.archive import BackupError, write_archive
@@ -349,3 +350,26 @@ def test_restore_check_describes_the_backup_and_changes_nothing(tmp_path):
     call_command("restore", str(tmp_path / "m.tar.gz"), "--check", stdout=out)
     assert f"whole, readable backup of the meeting “{meeting.slug}”" in out.getvalue()
     assert Meeting.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_meeting_backup_with_force_leaves_the_existing_meeting_as_it_was(tmp_path):
+    meeting, questions, delegates = _room(questions=1)
+    services.submit_answer(user=delegates["FR"], question=questions[0], kind="answer", text="Still here", key="k1")
+    document = record.export_record(meeting)
+    del document["moderation"]
+    broken = tmp_path / "broken.tar.gz"
+    manifest = {"format": "facilitation.backup", "version": 1, "scope": "meeting", "meeting": meeting.slug, "figures": []}
+    with write_archive(broken, manifest) as archive:
+        archive.add_bytes("record.json", record.dumps(document))
+    foreign = tmp_path / "foreign.tar.gz"
+    with write_archive(foreign, manifest) as archive:
+        archive.add_bytes("record.json", b'{"format": "something.else"}')
+
+    with pytest.raises(CommandError, match="malformed.*moderation"):
+        call_command("restore", str(broken), "--force", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="not a meeting record"):
+        call_command("restore", str(foreign), "--force", stdout=io.StringIO())
+
+    assert list(Answer.objects.filter(question__session__meeting=meeting).values_list("text", flat=True)) == ["Still here"]
+    assert Meeting.objects.get(slug=meeting.slug).pk == meeting.pk
