@@ -73,7 +73,11 @@ def backup_instance(*, target: Path) -> BackupSummary:
     if engine == "postgresql":
         database.require_tool("pg_dump")  # say it is missing before anything is written
     manifest = _manifest("instance")
-    with tempfile.TemporaryDirectory(prefix="facilitation-backup-") as folder, write_archive(target, manifest) as archive:
+    with (
+        write_archive(target, manifest) as archive,
+        # Beside the target, not in /tmp: the database's copy is as large as the database.
+        tempfile.TemporaryDirectory(prefix=".facilitation-backup-", dir=Path(target).parent) as folder,
+    ):
         if engine == "sqlite":
             copy = Path(folder) / database.SQLITE_MEMBER
             database.dump_sqlite(copy)
