@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tarfile
 import threading
 import time
@@ -373,3 +374,43 @@ def test_a_broken_meeting_backup_with_force_leaves_the_existing_meeting_as_it_wa
 
     assert list(Answer.objects.filter(question__session__meeting=meeting).values_list("text", flat=True)) == ["Still here"]
     assert Meeting.objects.get(slug=meeting.slug).pk == meeting.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_postgresql_restore_that_fails_midway_changes_nothing(tmp_path, dump_tools):
+    """A dump whose last step fails (a foreign key its rows break, checked when the key is added after
+    the data): the schema was already emptied and the tables loaded in the restore's transaction, and
+    all of it is rolled back."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (the PostgreSQL + Redis pass of make test)")
+    import psycopg
+
+    meeting, _, _ = _room(questions=1)
+    db = connection.settings_dict
+    params = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"] or None, "password": db["PASSWORD"] or None}
+    scratch = f"wt_backup_scratch_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        admin.execute(f'CREATE DATABASE "{scratch}"')
+    try:
+        with psycopg.connect(dbname=scratch, autocommit=True, **params) as other:
+            other.execute("CREATE TABLE parent (id integer PRIMARY KEY)")
+            other.execute("CREATE TABLE child (parent_id integer REFERENCES parent)")
+            other.execute("ALTER TABLE child DISABLE TRIGGER ALL")  # lets an orphan in, as a damaged database might hold
+            other.execute("INSERT INTO child VALUES (42)")
+        dump = tmp_path / "database.pgdump"
+        command = [shutil.which("pg_dump"), "--format=custom", f"--file={dump}", f"--dbname={scratch}"]
+        command += [f"{flag}={value}" for flag, value in (("--host", db["HOST"]), ("--port", db["PORT"]), ("--username", db["USER"])) if value]
+        subprocess.run(command, check=True, env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""})
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+    failing = tmp_path / "failing.tar.gz"
+    manifest = {"format": "facilitation.backup", "version": 1, "scope": "instance", "engine": "postgresql", "migrations": []}
+    with write_archive(failing, manifest) as archive:
+        archive.add_file("database.pgdump", dump)
+
+    with pytest.raises(BackupError, match="PostgreSQL restore failed, nothing was changed: .*violates foreign key constraint"):
+        backups.restore_backup(failing, force=True)
+
+    assert list(Meeting.objects.values_list("slug", flat=True)) == [meeting.slug]
+    assert "parent" not in connection.introspection.table_names()

@@ -190,4 +190,5 @@ def restore_postgresql(dump: Path, alias: str = "default") -> None:
     script_error, psql_error = (_read_log(log) for log in (script_log, psql_log))
     if script.returncode != 0 or psql.returncode != 0:
         lines = (psql_error or script_error).splitlines()
-        raise BackupError(f"the PostgreSQL restore failed, nothing was changed: {lines[-1] if lines else 'no message'}")
+        first_error = next((line.split("ERROR:", 1)[1].strip() for line in lines if "ERROR:" in line), None)
+        raise BackupError(f"the PostgreSQL restore failed, nothing was changed: {first_error or (lines[-1] if lines else 'no message')}")
