@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from sessions_app import participants, polls, services
@@ -241,3 +242,25 @@ def test_every_reference_to_an_account_is_erased_or_goes_with_the_account():
         and field.related_model._meta.label == settings.AUTH_USER_MODEL
     }  # fmt: skip
     assert found - listed == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_meetings_pages_still_open_after_erasure_and_name_no_one_erased(meeting_with_people):
+    meeting, people = meeting_with_people
+    call_command("erase_personal_data", "--meeting", meeting.slug, "--yes", stdout=io.StringIO())
+    client = Client()
+    client.force_login(people["sandra"])
+    number = meeting.sessions.get().number
+    pages = [
+        reverse("console", args=[meeting.slug, number]),
+        reverse("session", args=[meeting.slug, number]),
+        reverse("records", args=[meeting.slug]),
+        reverse("records_summary", args=[meeting.slug]),
+        reverse("records_compendium", args=[meeting.slug]),
+        reverse("screen", args=[meeting.slug]),
+    ]
+    for url in pages:
+        reply = client.get(url)
+        assert reply.status_code == 200, url
+        assert [item for item in ERASED if item in reply.content.decode()] == [], url
+    assert "France&#x27;s revised view." in client.get(pages[0]).content.decode()
