@@ -8,7 +8,6 @@ which the record does not hold; it restores into any instance, beside the meetin
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -204,4 +203,4 @@ def _restore_meeting(archive: OpenedArchive, *, force: bool) -> RestoreSummary:
 def describe(source: Path) -> dict:
     """The manifest of a backup, after checking it whole (for `restore --check`)."""
     with open_archive(source) as archive:
-        return json.loads(json.dumps(archive.manifest))
+        return dict(archive.manifest)
