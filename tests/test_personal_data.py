@@ -264,3 +264,16 @@ def test_the_meetings_pages_still_open_after_erasure_and_name_no_one_erased(meet
         assert reply.status_code == 200, url
         assert [item for item in ERASED if item in reply.content.decode()] == [], url
     assert "France&#x27;s revised view." in client.get(pages[0]).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chair_added_to_a_coming_meeting_is_kept(meeting_with_people):
+    meeting, people = meeting_with_people
+    coming = MeetingFactory(slug="meeting-c")
+    people["chair"].participant.meetings.add(coming)
+
+    call_command("erase_personal_data", "--meeting", meeting.slug, "--yes", stdout=io.StringIO())
+
+    chair = User.objects.get(username="cchair")
+    assert list(chair.participant.meetings.values_list("slug", flat=True)) == ["meeting-c"]
+    assert not ModerationAction.objects.filter(actor=chair).exists()
