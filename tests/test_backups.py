@@ -27,6 +27,7 @@ from sessions_app.backups.archive import BackupError, write_archive
 from sessions_app.models import Answer, AnswerRevision, FigureImage, Meeting
 
 from .factories import AnswerFactory, DelegationFactory, MeetingFactory, QuestionFactory, SessionFactory, make_delegate
+from .word_docs import tiny_png
 
 CODES = ["FR", "DE", "JP", "CA", "CL", "NO"]
 
@@ -320,7 +321,7 @@ def test_uploaded_files_under_media_root_come_back_with_the_database(tmp_path, s
 def test_a_meetings_backup_restores_its_record_and_images_beside_other_meetings(tmp_path):
     meeting, questions, delegates = _room(questions=2)
     services.submit_answer(user=delegates["JP"], question=questions[1], kind="answer", text="Our answer", key="k1")
-    FigureImage.objects.create(meeting=meeting, position=1, figure=2, name="chart.png", content_type="image/png", data=b"\x89PNG-bytes")
+    FigureImage.objects.create(meeting=meeting, position=1, figure=2, name="chart.png", content_type="image/png", data=tiny_png())
     other = AnswerFactory(question=QuestionFactory(), delegation=DelegationFactory(country="IT"))
     out = io.StringIO()
     call_command("backup", "--meeting", meeting.slug, "-o", str(tmp_path / "m.tar.gz"), stdout=out)
@@ -334,7 +335,7 @@ def test_a_meetings_backup_restores_its_record_and_images_beside_other_meetings(
     restored = Meeting.objects.get(slug=meeting.slug)
     assert list(Answer.objects.filter(question__session__meeting=restored).values_list("delegation__country", "text")) == [("JP", "Our answer")]
     image = FigureImage.objects.get(meeting=restored)
-    assert (image.position, image.figure, image.name, bytes(image.data)) == (1, 2, "chart.png", b"\x89PNG-bytes")
+    assert (image.position, image.figure, image.name, bytes(image.data)) == (1, 2, "chart.png", tiny_png())
     assert Answer.objects.filter(pk=other.pk).exists()  # the other meeting was not touched
 
     Answer.objects.filter(question__session__meeting=restored).update(text="Changed since")
@@ -360,7 +361,7 @@ def test_a_broken_meeting_backup_with_force_leaves_the_existing_meeting_as_it_wa
     document = record.export_record(meeting)
     del document["moderation"]
     broken = tmp_path / "broken.tar.gz"
-    manifest = {"format": "facilitation.backup", "version": 1, "scope": "meeting", "meeting": meeting.slug, "figures": []}
+    manifest = {"format": "facilitation.backup", "version": 1, "scope": "meeting", "meeting": meeting.slug}
     with write_archive(broken, manifest) as archive:
         archive.add_bytes("record.json", record.dumps(document))
     foreign = tmp_path / "foreign.tar.gz"

@@ -2,8 +2,8 @@
 
 A whole-instance backup is the database as its own tools copy it (SQLite's online backup API,
 PostgreSQL's pg_dump) plus every file under MEDIA_ROOT; it restores onto the same kind of database.
-A meeting's backup is its JSON record (docs/record-format.md) plus the images of its Word notes,
-which the record does not hold; it restores into any instance, beside the meetings already there.
+A meeting's backup is its JSON record (docs/record-format.md), which carries the images of its Word
+notes; it restores into any instance, beside the meetings already there.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from .archive import FORMAT, VERSION, BackupError, OpenedArchive, open_archive, 
 
 RECORD_MEMBER = "record.json"
 MEDIA_PREFIX = "media/"
-FIGURES_PREFIX = "figures/"
 
 
 @dataclass(frozen=True)
@@ -96,21 +95,10 @@ def backup_instance(*, target: Path) -> BackupSummary:
 
 
 def backup_meeting(meeting: Meeting, *, target: Path) -> BackupSummary:
-    """One meeting's JSON record and its notes' images in one file at `target`."""
-    figures = list(FigureImage.objects.filter(meeting=meeting).order_by("position"))
-    manifest = _manifest(
-        "meeting",
-        meeting=meeting.slug,
-        figures=[
-            {"position": image.position, "figure": image.figure, "name": image.name,
-             "content_type": image.content_type, "file": f"{FIGURES_PREFIX}{image.position}"}
-            for image in figures
-        ],
-    )  # fmt: skip
+    """One meeting's JSON record (which carries its notes' images) in one file at `target`."""
+    manifest = _manifest("meeting", meeting=meeting.slug)
     with write_archive(target, manifest) as archive:
         archive.add_bytes(RECORD_MEMBER, record.dumps(record.export_record(meeting)))
-        for image in figures:
-            archive.add_bytes(f"{FIGURES_PREFIX}{image.position}", bytes(image.data))
         files = len(archive.files)
     log_event("backup.written", kind="meeting", meeting_id=meeting.pk, count=files)
     return BackupSummary(path=Path(target), scope="meeting", size=Path(target).stat().st_size, files=files)
@@ -175,9 +163,6 @@ def _restore_meeting(archive: OpenedArchive, *, force: bool) -> RestoreSummary:
     except record.RecordError as error:
         raise BackupError(str(error)) from error
     slug = document["meeting"].get("slug")
-    figures = manifest.get("figures") or []
-    if not isinstance(figures, list):
-        raise BackupError("the backup's list of figure images is malformed.")
     existing = Meeting.objects.filter(slug=slug).first()
     if existing is not None and not force:
         raise BackupError(f"the meeting “{slug}” exists here; add --force to replace it with the backup's.")
@@ -186,17 +171,9 @@ def _restore_meeting(archive: OpenedArchive, *, force: bool) -> RestoreSummary:
             if existing is not None:
                 existing.delete()
             meeting = record.restore_record(document)
-            FigureImage.objects.bulk_create(
-                [FigureImage(meeting=meeting, position=int(entry["position"]), figure=entry.get("figure"),
-                             name=str(entry["name"])[:255], content_type=str(entry["content_type"])[:50],
-                             data=archive.path(str(entry["file"])).read_bytes())
-                 for entry in figures]
-            )  # fmt: skip
     except record.RecordError as error:
         raise BackupError(str(error)) from error
-    except (KeyError, TypeError, ValueError) as error:
-        raise BackupError(f"the backup's list of figure images is malformed ({error}); nothing was restored.") from error
-    log_event("backup.restored", kind="meeting", meeting_id=meeting.pk, count=len(figures))
+    log_event("backup.restored", kind="meeting", meeting_id=meeting.pk, count=FigureImage.objects.filter(meeting=meeting).count())
     return RestoreSummary(scope="meeting", created_at=manifest.get("created_at", ""), meeting=meeting.slug, media_files=0)
 
 
