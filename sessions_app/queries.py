@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -119,23 +120,19 @@ def practice_for_console(practice_id: int) -> Practice | None:
     )
 
 
-# The console's first render shows at most this many answer cards: the questions that fit (the one
-# under discussion first, then in order) open, the others closed, their cards loaded when the chair
-# opens them (console_answers). At 10,000 answers every card was 906 kB and 74-133 ms to render.
-CONSOLE_OPEN_CARDS = 50
-
-
 def console_questions(session: Session, *, open_ids: set[int] = frozenset(), current_question_id: int | None = None) -> list[Question]:
     """The session's questions, each with .answered_ids and .console_answers: every answer
     (moderation included) for a question shown open, None for one whose cards load when opened.
 
-    Open are the questions of `open_ids`, then those whose answers fit in CONSOLE_OPEN_CARDS (the
-    current question first, then in order). Three queries, whatever the number of answers."""
+    Open are the questions of `open_ids`, then those whose answers fit in the setting
+    FACILITATION["CONSOLE_OPEN_CARDS"] (the current question first, then in order), so that the
+    first render stays small: at 10,000 answers every card was 906 kB and 74-133 ms to render.
+    Three queries, whatever the number of answers."""
     questions = list(session.questions.all())
     answered: dict[int, set[int]] = {question.pk: set() for question in questions}
     for question_id, delegation_id in Answer.objects.filter(question__session=session).values_list("question_id", "delegation_id"):
         answered[question_id].add(delegation_id)
-    budget, opened = CONSOLE_OPEN_CARDS, set()
+    budget, opened = settings.FACILITATION["CONSOLE_OPEN_CARDS"], set()
     for question in sorted(questions, key=lambda q: (q.pk != current_question_id, q.position)):
         count = len(answered[question.pk])
         if question.pk in open_ids or count <= budget:

@@ -256,9 +256,9 @@ def answered_question(session, answers: int, *, position: int):
     return question
 
 
-def test_console_shows_open_only_the_questions_whose_answers_fit_and_counts_every_one(client, monkeypatch):
+def test_console_shows_open_only_the_questions_whose_answers_fit_and_counts_every_one(client, settings):
     """A question with many answers is closed on the first render: its tally, not its cards."""
-    monkeypatch.setattr("sessions_app.queries.CONSOLE_OPEN_CARDS", 3)
+    settings.FACILITATION = {**settings.FACILITATION, "CONSOLE_OPEN_CARDS": 3}
     few = QuestionFactory(position=1)
     session = few.session
     many = answered_question(session, 5, position=2)
@@ -274,8 +274,8 @@ def test_console_shows_open_only_the_questions_whose_answers_fit_and_counts_ever
     assert "5 of 5 delegations answered" in html and "1 of 5 delegations answered" in html
 
 
-def test_console_opens_the_question_under_discussion_first(client, monkeypatch):
-    monkeypatch.setattr("sessions_app.queries.CONSOLE_OPEN_CARDS", 3)
+def test_console_opens_the_question_under_discussion_first(client, settings):
+    settings.FACILITATION = {**settings.FACILITATION, "CONSOLE_OPEN_CARDS": 3}
     first = QuestionFactory(position=1)
     session = first.session
     answered_question(session, 2, position=2)
@@ -289,8 +289,8 @@ def test_console_opens_the_question_under_discussion_first(client, monkeypatch):
     assert f'id="answers-q{first.pk}" data-answers="unloaded"' in html  # the budget went to the question discussed
 
 
-def test_opening_a_closed_question_loads_its_cards_and_the_seq_they_are_as_of(client, monkeypatch):
-    monkeypatch.setattr("sessions_app.queries.CONSOLE_OPEN_CARDS", 0)
+def test_opening_a_closed_question_loads_its_cards_and_the_seq_they_are_as_of(client, settings):
+    settings.FACILITATION = {**settings.FACILITATION, "CONSOLE_OPEN_CARDS": 0}
     question = answered_question(QuestionFactory(position=1).session, 3, position=2)
     meeting = question.session.meeting
     meeting.refresh_from_db()
