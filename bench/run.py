@@ -175,7 +175,9 @@ def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: ben
                          f" {row.get('ingest_ours_over_channels', '-'):>6}  ours/raw {row.get('ingest_ours_over_raw', '-'):>6}")  # fmt: skip
     for page in pages:
         lines.append(f"session page ({page['mode']}): delegate {page['empty']['delegate_ms']} ms with 0 answers, {page['full']['delegate_ms']} ms"
-                     f" with {page['answers'][1]:,}; console {page['empty']['console_ms']} / {page['full']['console_ms']} ms")  # fmt: skip
+                     f" with {page['answers'][1]:,}; console {page['empty']['console_ms']} / {page['full']['console_ms']} ms"
+                     f" ({page['empty']['console_bytes'] // 1000} / {page['full']['console_bytes'] // 1000} kB, {page['ratios']['console_full_over_empty']}x);"
+                     f" opening question 1 {page['full'].get('console_question_ms')} ms, {page['full'].get('console_question_bytes', 0) // 1000} kB")  # fmt: skip
     return "\n".join(lines)
 
 
