@@ -92,7 +92,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # at the handshake, a 1011 later. Wrapped, the read waits for the layer, joins the revocation
     # group again (a restarted Redis forgot it) and goes on. channel_receive is Channels' own
     # attribute, set in AsyncConsumer.__call__: wrapped only on the Channels versions this was tested
-    # with (resilient_receive_supported, tests/test_stack_versions.py; pyproject.toml pins them), left as Channels sets it elsewhere.
+    # with (resilient_receive_supported, tests/test_stack_versions.py; pyproject.toml pins them), left
+    # as Channels sets it on any other.
     @property
     def channel_receive(self):
         return self._channel_receive

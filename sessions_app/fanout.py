@@ -274,7 +274,9 @@ def direct_socket(send) -> DirectSocket | None:
 
     Writing the frame to the transport skips, per socket, Channels' and Uvicorn's send and wsproto's
     encoding: at 1,000 sockets, most of a broadcast's time on the loop."""
-    if not settings.FACILITATION["LIVE_DIRECT_WRITES"] or WSProtocol is None or not direct_writes_supported(uvicorn_version):
+    if not settings.FACILITATION["LIVE_DIRECT_WRITES"] or WSProtocol is None:
+        return None
+    if not direct_writes_supported(uvicorn_version):  # its private state may differ: the public send
         return None
     protocol = getattr(send, "__self__", None)
     if type(protocol) is not WSProtocol or protocol.config.ws_per_message_deflate:
