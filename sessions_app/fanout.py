@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -389,8 +390,27 @@ def _wait_for_recorded_languages(layer, groups: set[str], loop: asyncio.Abstract
         return None
 
 
+# The languages in Redis go through channels-redis's own connections and key prefix (connection(),
+# consistent_hash(), prefix: undocumented), so only on the versions this was tested with (pinned in
+# pyproject.toml; tests/test_stack_versions.py); elsewhere every group gets every language.
+LANGUAGES_CHANNELS_REDIS = ((4, 3), (4, 3))  # first and last (major, minor) tested
+
+
+def shared_languages_supported(version: str) -> bool:
+    """Whether the languages lookup may use this channels-redis version's connections and prefix."""
+    try:
+        release = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    first, last = LANGUAGES_CHANNELS_REDIS
+    return len(release) == 2 and first <= release <= last
+
+
 def _shared_languages(layer) -> bool:
-    return hasattr(layer, "connection") and hasattr(layer, "consistent_hash") and hasattr(layer, "prefix")
+    if not (hasattr(layer, "connection") and hasattr(layer, "consistent_hash") and hasattr(layer, "prefix")):
+        return False
+    package = sys.modules.get(type(layer).__module__.partition(".")[0])
+    return shared_languages_supported(getattr(package, "__version__", ""))
 
 
 def _languages_key(layer, group: str) -> str:

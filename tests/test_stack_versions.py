@@ -15,7 +15,7 @@ from django.db.backends.sqlite3 import base as sqlite_base
 
 from facilitation.layers import InMemoryChannelLayer
 from facilitation.sqlite.base import DatabaseWrapper
-from sessions_app import consumers
+from sessions_app import consumers, fanout
 
 
 @pytest.mark.parametrize(("version", "supported"), [("4.3.2", True), ("4.3.0", True), ("4.4.0", False), ("4.2.2", False),
@@ -50,3 +50,18 @@ def test_the_layer_sweep_override_still_overrides_a_method_of_channels():
 def test_the_sqlite_writer_lock_still_overrides_methods_of_djangos_backend(name):
     assert callable(getattr(sqlite_base.DatabaseWrapper, name, None))
     assert getattr(DatabaseWrapper, name) is not getattr(sqlite_base.DatabaseWrapper, name)
+
+
+@pytest.mark.parametrize(("version", "supported"), [("4.3.0", True), ("4.3.9", True), ("4.4.0", False), ("4.2.0", False), ("", False)])
+def test_the_languages_lookup_is_refused_on_a_channels_redis_it_was_not_tested_with(version, supported):
+    assert fanout.shared_languages_supported(version) is supported
+
+
+def test_the_installed_channels_redis_has_what_the_languages_lookup_reads():
+    import channels_redis
+    from channels_redis.core import RedisChannelLayer
+
+    assert fanout.shared_languages_supported(channels_redis.__version__)
+    layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])  # not connected: nothing is read from Redis here
+    assert callable(layer.connection) and isinstance(layer.consistent_hash("meeting.1.console"), int) and layer.prefix == "asgi"
+    assert fanout._shared_languages(layer)
