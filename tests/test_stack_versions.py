@@ -65,3 +65,10 @@ def test_the_installed_channels_redis_has_what_the_languages_lookup_reads():
     layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])  # not connected: nothing is read from Redis here
     assert callable(layer.connection) and isinstance(layer.consistent_hash("meeting.1.console"), int) and layer.prefix == "asgi"
     assert fanout._shared_languages(layer)
+
+
+def test_the_socket_sign_in_reads_channels_get_user_as_channels_own_middleware_does():
+    from channels.auth import AuthMiddleware, get_user
+
+    assert callable(get_user.func)  # the plain function SocketAuthMiddleware runs on the socket's database thread
+    assert 'scope["user"]._wrapped = await get_user(scope)' in inspect.getsource(AuthMiddleware.resolve_scope)
