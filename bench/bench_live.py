@@ -17,6 +17,7 @@ docs/performance.md explains every figure.
 from __future__ import annotations
 
 import asyncio
+import html
 import math
 import re
 import secrets
@@ -600,11 +601,12 @@ async def measure_pages(mode: Mode, plan: Plan) -> dict:
 
     async def time_pages() -> dict:
         timings = {}
-        for name, (key, path) in pages.items():
+        for name, (key, path) in list(pages.items()):
             samples = []
+            headers = {"HX-Request": "true"} if name == "console_question" else None
             for i in range(3 + plan.page_repeats):  # three unmeasured requests warm the code paths up
                 started = time.perf_counter()
-                status, body = await http.request(port, "GET", path, cookie=f"sessionid={key}")
+                status, body = await http.request(port, "GET", path, cookie=f"sessionid={key}", headers=headers)
                 if status != 200:
                     raise RuntimeError(f"{path}: HTTP {status}")
                 if i >= 3:
@@ -612,6 +614,10 @@ async def measure_pages(mode: Mode, plan: Plan) -> dict:
             timings[f"{name}_ms"] = ms(statistics.median(samples))
             timings[f"{name}_p90_ms"] = ms(percentile(samples, 0.9))
             timings[f"{name}_bytes"] = len(body)
+            if name == "console":
+                # What the chair's opening of the session's first question loads (htmx, its cards only).
+                opened = re.search(rb'data-answers-url="([^"]+)"', body)
+                pages.setdefault("console_question", (key, html.unescape(opened[1].decode())))
         return timings
 
     try:
@@ -621,4 +627,6 @@ async def measure_pages(mode: Mode, plan: Plan) -> dict:
     finally:
         await http.close()
         stop(*servers)
-    return {"mode": mode.name, "answers": [0, filled["answers"]], "empty": empty, "full": full}
+    ratios = {"console_full_over_empty": round(full["console_ms"] / empty["console_ms"], 2) if empty["console_ms"] else None,
+              "delegate_full_over_empty": round(full["delegate_ms"] / empty["delegate_ms"], 2) if empty["delegate_ms"] else None}
+    return {"mode": mode.name, "answers": [0, filled["answers"]], "empty": empty, "full": full, "ratios": ratios}

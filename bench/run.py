@@ -58,6 +58,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-burst", action="store_true", help="skip the burst of every delegate at once")
     parser.add_argument("--no-pages", action="store_true", help="skip the session page timing")
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
+    parser.add_argument("--no-overrides", action="store_true", help="skip bench_overrides.py")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
     parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -175,7 +176,9 @@ def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: ben
                          f" {row.get('ingest_ours_over_channels', '-'):>6}  ours/raw {row.get('ingest_ours_over_raw', '-'):>6}")  # fmt: skip
     for page in pages:
         lines.append(f"session page ({page['mode']}): delegate {page['empty']['delegate_ms']} ms with 0 answers, {page['full']['delegate_ms']} ms"
-                     f" with {page['answers'][1]:,}; console {page['empty']['console_ms']} / {page['full']['console_ms']} ms")  # fmt: skip
+                     f" with {page['answers'][1]:,}; console {page['empty']['console_ms']} / {page['full']['console_ms']} ms"
+                     f" ({page['empty']['console_bytes'] // 1000} / {page['full']['console_bytes'] // 1000} kB, {page['ratios']['console_full_over_empty']}x);"
+                     f" opening question 1 {page['full'].get('console_question_ms')} ms, {page['full'].get('console_question_bytes', 0) // 1000} kB")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -207,6 +210,12 @@ def main(argv: list[str] | None = None) -> dict:
     exports = HERE / "bench_exports.py"
     if not options.no_exports and exports.exists():
         subprocess.run([sys.executable, str(exports)], check=True)
+    if not options.no_overrides:  # what the overrides of Channels' layer and Django's SQLite backend buy
+        overrides = subprocess.run([sys.executable, str(HERE / "bench_overrides.py")], check=True, capture_output=True, text=True)
+        result["overrides"] = json.loads(overrides.stdout)
+        options.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"overrides: layer broadcast at {result['overrides']['sockets']} sockets {result['overrides']['layer_broadcast_ms']['ratio_stack_over_ours']}x"
+              f" faster than Channels' own, SQLite burst {result['overrides']['sqlite_burst_s']['ratio_stack_over_ours']}x faster than Django's")  # fmt: skip
     return result
 
 

@@ -238,6 +238,12 @@ FACILITATION = {
     "SPEAKING_SECONDS": 180,  # the chair's default speaking time when giving the floor
     # Requests running Django code at once per process (sessions_app.middleware.BoundedThreadsMiddleware).
     "REQUEST_THREADS": int(os.environ.get("REQUEST_THREADS", "4")),
+    # The live fan-out writes each frame, encoded once, to Uvicorn's transport instead of each socket's
+    # ASGI send (sessions_app.fanout.DirectSocket: Uvicorn's private state, on tested versions only).
+    "LIVE_DIRECT_WRITES": env_bool("LIVE_DIRECT_WRITES", False),
+    # Answer cards the chair's console renders at most on its first load; the questions that do not fit
+    # render closed and load their cards when opened (sessions_app.queries.console_questions).
+    "CONSOLE_OPEN_CARDS": int(os.environ.get("CONSOLE_OPEN_CARDS", "50")),
     "POLL_TEXT_MAX_CHARS": 80,
     "POLL_MAX_OPTIONS": 12,
     # Seconds an opinion round's analysis waits after a vote, so a burst of votes is computed once.

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 
+from channels import __version__ as channels_version
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -36,6 +37,17 @@ CLOSE_MALFORMED = 4400
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013  # the live service is unavailable for now: the page reconnects, with back-off
 RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the user's role
+RESILIENT_RECEIVE_CHANNELS = ((4, 3), (4, 3))  # first and last (major, minor) of Channels tested
+
+
+def resilient_receive_supported(version: str) -> bool:
+    """Whether MeetingConsumer may wrap Channels' channel_receive: a Channels version it was tested with."""
+    try:
+        release = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    first, last = RESILIENT_RECEIVE_CHANNELS
+    return len(release) == 2 and first <= release <= last
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
@@ -78,13 +90,20 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
     # failing channel layer (Redis restarting) raised out of it and killed the consumer: an HTTP 500
     # at the handshake, a 1011 later. Wrapped, the read waits for the layer, joins the revocation
-    # group again (a restarted Redis forgot it) and goes on.
+    # group again (a restarted Redis forgot it) and goes on. channel_receive is Channels' own
+    # attribute, set in AsyncConsumer.__call__: wrapped only on the Channels versions this was tested
+    # with (resilient_receive_supported, tests/test_stack_versions.py; pyproject.toml pins them), left
+    # as Channels sets it on any other.
     @property
     def channel_receive(self):
         return self._channel_receive
 
     @channel_receive.setter
     def channel_receive(self, receive):
+        if not resilient_receive_supported(channels_version):
+            self._channel_receive = receive
+            return
+
         async def resilient():
             delay = fanout.RESUBSCRIBE_FIRST_DELAY_S
             while True:

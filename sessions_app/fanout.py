@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 
 from channels.layers import InMemoryChannelLayer
@@ -24,9 +25,10 @@ from django.conf import settings
 from wsproto.frame_protocol import FrameProtocol
 
 try:  # the server `make run` and the benchmark use (see direct_socket)
+    from uvicorn import __version__ as uvicorn_version
     from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 except ImportError:  # pragma: no cover (another ASGI server)
-    WSProtocol = None
+    WSProtocol, uvicorn_version = None, ""
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ RESUBSCRIBE_MAX_DELAY_S = 2.0
 # resyncs on the second: what was sent during the outage is replayed from the database).
 LIVE_PAUSED = '<span id="live-state" data-live-state="paused" hidden hx-swap-oob="true"></span>'
 LIVE_RESUMED = '<span id="live-state" data-live-state="resumed" hidden hx-swap-oob="true"></span>'
-BACKLOG_LIMIT_BYTES = 1 << 20  # frames held for a client that reads too slowly, before it is cut (DirectSocket)
+BACKLOG_LIMIT_BYTES = 1 << 20  # what is held for a client that reads too slowly, before it is cut or closed
+CLOSE_TRY_AGAIN = 1013  # as consumers.CLOSE_TRY_AGAIN: the page reconnects with back-off and resyncs
 
 # groups -> their sockets' languages; None: not known, render every language
 Listeners = Callable[[set[str]], Mapping[str, frozenset[str]] | None]
@@ -61,6 +64,7 @@ class LocalHub:
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
         self.lock = asyncio.Lock()
+        self.outboxes: dict[object, Outbox] = {}  # socket -> what waits for its send, while something does
 
     async def join(self, group: str, consumer) -> None:
         async with self.lock:
@@ -189,28 +193,94 @@ class LocalHub:
                             frame = frames[text] = text_frame(text)
                         if consumer.direct.write(frame):
                             continue
-                    await consumer.send(text_data=text)
-                except Exception as error:  # e.g. the client went away before its disconnect reached us
-                    # One socket's failure must not cost the others this message; it leaves the group
-                    # here, and its disconnect (if it ever comes) finds it gone.
-                    self._forget(group, consumer)
-                    logger.info("Local fan-out dropped a socket of group %s: %r", group, error)
+                except Exception as error:
+                    self._drop(consumer, error)
+                    continue
+                self._send_soon(consumer, text)
+
+    def _send_soon(self, consumer, text: str) -> None:
+        """Hand a message to the socket's own sender: the consumer's ASGI send, in order, without the
+        hub waiting for it (an awaited send held every broadcast, for every socket after it, behind
+        a client that reads slowly)."""
+        outbox = self.outboxes.get(consumer)
+        if outbox is None:
+            outbox = self.outboxes[consumer] = Outbox()
+            outbox.texts.append(text)
+            outbox.size = len(text)
+            outbox.task = asyncio.get_running_loop().create_task(self._send_all(consumer, outbox))
+            return
+        if outbox.closing:
+            return
+        outbox.texts.append(text)
+        outbox.size += len(text)
+        if outbox.size > BACKLOG_LIMIT_BYTES:  # a phone asleep with its connection open
+            logger.info("Local fan-out closes a socket %s kB behind", outbox.size // 1024)
+            outbox.texts.clear()
+            outbox.closing = True  # its page reconnects when it wakes, and its resync replays what it missed
+
+    async def _send_all(self, consumer, outbox: Outbox) -> None:
+        try:
+            while outbox.texts:
+                text = outbox.texts.popleft()
+                outbox.size = max(0, outbox.size - len(text))
+                await consumer.send(text_data=text)
+            if outbox.closing:
+                await consumer.close(code=CLOSE_TRY_AGAIN)
+        except Exception as error:  # e.g. the client went away before its disconnect reached us
+            self._drop(consumer, error)
+        finally:
+            self.outboxes.pop(consumer, None)
+
+    def _drop(self, consumer, error: Exception) -> None:
+        """One socket's failure must not cost the others their messages: it leaves its groups here, and
+        its disconnect (if it ever comes) finds it gone."""
+        for group in [group for group, members in self.members.items() if consumer in members]:
+            self._forget(group, consumer)
+        logger.info("Local fan-out dropped a socket: %r", error)
 
 
-# What DirectSocket reads of Uvicorn's WSProtocol (0.55): the socket's state, its transport and flow control.
+class Outbox:
+    """The messages waiting for one socket's send (see LocalHub._send_soon); exists while some do."""
+
+    __slots__ = ("texts", "size", "task", "closing")
+
+    def __init__(self):
+        self.texts: deque[str] = deque()
+        self.size, self.task, self.closing = 0, None, False
+
+
+# What DirectSocket reads of Uvicorn's WSProtocol: the socket's state, its transport and flow control.
+# Private to Uvicorn, so the short cut is taken only on the versions it was tested with (pyproject.toml
+# pins that range; tests/test_fanout_frames.py) and only where the setting asks for it.
 PROTOCOL_STATE = ("handshake_complete", "response_started", "close_sent", "disconnected", "writable", "transport")
+DIRECT_UVICORN_VERSIONS = ((0, 55), (0, 55))  # first and last (major, minor) tested
+
+
+def direct_writes_supported(version: str) -> bool:
+    """Whether DirectSocket may read this Uvicorn version's protocol state: one it was tested with."""
+    try:
+        release = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    first, last = DIRECT_UVICORN_VERSIONS
+    return len(release) == 2 and first <= release <= last
 
 
 def direct_socket(send) -> DirectSocket | None:
-    """The server's end of a socket that takes a frame encoded once for every socket: Uvicorn's
-    wsproto implementation with per-message compression off (`make run`, the benchmark), where a
-    text frame is the same bytes for all. None elsewhere (another server or implementation,
-    compression on, the tests' communicator): the socket's messages go through its ordinary send.
+    """With the setting LIVE_DIRECT_WRITES, the server's end of a socket that takes a frame encoded
+    once for every socket: Uvicorn's wsproto implementation, in a version this was tested with, with
+    per-message compression off (`make run`, the benchmark), where a text frame is the same bytes for
+    all. None elsewhere (the setting off, another server, version or implementation, compression on,
+    the tests' communicator): the socket's messages go through its consumer's ASGI send.
 
     Writing the frame to the transport skips, per socket, Channels' and Uvicorn's send and wsproto's
     encoding: at 1,000 sockets, most of a broadcast's time on the loop."""
+    if not settings.FACILITATION["LIVE_DIRECT_WRITES"] or WSProtocol is None:
+        return None
+    if not direct_writes_supported(uvicorn_version):  # its private state may differ: the public send
+        return None
     protocol = getattr(send, "__self__", None)
-    if WSProtocol is None or type(protocol) is not WSProtocol or protocol.config.ws_per_message_deflate:
+    if type(protocol) is not WSProtocol or protocol.config.ws_per_message_deflate:
         return None
     if not all(hasattr(protocol, name) for name in PROTOCOL_STATE):  # another Uvicorn than the one this reads
         return None
@@ -320,8 +390,27 @@ def _wait_for_recorded_languages(layer, groups: set[str], loop: asyncio.Abstract
         return None
 
 
+# The languages in Redis go through channels-redis's own connections and key prefix (connection(),
+# consistent_hash(), prefix: undocumented), so only on the versions this was tested with (pinned in
+# pyproject.toml; tests/test_stack_versions.py); elsewhere every group gets every language.
+LANGUAGES_CHANNELS_REDIS = ((4, 3), (4, 3))  # first and last (major, minor) tested
+
+
+def shared_languages_supported(version: str) -> bool:
+    """Whether the languages lookup may use this channels-redis version's connections and prefix."""
+    try:
+        release = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    first, last = LANGUAGES_CHANNELS_REDIS
+    return len(release) == 2 and first <= release <= last
+
+
 def _shared_languages(layer) -> bool:
-    return hasattr(layer, "connection") and hasattr(layer, "consistent_hash") and hasattr(layer, "prefix")
+    if not (hasattr(layer, "connection") and hasattr(layer, "consistent_hash") and hasattr(layer, "prefix")):
+        return False
+    package = sys.modules.get(type(layer).__module__.partition(".")[0])
+    return shared_languages_supported(getattr(package, "__version__", ""))
 
 
 def _languages_key(layer, group: str) -> str:

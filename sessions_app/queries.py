@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -119,13 +120,40 @@ def practice_for_console(practice_id: int) -> Practice | None:
     )
 
 
-def console_questions(session: Session) -> list[Question]:
-    """The session's questions, each with .console_answers (every answer, moderation included) and .answered_ids."""
-    answers = Answer.objects.select_related(*CARD_RELATED).order_by("created_at")
-    questions = list(session.questions.prefetch_related(Prefetch("answers", queryset=answers, to_attr="console_answers")))
+def console_questions(session: Session, *, open_ids: set[int] = frozenset(), current_question_id: int | None = None) -> list[Question]:
+    """The session's questions, each with .answered_ids and .console_answers: every answer
+    (moderation included) for a question shown open, None for one whose cards load when opened.
+
+    Open are the questions of `open_ids`, then those whose answers fit in the setting
+    FACILITATION["CONSOLE_OPEN_CARDS"] (the current question first, then in order), so that the
+    first render stays small: at 10,000 answers every card was 906 kB and 74-133 ms to render.
+    Three queries, whatever the number of answers."""
+    questions = list(session.questions.all())
+    answered: dict[int, set[int]] = {question.pk: set() for question in questions}
+    for question_id, delegation_id in Answer.objects.filter(question__session=session).values_list("question_id", "delegation_id"):
+        answered[question_id].add(delegation_id)
+    budget, opened = settings.FACILITATION["CONSOLE_OPEN_CARDS"], set()
+    for question in sorted(questions, key=lambda q: (q.pk != current_question_id, q.position)):
+        count = len(answered[question.pk])
+        if question.pk in open_ids or count <= budget:
+            opened.add(question.pk)
+            budget = max(0, budget - count)
+    cards: dict[int, list[Answer]] = {pk: [] for pk in opened}
+    if opened:
+        for answer in Answer.objects.select_related(*CARD_RELATED).filter(question_id__in=opened).order_by("created_at"):
+            cards[answer.question_id].append(answer)
     for question in questions:
-        question.answered_ids = {answer.delegation_id for answer in question.console_answers}
+        question.answered_ids = answered[question.pk]
+        question.console_answers = cards.get(question.pk)
     return questions
+
+
+def console_answers(session: Session, question_id: int) -> tuple[Question, list[Answer]]:
+    """One question of the session and its answers as the console's cards show them (the chair opened
+    it); Http404 for a question of another session."""
+    question = get_object_or_404(Question, pk=question_id, session=session)
+    answers = list(Answer.objects.select_related(*CARD_RELATED).filter(question=question).order_by("created_at"))
+    return question, answers
 
 
 def console_practices(session: Session) -> list[Practice]:
@@ -196,10 +224,11 @@ def tally(answered: set[int], delegations: list[DelegationCode]) -> dict:
     return {"answered": len(delegations) - len(missing), "total": len(delegations), "missing": missing}
 
 
-def console_context(session: Session) -> dict:
-    """What the live part of the chair's console shows for a session."""
+def console_context(session: Session, *, open_ids: set[int] = frozenset()) -> dict:
+    """What the live part of the chair's console shows for a session (`open_ids`: questions the
+    chair asked to see open, see console_questions)."""
     delegations = delegation_codes(session.meeting)
-    questions = console_questions(session)
+    questions = console_questions(session, open_ids=open_ids, current_question_id=session.meeting.current_question_id)
     for question in questions:
         question.tally = tally(question.answered_ids, delegations)
     return {

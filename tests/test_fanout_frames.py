@@ -1,5 +1,7 @@
-"""The hub's short cut to a socket (fanout.direct_socket): a frame encoded once, written to Uvicorn's
-own protocol for every socket that can take it, and left to the ordinary send when it cannot."""
+"""The hub's writes to its sockets: by default each socket's ASGI send, from a sender of its own so
+that a slow reader holds no one else (LocalHub._send_soon); with LIVE_DIRECT_WRITES, on the Uvicorn
+versions it was tested with, the short cut (fanout.direct_socket): a frame encoded once, written to
+Uvicorn's own protocol for every socket that can take it, and left to the ordinary send when it cannot."""
 
 import asyncio
 import socket
@@ -11,7 +13,14 @@ from uvicorn.server import ServerState
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 
+import uvicorn
+
 from sessions_app import fanout
+
+
+@pytest.fixture(autouse=True)
+def direct_writes(settings):
+    settings.FACILITATION = {**settings.FACILITATION, "LIVE_DIRECT_WRITES": True}
 
 
 def client_after_handshake() -> WSConnection:
@@ -131,3 +140,88 @@ def test_another_servers_send_gets_no_short_cut():
         pass
 
     assert fanout.direct_socket(send) is None
+
+
+@pytest.mark.parametrize(("version", "supported"), [("0.55.0", True), ("0.55.7", True), ("0.56.0", False), ("0.54.1", False),
+                                                   ("0.35.0", False), ("1.0.0", False), ("0.55", True), ("dev", False), ("", False)])  # fmt: skip
+def test_the_short_cut_is_refused_on_a_uvicorn_it_was_not_tested_with(version, supported):
+    assert fanout.direct_writes_supported(version) is supported
+
+
+async def test_the_installed_uvicorn_is_one_the_short_cut_was_tested_with_and_has_the_state_it_reads():
+    """Fails when an upgrade leaves the tested range (pyproject.toml pins it): test the new version,
+    then widen DIRECT_UVICORN_VERSIONS and the pin together."""
+    assert fanout.direct_writes_supported(uvicorn.__version__)
+    protocol = WSProtocol(Config(app=None, ws="wsproto"), ServerState(), {})
+    assert [name for name in fanout.PROTOCOL_STATE if not hasattr(protocol, name)] == []
+
+
+async def test_an_untested_uvicorn_or_the_setting_off_gets_the_ordinary_send(monkeypatch, settings):
+    one = OneSocket(deflate=False)
+    send = await one.open()
+    assert fanout.direct_socket(send) is not None
+    monkeypatch.setattr(fanout, "uvicorn_version", "0.56.0")
+    assert fanout.direct_socket(send) is None
+    monkeypatch.setattr(fanout, "uvicorn_version", uvicorn.__version__)
+    settings.FACILITATION = {**settings.FACILITATION, "LIVE_DIRECT_WRITES": False}
+    assert fanout.direct_socket(send) is None
+    one.close()
+
+
+class Client:
+    """A socket as the hub sees it, whose client reads when the test lets it (`reading` set)."""
+
+    language, accepted, direct = "en", True, None
+
+    def __init__(self, reading: bool = True):
+        self.reading, self.received, self.closed = asyncio.Event(), [], None
+        if reading:
+            self.reading.set()
+
+    def text_of(self, html):
+        return html[self.language]
+
+    async def send(self, text_data=None):
+        await self.reading.wait()  # as Uvicorn's send waits for a transport over its high-water mark
+        self.received.append(text_data)
+
+    async def close(self, code=None):
+        self.closed = code
+
+
+async def settle():
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_the_public_send_holds_no_socket_behind_one_that_reads_slowly():
+    from channels.layers import InMemoryChannelLayer
+
+    hub = fanout.LocalHub(InMemoryChannelLayer(), key=(0, 0))
+    slow, fast = Client(reading=False), Client()
+    hub.members["g"] = {slow: None, fast: None}  # slow first: an awaited send would hold fast behind it
+    for text in ("one", "two", "three"):
+        await hub._deliver({"type": "live.fragment", "group": "g", "html": {"en": text}})
+    await settle()
+    assert fast.received == ["one", "two", "three"] and slow.received == []
+    slow.reading.set()
+    await settle()
+    assert slow.received == ["one", "two", "three"]  # in order, once it reads
+    assert hub.outboxes == {}  # nothing waits: no sender left behind
+
+
+async def test_a_socket_too_far_behind_on_the_public_send_is_closed_so_that_its_page_resyncs(monkeypatch):
+    from channels.layers import InMemoryChannelLayer
+
+    monkeypatch.setattr(fanout, "BACKLOG_LIMIT_BYTES", 10_000)
+    hub = fanout.LocalHub(InMemoryChannelLayer(), key=(0, 0))
+    asleep = Client(reading=False)
+    hub.members["g"] = {asleep: None}
+    for _ in range(4):
+        await hub._deliver({"type": "live.fragment", "group": "g", "html": {"en": "x" * 4_000}})
+        await settle()  # its sender takes the first into its send, which waits for the client
+    await hub._deliver({"type": "live.fragment", "group": "g", "html": {"en": "after the cut"}})
+    asleep.reading.set()
+    await settle()
+    assert asleep.received == ["x" * 4_000]  # the one its send had taken before the cut; the rest dropped
+    assert asleep.closed == 1013  # try again: the page reconnects and its resync replays what it missed

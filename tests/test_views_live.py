@@ -165,7 +165,7 @@ def test_console_query_count_does_not_grow_with_answers(client, django_assert_nu
         Vote.objects.create(poll=poll, voter_key=f"d{delegation.pk}", delegation=delegation).options.set([options[0]])
     Practice.objects.create(session=question.session, delegation=meeting.delegations.first(), title="P", description="D")
     client.force_login(make_chair())
-    with django_assert_num_queries(25):  # 23, and the opinion rounds with the questions to open one on (issue 25)
+    with django_assert_num_queries(26):  # 23, the opinion rounds with the questions to open one on (issue 25), who answered what
         assert client.get(reverse("console", args=[meeting.slug, question.session.number])).status_code == 200
 
 
@@ -241,3 +241,91 @@ def test_room_screen_shows_starred_answers_without_names_under_chatham_house(cli
     type(world["meeting"]).objects.filter(pk=world["meeting"].pk).update(attribution="chatham")
     html = client.get(url).content.decode()
     assert "Key idea" in html and "France" not in html
+
+
+CODES = ["FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX", "IT", "ES", "AT", "BE", "CH", "CZ", "DK", "EE", "FI", "GB", "GR", "HU",
+         "IE", "IL", "IS", "LT", "LU", "LV", "NL", "NZ", "PL", "PT"]  # fmt: skip
+
+
+def answered_question(session, answers: int, *, position: int):
+    question = QuestionFactory(session=session, position=position)
+    for code in CODES[:answers]:
+        delegation = DelegationFactory(country=code) if not session.meeting.delegations.filter(country=code).exists() else session.meeting.delegations.get(country=code)
+        session.meeting.delegations.add(delegation)
+        AnswerFactory(question=question, delegation=delegation, text=f"{code} on question {position}")
+    return question
+
+
+def test_console_shows_open_only_the_questions_whose_answers_fit_and_counts_every_one(client, settings):
+    """A question with many answers is closed on the first render: its tally, not its cards."""
+    settings.FACILITATION = {**settings.FACILITATION, "CONSOLE_OPEN_CARDS": 3}
+    few = QuestionFactory(position=1)
+    session = few.session
+    many = answered_question(session, 5, position=2)
+    AnswerFactory(question=few, delegation=session.meeting.delegations.get(country="FR"), text="FR on question 1")
+    client.force_login(make_chair())
+    html = client.get(reverse("console", args=[session.meeting.slug, session.number])).content.decode()
+
+    assert "FR on question 1" in html and "on question 2" not in html
+    assert f'id="answers-q{many.pk}" data-answers="unloaded" hidden' in html
+    assert f'id="answers-q{few.pk}" data-answers="loaded"' in html
+    assert re.search(rf'name="open" value="{many.pk}" aria-expanded="false" aria-controls="answers-q{many.pk}"', html)
+    assert f'aria-expanded="true" aria-controls="answers-q{few.pk}"' in html
+    assert "5 of 5 delegations answered" in html and "1 of 5 delegations answered" in html
+
+
+def test_console_opens_the_question_under_discussion_first(client, settings):
+    settings.FACILITATION = {**settings.FACILITATION, "CONSOLE_OPEN_CARDS": 3}
+    first = QuestionFactory(position=1)
+    session = first.session
+    answered_question(session, 2, position=2)
+    discussed = answered_question(session, 3, position=3)
+    AnswerFactory(question=first, delegation=session.meeting.delegations.get(country="FR"))
+    Meeting = session.meeting.__class__
+    Meeting.objects.filter(pk=session.meeting_id).update(current_question=discussed, current_session=session)
+    client.force_login(make_chair())
+    html = client.get(reverse("console", args=[session.meeting.slug, session.number])).content.decode()
+    assert f'id="answers-q{discussed.pk}" data-answers="loaded"' in html and "DE on question 3" in html
+    assert f'id="answers-q{first.pk}" data-answers="unloaded"' in html  # the budget went to the question discussed
+
+
+def test_opening_a_closed_question_loads_its_cards_and_the_seq_they_are_as_of(client, settings):
+    settings.FACILITATION = {**settings.FACILITATION, "CONSOLE_OPEN_CARDS": 0}
+    question = answered_question(QuestionFactory(position=1).session, 3, position=2)
+    meeting = question.session.meeting
+    meeting.refresh_from_db()
+    client.force_login(make_chair())
+    url = reverse("console", args=[meeting.slug, question.session.number])
+    fragment = client.get(url, {"open": question.pk}, headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in html
+    assert f'data-answers-seq="{meeting.last_seq}" data-answers-count="3"' in html
+    assert [code for code in CODES[:3] if f"{code} on question 2" in html] == CODES[:3]
+    assert html.count('class="answer-card') == 3
+
+    # Without JavaScript the button reloads the console with the question open.
+    page = client.get(url, {"open": question.pk}).content.decode()
+    assert f'id="answers-q{question.pk}" data-answers="loaded"' in page and "JP on question 2" in page
+
+
+def test_opening_a_question_refuses_what_it_cannot_show(client):
+    question = QuestionFactory()
+    other = QuestionFactory()  # another meeting's
+    AnswerFactory(question=other, text="Not for this console")
+    url = reverse("console", args=[question.session.meeting.slug, question.session.number])
+    client.force_login(make_chair())
+    assert client.get(url, {"open": other.pk}, headers={"HX-Request": "true"}).status_code == 404
+    assert client.get(url, {"open": "x"}, headers={"HX-Request": "true"}).status_code == 404
+    assert "Not for this console" not in client.get(url, {"open": other.pk}).content.decode()
+    client.force_login(make_delegate(DelegationFactory(country="FR")))
+    assert client.get(url, {"open": question.pk}, headers={"HX-Request": "true"}).status_code == 403
+
+
+@pytest.mark.parametrize("answers", [1, 30])
+def test_opening_a_question_costs_the_same_queries_however_many_answers(client, django_assert_num_queries, answers):
+    question = answered_question(QuestionFactory().session, answers, position=2)
+    url = reverse("console", args=[question.session.meeting.slug, question.session.number])
+    client.force_login(make_chair())
+    with django_assert_num_queries(6):  # sign-in and role, the session, the question, its answers
+        response = client.get(url, {"open": question.pk}, headers={"HX-Request": "true"})
+    assert response.content.decode().count('class="answer-card') == answers

@@ -3,7 +3,7 @@
 import segno
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,8 +19,20 @@ def _back_to_console(session) -> HttpResponse:
 
 @login_required
 def console(request, slug, number):
+    """The console; `?open=<question id>` shows that question's answers open, and an htmx request
+    with it gets only those answer cards (the console loads them when the chair opens a question)."""
     require_moderator(request.user)
     session = queries.get_session(slug, number)
+    open_ids = {int(value) for value in request.GET.getlist("open") if value.isdigit()}
+    if request.htmx and "open" in request.GET:
+        if len(open_ids) != 1:
+            raise Http404("Which question's answers?")
+        # The meeting's event number before the answers are read: the page keeps a card that arrived
+        # live during the load only if its message is newer than this (static/js/app.js).
+        seq = session.meeting.last_seq
+        question, answers = queries.console_answers(session, open_ids.pop())
+        context = {"meeting": session.meeting, "question": question, "answers": answers, "seq": seq}
+        return render(request, "sessions_app/partials/console_answers.html", context)
     meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=session.meeting_id)
     session.meeting = meeting
     context = {
@@ -28,7 +40,7 @@ def console(request, slug, number):
         "session": session,
         "sessions": list(meeting.sessions.all()),
         "nav_active": "console",
-        **queries.console_context(session),
+        **queries.console_context(session, open_ids=open_ids),
         **queries.console_room_context(session),
     }
     return render(request, "sessions_app/session_console.html", context)

@@ -87,6 +87,93 @@
     if (live.socket && Date.now() - live.lastMessage > quietAfterMs() && Date.now() - live.resyncAt > quietAfterMs()) resync(true);
   }, 1000);
 
+  // The console's answer cards, per question: a question the first render left closed
+  // (data-answers="unloaded") gets no card over the socket (its tally still updates, and the
+  // announcer still counts its answers); opening it loads its cards, the ones that arrive meanwhile
+  // are kept where their message is newer than the list (data-answers-seq: the meeting's event
+  // number before the list was read). A closed question that was loaded keeps receiving its cards.
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var seq = /<span id="live-seq" data-seq="(\d+)"/.exec(evt.detail.message || "");
+    live.messageSeq = seq ? parseInt(seq[1], 10) : 0;
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var fragment = evt.detail.fragment, target = evt.detail.target;
+    if (target && target.dataset && target.dataset.answers === "unloaded") { evt.preventDefault(); return; }
+    if (!fragment || !fragment.children) return;
+    Array.prototype.forEach.call(fragment.children, function (child) {
+      if (child.classList && child.classList.contains("answer-card")) child.dataset.liveSeq = String(live.messageSeq || 0);
+    });
+  });
+  function answersBox(button) { return document.getElementById(button.getAttribute("aria-controls")); }
+  function showAnswers(button, open) {
+    var box = answersBox(button);
+    if (!box) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    box.hidden = !open;
+    if (open && box.dataset.answers === "unloaded") {
+      box.dataset.answers = "loading";
+      box.setAttribute("aria-busy", "true");
+      htmx.ajax("GET", button.dataset.answersUrl, { source: button, target: box, swap: "innerHTML" });
+    }
+  }
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest ? evt.target.closest("button[data-answers-toggle]") : null;
+    if (!button || !window.htmx) return;
+    evt.preventDefault();
+    showAnswers(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var box = evt.detail.target;
+    if (!box || !box.dataset || box.dataset.answers !== "loading") return;
+    box.arrived = Array.prototype.filter.call(box.children, function (card) { return !!card.dataset.liveSeq; });
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var box = evt.detail.target;
+    if (!box || !box.dataset || box.dataset.answers !== "loading") return;
+    var marker = box.querySelector("[data-answers-seq]"), listed = marker ? parseInt(marker.dataset.answersSeq, 10) : 0;
+    (box.arrived || []).forEach(function (card) {
+      if (parseInt(card.dataset.liveSeq, 10) <= listed) return;  // the list already has it as new
+      var same = document.getElementById(card.id);
+      if (same) same.replaceWith(card); else box.appendChild(card);
+      htmx.process(card);
+    });
+    box.arrived = null;
+    box.dataset.answers = "loaded";
+    box.removeAttribute("aria-busy");
+    var region = document.getElementById("live-announcer");
+    if (region && marker && region.dataset.templateLoaded) {
+      region.textContent = region.dataset.templateLoaded.replace("%(count)s", box.querySelectorAll(".answer-card").length);
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var box = evt.detail.target;
+    if (evt.detail.successful || !box || !box.dataset || box.dataset.answers !== "loading") return;
+    box.dataset.answers = "unloaded";  // try again on the next opening
+    box.removeAttribute("aria-busy");
+    box.arrived = null;
+    var button = document.querySelector('[aria-controls="' + box.id + '"]');
+    if (button) showAnswers(button, false);
+  });
+  // A fresh render of the console (after a long gap) closes the questions it does not open: keep
+  // each one as the chair had it.
+  var consoleLayout = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    if (!evt.detail.target || evt.detail.target.id !== "console-live") return;
+    consoleLayout = {};
+    evt.detail.target.querySelectorAll("button[data-answers-toggle]").forEach(function (button) {
+      consoleLayout[button.getAttribute("aria-controls")] = button.getAttribute("aria-expanded") === "true";
+    });
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    if (!consoleLayout) return;
+    var layout = consoleLayout;
+    consoleLayout = null;
+    document.querySelectorAll("button[data-answers-toggle]").forEach(function (button) {
+      var open = layout[button.getAttribute("aria-controls")];
+      if (open !== undefined && open !== (button.getAttribute("aria-expanded") === "true")) showAnswers(button, open);
+    });
+  });
+
   // A replay brings again cards this page may already have (those after a gap): an appended card
   // whose id is already in the page replaces it instead of appearing twice.
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {

@@ -1,7 +1,8 @@
 """A long connection drop: more missed events than the server replays, so pages get a full render.
 
-One scenario, shared by the tests of this module (it takes ~15 s to build): the chair's console and
-France's page of session 3 are open through a proxy whose network is then cut; while they are
+One scenario, shared by the tests of this module (it takes ~15 s to build): the chair's console (its
+question 2 closed by the chair) and France's page of session 3 are open through a proxy whose
+network is then cut; while they are
 offline, Germany answers question 1 and the chair's "now discussing" changes more than
 REPLAY_LIMIT times (the quickest way to make many events); then the network comes back. France had
 typed a draft, not sent. Each test checks one thing the pages should show after the catch-up.
@@ -61,6 +62,10 @@ def long_drop(browser, app_server, meeting_slug):
             control.goto(f"{session}console/")
             token = control.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")
 
+            closed = question_id(delegate, 2)  # the chair closes question 2 before the drop
+            console.locator(f'button[aria-controls="answers-q{closed}"]').click()
+            expect(console.locator(f"#answers-q{closed}")).to_be_hidden()
+
             network.cut()
             expect(console.locator("#connection-state")).to_have_attribute("data-state", "offline", timeout=LIVE_TIMEOUT)
             submit_answer(german_page, qid, german_text)
@@ -76,7 +81,7 @@ def long_drop(browser, app_server, meeting_slug):
             for page in (console, delegate):
                 expect(page.locator("html")).to_have_attribute("data-ws-opens", "2", timeout=RECONNECT_TIMEOUT)
                 expect(page.locator("#live-seq")).to_have_attribute("data-seq", current_seq, timeout=LIVE_TIMEOUT)
-            yield SimpleNamespace(console=console, delegate=delegate, qid=qid, draft=draft, german_text=german_text)
+            yield SimpleNamespace(console=console, delegate=delegate, qid=qid, closed=closed, draft=draft, german_text=german_text)
     finally:
         for context in contexts:
             context.close()
@@ -87,6 +92,13 @@ def test_console_shows_answer_missed_during_long_drop(long_drop):
     expect(card).to_contain_text(long_drop.german_text)
     expect(long_drop.console.locator(f"#tally-q{long_drop.qid}")).to_contain_text("1 of 38 delegations answered")
     expect(long_drop.console.locator("#connection-state")).to_have_attribute("data-state", "online")
+
+
+def test_console_keeps_the_questions_the_chair_closed_after_the_full_render(long_drop):
+    console = long_drop.console
+    expect(console.locator(f'button[aria-controls="answers-q{long_drop.closed}"]')).to_have_attribute("aria-expanded", "false")
+    expect(console.locator(f"#answers-q{long_drop.closed}")).to_be_hidden()
+    expect(console.locator(f'button[aria-controls="answers-q{long_drop.qid}"]')).to_have_attribute("aria-expanded", "true")
 
 
 def test_console_banner_follows_after_long_drop(long_drop):

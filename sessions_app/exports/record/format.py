@@ -1,0 +1,13 @@
+"""What the export and the restore of a meeting's record share: the format's name and version (docs/record-format.md)
+and the error a record that cannot be read gives."""
+
+from __future__ import annotations
+
+FORMAT = "facilitation.meeting-record"
+VERSION = 1
+BATCH = 500
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class RecordError(Exception):
+    """A record that cannot be read or restored; the message says why and is shown as it is."""

@@ -1,0 +1,74 @@
+"""Where the project leans on a private part of the stack, a test that fails when that part changes.
+
+Each override is taken only on the versions it was tested with (a version check, tested here) and
+pyproject.toml pins that range; an upgrade past it fails here first: test the new version, then
+widen the check and the pin together.
+"""
+
+import inspect
+
+import channels
+import pytest
+from channels import layers
+from channels.consumer import AsyncConsumer
+from django.db.backends.sqlite3 import base as sqlite_base
+
+from facilitation.layers import InMemoryChannelLayer
+from facilitation.sqlite.base import DatabaseWrapper
+from sessions_app import consumers, fanout
+
+
+@pytest.mark.parametrize(("version", "supported"), [("4.3.2", True), ("4.3.0", True), ("4.4.0", False), ("4.2.2", False),
+                                                   ("5.0.0", False), ("4.3", True), ("", False), ("main", False)])  # fmt: skip
+def test_the_receive_wrapper_is_refused_on_a_channels_it_was_not_tested_with(version, supported):
+    assert consumers.resilient_receive_supported(version) is supported
+
+
+def test_the_installed_channels_sets_channel_receive_where_the_consumer_wraps_it():
+    assert consumers.resilient_receive_supported(channels.__version__)
+    assert "self.channel_receive = " in inspect.getsource(AsyncConsumer.__call__)
+
+
+def test_a_consumer_on_an_untested_channels_keeps_channels_own_receive(monkeypatch):
+    async def receive():
+        return {"type": "x"}
+
+    consumer = consumers.MeetingConsumer()
+    consumer.channel_receive = receive
+    assert consumer.channel_receive is not receive  # wrapped: survives a failing layer
+    monkeypatch.setattr(consumers, "channels_version", "4.4.0")
+    consumer.channel_receive = receive
+    assert consumer.channel_receive is receive
+
+
+def test_the_layer_sweep_override_still_overrides_a_method_of_channels():
+    assert callable(getattr(layers.InMemoryChannelLayer, "_clean_expired", None))
+    assert InMemoryChannelLayer._clean_expired is not layers.InMemoryChannelLayer._clean_expired
+
+
+@pytest.mark.parametrize("name", ["_start_transaction_under_autocommit", "_commit", "_rollback", "_close"])
+def test_the_sqlite_writer_lock_still_overrides_methods_of_djangos_backend(name):
+    assert callable(getattr(sqlite_base.DatabaseWrapper, name, None))
+    assert getattr(DatabaseWrapper, name) is not getattr(sqlite_base.DatabaseWrapper, name)
+
+
+@pytest.mark.parametrize(("version", "supported"), [("4.3.0", True), ("4.3.9", True), ("4.4.0", False), ("4.2.0", False), ("", False)])
+def test_the_languages_lookup_is_refused_on_a_channels_redis_it_was_not_tested_with(version, supported):
+    assert fanout.shared_languages_supported(version) is supported
+
+
+def test_the_installed_channels_redis_has_what_the_languages_lookup_reads():
+    import channels_redis
+    from channels_redis.core import RedisChannelLayer
+
+    assert fanout.shared_languages_supported(channels_redis.__version__)
+    layer = RedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])  # not connected: nothing is read from Redis here
+    assert callable(layer.connection) and isinstance(layer.consistent_hash("meeting.1.console"), int) and layer.prefix == "asgi"
+    assert fanout._shared_languages(layer)
+
+
+def test_the_socket_sign_in_reads_channels_get_user_as_channels_own_middleware_does():
+    from channels.auth import AuthMiddleware, get_user
+
+    assert callable(get_user.func)  # the plain function SocketAuthMiddleware runs on the socket's database thread
+    assert 'scope["user"]._wrapped = await get_user(scope)' in inspect.getsource(AuthMiddleware.resolve_scope)
