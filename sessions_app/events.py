@@ -53,6 +53,7 @@ POLL_VOTED = "poll.voted"
 OPINION_CHANGED = "opinion.changed"
 OPINION_VOTED = "opinion.voted"
 OPINION_ANALYSED = "opinion.analysed"
+SYNTHESIS_CHANGED = "synthesis.changed"
 
 EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     ANSWER_SAVED: (CONSOLE, DELEGATE),  # DELEGATE: only the answering delegation's group
@@ -70,6 +71,7 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed; DELEGATE: each delegation its panel
     OPINION_VOTED: (DELEGATE,),  # the voting delegation's panel only; the console follows with OPINION_ANALYSED
     OPINION_ANALYSED: (CONSOLE, SCREEN),  # groups, consensus and the map recomputed
+    SYNTHESIS_CHANGED: (CONSOLE,),  # the themes of a question's answers recomputed or edited by the chair
 }
 
 # Beyond this many missed events a reconnecting client gets a fresh render instead of a replay.

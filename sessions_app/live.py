@@ -339,6 +339,16 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return fragments
 
 
+def _synthesis_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    from .synthesis import queries as synthesis_queries
+
+    question = Question.objects.filter(pk=event.payload.get("question")).first()
+    if question is None:
+        return []
+    return [(events.group_name(meeting.pk, events.CONSOLE),
+             lambda: _render("synthesis_question", **synthesis_queries.theme_panel(question, meeting), oob="true"))]
+
+
 RENDERERS = {
     events.ANSWER_SAVED: _answer_saved_fragments,
     events.ANSWER_MODERATED: _answer_moderated_fragments,
@@ -355,6 +365,7 @@ RENDERERS = {
     events.OPINION_CHANGED: _opinion_fragments,
     events.OPINION_VOTED: _opinion_fragments,
     events.OPINION_ANALYSED: _opinion_fragments,
+    events.SYNTHESIS_CHANGED: _synthesis_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 
