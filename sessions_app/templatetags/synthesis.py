@@ -2,7 +2,6 @@
 
 from django import template
 
-from ..models import AnswerSynthesis
 from ..synthesis import queries
 
 register = template.Library()
@@ -10,7 +9,5 @@ register = template.Library()
 
 @register.inclusion_tag("sessions_app/partials/synthesis_console.html", takes_context=True)
 def synthesis_console(context, session, meeting):
-    questions = list(session.questions.all())
-    stored = {s.question_id: s for s in AnswerSynthesis.objects.filter(question__in=questions)}
     return {"session": session, "meeting": meeting, "csrf_token": context.get("csrf_token"),
-            "panels": [queries.theme_panel(q, meeting, stored.get(q.pk) or AnswerSynthesis(question=q)) for q in questions]}
+            "panels": queries.theme_panels(list(session.questions.all()), meeting)}
