@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 
 from ..library.services import index_meeting_practices
+from .record_rounds import export_rounds, restore_rounds
 from ..models import (
     Answer,
     AnswerRevision,
@@ -208,6 +209,7 @@ def export_record(meeting: Meeting) -> dict:
         "session_id",
     )  # fmt: skip
     polls_by_session = _export_polls(meeting, user)
+    rounds_by_session = export_rounds(meeting, question_ref=question_ref, answer_ref=answer_ref, user=user)
 
     moderation = [
         {
@@ -256,6 +258,7 @@ def export_record(meeting: Meeting) -> dict:
                 "conclusions": conclusions.get(session.pk, []),
                 "floor": floor.get(session.pk, []),
                 "polls": polls_by_session.get(session.pk, []),
+                "rounds": rounds_by_session.get(session.pk, []),
             }
         )
 
@@ -542,6 +545,9 @@ class _Restore:
             self._restore_conclusions(session, entry["conclusions"])
             self._restore_floor(session, entry["floor"])
             self._restore_polls(session, entry["polls"])
+            # Records written before opinion rounds were kept have none.
+            restore_rounds(session, entry.get("rounds", []), question=self._question, delegation=self.delegation, user=self.user,
+                           answer=lambda ref: None if ref is None else self.answers[tuple(ref)])
         self._restore_moderation(meeting, document["moderation"])
 
         current_question = data["current_question"]
