@@ -1,4 +1,4 @@
-"""`make bench`: the live benchmark's full matrix, then the exports benchmark (never part of make test).
+"""`make bench`: the live benchmark's full matrix, then the exports and opinion benchmarks (never part of make test).
 
     .venv/bin/python bench/run.py                                # everything (about 20 minutes here)
     .venv/bin/python bench/run.py --n 200 --modes embedded       # one mode, one size
@@ -58,6 +58,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-burst", action="store_true", help="skip the burst of every delegate at once")
     parser.add_argument("--no-pages", action="store_true", help="skip the session page timing")
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
+    parser.add_argument("--no-opinion", action="store_true", help="skip bench_opinion.py (round analysis, themes of answers)")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
     parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
     exports = HERE / "bench_exports.py"
     if not options.no_exports and exports.exists():
         subprocess.run([sys.executable, str(exports)], check=True)
+    if not options.no_opinion:
+        subprocess.run([sys.executable, str(HERE / "bench_opinion.py")], check=True)
     return result
 
 
