@@ -29,8 +29,16 @@ class RoundRecord:
     groups: list[GroupRecord]
 
 
-def direction(row: dict) -> str:
-    return _("agreed") if row["direction"] == "agree" else _("disagreed")
+def room_line(row: dict, text: str) -> str:
+    if row["direction"] == "agree":
+        return _("The room agreed: %(text)s") % {"text": text}
+    return _("The room disagreed: %(text)s") % {"text": text}
+
+
+def group_line(row: dict, text: str) -> str:
+    if row["direction"] == "agree":
+        return _("agreed: %(text)s") % {"text": text}
+    return _("disagreed: %(text)s") % {"text": text}
 
 
 def gather_rounds(meeting: Meeting, *, session: Session | None, attributed: bool) -> dict[int, list[RoundRecord]]:
@@ -48,13 +56,12 @@ def gather_rounds(meeting: Meeting, *, session: Session | None, attributed: bool
         if not data.get("mapped"):
             facts += " " + (_("No opinion groups: the votes do not split the delegations into groups of two or more.")
                             if data.get("reason") == analysis.NO_GROUPS else _("Too few delegations voted for opinion groups."))
-        consensus = [_("The room %(direction)s: %(text)s") % {"direction": direction(row), "text": texts[row["statement"]]}
-                     for row in data.get("consensus", []) if row["statement"] in texts]
+        consensus = [room_line(row, texts[row["statement"]]) for row in data.get("consensus", []) if row["statement"] in texts]
         groups = [
             GroupRecord(
                 label=g["label"], size=len(g["members"]),
                 members=sorted(names[m] for m in g["members"] if m in names) if attributed else [],
-                representative=[f"{direction(row)}: {texts[row['statement']]}" for row in g["representative"] if row["statement"] in texts],
+                representative=[group_line(row, texts[row["statement"]]) for row in g["representative"] if row["statement"] in texts],
             )
             for g in data.get("groups", [])
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import access
 from ..models import Answer, AnswerSynthesis, ConclusionRevision, Delegation, OpinionRound, Question, Statement
@@ -98,11 +99,10 @@ def conclusion_paragraph(theme: dict, question: Question) -> str:
     """The theme in a sentence or two for the draft conclusions, attributed as the meeting allows."""
     label = theme.get("name") or ", ".join(theme["terms"])
     count = len(set(theme["delegations"]))
-    if question.session.meeting.is_chatham_house:
-        who = _("%(count)s delegations") % {"count": count}
-    else:
+    who = ngettext("%(count)s delegation", "%(count)s delegations", count) % {"count": count}
+    if not question.session.meeting.is_chatham_house:
         names = sorted(d.name for d in Delegation.objects.filter(pk__in=theme["delegations"]))
-        who = _("%(count)s delegations (%(names)s)") % {"count": count, "names": ", ".join(names)}
+        who = f"{who} ({', '.join(names)})"
     quote = " ".join(Answer.objects.get(pk=theme["central"]).text.split())
     if len(quote) > QUOTE_MAX_CHARS:
         quote = quote[: QUOTE_MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"
