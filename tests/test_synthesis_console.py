@@ -196,3 +196,12 @@ def test_answers_submitted_are_followed_by_their_themes(settings):
         compute.wait_for_syntheses()
     result = AnswerSynthesis.objects.get(question=question).result
     assert [len(t["members"]) for t in result["themes"]] == [4, 4]
+
+
+def test_the_demo_meeting_shows_the_themes_of_its_answers():
+    from django.core.management import call_command
+
+    call_command("load_demo", quiet_accounts=True)
+    [synthesis_row] = AnswerSynthesis.objects.all()
+    [theme] = synthesis_row.result["themes"]
+    assert len(theme["members"]) == 2 and "trust" in theme["terms"]
