@@ -105,6 +105,7 @@ def synthesise(texts: list[Text], edits: dict | None = None) -> dict:
 def cluster(vectors: np.ndarray) -> tuple[np.ndarray, float | None]:
     """Labels by k-means for k = 2 .. min(8, n/2) with the best mean cosine silhouette, refusing a k
     that leaves a theme of one answer; all in one theme when no split reaches MIN_SILHOUETTE."""
+    from sklearn import config_context
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
     from threadpoolctl import threadpool_limits
@@ -112,7 +113,8 @@ def cluster(vectors: np.ndarray) -> tuple[np.ndarray, float | None]:
     n = len(vectors)
     distinct = len(np.unique(np.round(vectors, 9), axis=0))
     best, best_score = None, None
-    with threadpool_limits(1):  # a few dozen answers: threads cost more than the work
+    # A few dozen answers: threads, and scikit-learn's checks of arguments we made, cost more than the work.
+    with threadpool_limits(1), config_context(assume_finite=True, skip_parameter_validation=True):
         for k in range(2, min(MAX_THEMES, n // 2) + 1):
             if distinct < k:
                 break
