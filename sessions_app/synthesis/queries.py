@@ -33,7 +33,9 @@ def theme_panels(questions: list[Question], meeting: Meeting) -> list[dict]:
             })
         outliers = [{"text": answers[pk].text, "delegation": answers[pk].delegation.name if named else ""}
                     for pk in result.get("outliers", []) if pk in answers]
+        last = (synthesis.edits.get("last") or {}) if synthesis else {}
         panels.append({"question": question, "meeting": meeting, "synthesis": synthesis,
+                       "last_action": last.get("action", "") if synthesis and last.get("version") == synthesis.version else "",
                        "computed": bool(synthesis and synthesis.computed_at), "version": synthesis.version if synthesis else 0,
                        "themes": rows, "outliers": outliers, "named": named,
                        "answers": result.get("answers", 0), "reason": result.get("reason", "")})

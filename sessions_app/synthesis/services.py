@@ -38,6 +38,22 @@ def _theme(themes: list[dict], index: int | str) -> dict:
     return themes[position]
 
 
+def _recomputed(question: Question, action: str) -> AnswerSynthesis:
+    """Recompute with the stored edits, and remember which edit made this version: the panel says so
+    whether the chair's page gets it from the reply or from the live update (whichever comes first)."""
+    synthesis = compute.synthesise_question(question.pk)
+    synthesis.edits = {**synthesis.edits, "last": {"action": action, "version": synthesis.version}}
+    AnswerSynthesis.objects.filter(pk=synthesis.pk).update(edits=synthesis.edits)
+    return synthesis
+
+
+@transaction.atomic
+def recompute_themes(*, user: User, question: Question) -> AnswerSynthesis:
+    """The chair's "compute now": the themes from the answers as they are."""
+    access.require_moderator(user)
+    return _recomputed(question, "recompute")
+
+
 @transaction.atomic
 def rename_theme(*, user: User, question: Question, version: int | str, theme: int | str, name: str) -> AnswerSynthesis:
     """Give a theme the chair's name (an empty name brings back its terms); the name follows the theme."""
@@ -47,7 +63,7 @@ def rename_theme(*, user: User, question: Question, version: int | str, theme: i
     name = clean_text(name, limit=NAME_MAX_CHARS, label=_("The theme's name"), required=False)
     edits = {**synthesis.edits, "names": [*synthesis.edits.get("names", []), {"members": chosen["members"], "name": name}]}
     AnswerSynthesis.objects.filter(pk=synthesis.pk).update(edits=edits)
-    return compute.synthesise_question(question.pk)
+    return _recomputed(question, "rename")
 
 
 @transaction.atomic
@@ -61,7 +77,7 @@ def merge_themes(*, user: User, question: Question, version: int | str, themes: 
     anchors = sorted(t["central"] for t in chosen.values())
     edits = {**synthesis.edits, "merges": [*synthesis.edits.get("merges", []), anchors]}
     AnswerSynthesis.objects.filter(pk=synthesis.pk).update(edits=edits)
-    return compute.synthesise_question(question.pk)
+    return _recomputed(question, "merge")
 
 
 @transaction.atomic

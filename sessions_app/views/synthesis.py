@@ -17,11 +17,14 @@ from django.views.decorators.http import require_POST
 from .. import access
 from ..models import Question
 from ..services import ActionRefused
-from ..synthesis import compute, queries, services
+from ..synthesis import queries, services
 
 
+# Recompute, rename and merge: the panel itself says what was done (see services._recomputed), as
+# the live update of the panel may reach this page before the reply; the others say it in the
+# panel's status region.
 def _recompute(request, question):
-    compute.synthesise_question(question.pk)
+    services.recompute_themes(user=request.user, question=question)
     return _("The themes were computed again from the answers.")
 
 
@@ -50,6 +53,7 @@ def _conclusion(request, question):
 
 
 ACTIONS = {"recompute": _recompute, "rename": _rename, "merge": _merge, "statement": _statement, "conclusion": _conclusion}
+SAID_IN_THE_PANEL = {_recompute, _rename, _merge}
 
 
 @login_required
@@ -72,5 +76,6 @@ def synthesis_action(request, slug, question_id):
     if not request.htmx:
         messages.success(request, message)
         return redirect(back)
-    context = {**queries.theme_panel(question, meeting), "message": message}
+    panel = queries.theme_panel(question, meeting)
+    context = {**panel, "message": "" if action in SAID_IN_THE_PANEL else message}
     return render(request, "sessions_app/partials/synthesis_question.html", context)
