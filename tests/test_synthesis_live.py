@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from sessions_app import services
 from sessions_app.synthesis import compute
 
-from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
+from .factories import DelegationFactory, QuestionFactory, SessionFactory, make_chair, make_delegate
 from .live_helpers import receive_until
 from .test_room_live import close_room, open_room, receive_all
 from .test_synthesis_themes import SCHOOL, WATER
@@ -24,7 +24,7 @@ def quick_synthesis(settings):
 @database_sync_to_async
 def setup_room():
     delegations = [DelegationFactory(country=code) for code in CODES]
-    question = QuestionFactory()
+    question = QuestionFactory(session=SessionFactory(number=1))  # the room's sockets open session 1
     session, meeting = question.session, question.session.meeting
     meeting.delegations.add(*delegations)
     meeting.current_session = session
