@@ -205,3 +205,18 @@ def test_the_demo_meeting_shows_the_themes_of_its_answers():
     [synthesis_row] = AnswerSynthesis.objects.all()
     [theme] = synthesis_row.result["themes"]
     assert len(theme["members"]) == 2 and "trust" in theme["terms"]
+
+
+def test_answers_with_nothing_in_common_are_listed_apart_with_the_reason(client):
+    question = QuestionFactory()
+    meeting = question.session.meeting
+    for code, text in (("FR", "Irrigation quotas for farmers."), ("DE", "Teacher training in schools.")):
+        delegation = DelegationFactory(country=code)
+        meeting.delegations.add(delegation)
+        AnswerFactory(question=question, delegation=delegation, text=text)
+    compute.synthesise_question(question.pk)
+    client.force_login(make_chair())
+    url = reverse("synthesis_action", args=[meeting.slug, question.pk])
+    html = client.post(url, {"action": "recompute"}, headers={"HX-Request": "true"}).content.decode()
+    assert "Too few answers with words in common for themes" in html and "The themes were computed again" in html
+    assert "Answers unlike all others" in html and "France: " in html and "Teacher training in schools." in html
