@@ -148,7 +148,9 @@ class Mode:
         self.versions: dict = {}
 
     def __enter__(self) -> Mode:
-        overrides = {"DATA_DIR": self.directory}
+        # The themes of answers (a few seconds after answers, off the request path) are measured by
+        # bench_opinion.py; here they would add a varying load to the transport figures.
+        overrides = {"DATA_DIR": self.directory, "SYNTHESIS_DELAY": "-1"}
         if self.name == "scaled":
             import psycopg
 
@@ -158,7 +160,7 @@ class Mode:
                 self.versions["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
             self._clean_redis()
             overrides.update(DATABASE_URL=self.pg_url.rsplit("/", 1)[0] + "/" + self.db_name, REDIS_URL=self.redis_url)
-        self.env = project_env(**overrides, **self.extra_env)
+        self.env = project_env(**{**overrides, **self.extra_env})  # --env may switch the themes back on
         manage(self.env, "migrate", "--noinput")
         return self
 

@@ -1,4 +1,4 @@
-"""`make bench`: the live benchmark's full matrix, then the exports benchmark (never part of make test).
+"""`make bench`: the live benchmark's full matrix, then the exports and opinion benchmarks (never part of make test).
 
     .venv/bin/python bench/run.py                                # everything (about 20 minutes here)
     .venv/bin/python bench/run.py --n 200 --modes embedded       # one mode, one size
@@ -59,6 +59,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-pages", action="store_true", help="skip the session page timing")
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
     parser.add_argument("--no-overrides", action="store_true", help="skip bench_overrides.py")
+    parser.add_argument("--no-opinion", action="store_true", help="skip bench_opinion.py (round analysis, themes of answers)")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
     parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
         options.out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"overrides: layer broadcast at {result['overrides']['sockets']} sockets {result['overrides']['layer_broadcast_ms']['ratio_stack_over_ours']}x"
               f" faster than Channels' own, SQLite burst {result['overrides']['sqlite_burst_s']['ratio_stack_over_ours']}x faster than Django's")  # fmt: skip
+    if not options.no_opinion:
+        subprocess.run([sys.executable, str(HERE / "bench_opinion.py")], check=True)
     return result
 
 

@@ -248,6 +248,8 @@ FACILITATION = {
     "POLL_MAX_OPTIONS": 12,
     # Seconds an opinion round's analysis waits after a vote, so a burst of votes is computed once.
     "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.5")),
+    # Seconds the themes of a question's answers wait after an answer (a negative value: never on their own).
+    "SYNTHESIS_DELAY": float(os.environ.get("SYNTHESIS_DELAY", "3")),
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-meeting-2023"),
     # The site's address for links in e-mails sent without a request (remind_record_deadlines), e.g.

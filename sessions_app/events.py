@@ -54,6 +54,7 @@ OPINION_CHANGED = "opinion.changed"
 OPINION_VOTED = "opinion.voted"
 OPINION_ANALYSED = "opinion.analysed"
 RECORD_NOTICE = "record.notice"
+SYNTHESIS_CHANGED = "synthesis.changed"
 
 EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     ANSWER_SAVED: (CONSOLE, DELEGATE),  # DELEGATE: only the answering delegation's group
@@ -72,6 +73,7 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     OPINION_VOTED: (DELEGATE,),  # the voting delegation's panel only; the console follows with OPINION_ANALYSED
     OPINION_ANALYSED: (CONSOLE, SCREEN),  # groups, consensus and the map recomputed
     RECORD_NOTICE: (DELEGATE,),  # a draft record issued, its deadline near, or the final out (records/notices.py)
+    SYNTHESIS_CHANGED: (CONSOLE,),  # the themes of a question's answers recomputed or edited by the chair
 }
 
 # Beyond this many missed events a reconnecting client gets a fresh render instead of a replay.

@@ -347,6 +347,14 @@ def _record_notice_fragments(event: Event, meeting: Meeting) -> LazyFragments:
         return []
     return [(events.group_name(meeting.pk, events.DELEGATE), _later(
         "record_review_notice", meeting=meeting, latest=version, notice=event.payload.get("notice"), oob="innerHTML"))]
+def _synthesis_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    from .synthesis import queries as synthesis_queries
+
+    question = Question.objects.filter(pk=event.payload.get("question")).first()
+    if question is None:
+        return []
+    return [(events.group_name(meeting.pk, events.CONSOLE),
+             lambda: _render("synthesis_question", **synthesis_queries.theme_panel(question, meeting), oob="true"))]
 
 
 RENDERERS = {
@@ -366,6 +374,7 @@ RENDERERS = {
     events.OPINION_VOTED: _opinion_fragments,
     events.OPINION_ANALYSED: _opinion_fragments,
     events.RECORD_NOTICE: _record_notice_fragments,
+    events.SYNTHESIS_CHANGED: _synthesis_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
 

@@ -773,3 +773,19 @@ class ScreenLink(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class AnswerSynthesis(models.Model):
+    """The last computed themes of a question's answers (see synthesis.themes), and the chair's edits
+    of them (names, merges), which every recomputation applies again."""
+
+    question = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="synthesis")
+    result = models.JSONField(default=dict, blank=True)
+    # {"names": [{"members": [answer ids], "name": str}], "merges": [[anchor answer ids]]}
+    edits = models.JSONField(default=dict, blank=True)
+    # Incremented by every recomputation and edit: a chair's click on a theme names the version it saw.
+    version = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Themes of {self.question}"

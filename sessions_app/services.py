@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from . import access, events, importer, oplog, rows
+from .synthesis import compute as synthesis
 from .models import (
     Answer,
     AnswerRevision,
@@ -438,6 +439,9 @@ def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegat
         )
     for meeting_id, records in by_meeting.items():
         events.record_many(meeting_id=meeting_id, records=records)
+    # The questions' themes follow their answers (debounced, off this request).
+    questions_saved = {question.pk for _i, _item, question, _a, _c, _t in saved}
+    transaction.on_commit(lambda: synthesis.schedule_synthesis(sorted(questions_saved)))
 
 
 def _bulk_insert(model, instances: list) -> None:
@@ -534,6 +538,8 @@ def moderate_answer(
         meeting=meeting, type=events.ANSWER_MODERATED, session=answer.question.session,
         payload={"answer": answer.pk, "action": action},
     )
+    if action in ("hide", "publish"):  # a hidden answer leaves the themes, a published one comes back
+        transaction.on_commit(lambda: synthesis.schedule_synthesis([answer.question_id]))
     return answer
 
 

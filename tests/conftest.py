@@ -3,6 +3,11 @@ from pathlib import Path
 
 import pytest
 
+# The themes of answers are computed in the background a few seconds after answers arrive; servers
+# that tests start (subprocesses, real settings) would then send consoles events the tests do not
+# expect. Off unless a test asks (tests/test_synthesis*.py call synthesise_question themselves).
+os.environ.setdefault("SYNTHESIS_DELAY", "-1")
+
 SEED_NOTES = Path(__file__).resolve().parent.parent / "meetings" / "oecd-cog-2023.txt"
 
 
@@ -40,6 +45,11 @@ def cache_of_this_process():
 
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_background_synthesis(settings):
+    settings.FACILITATION = {**settings.FACILITATION, "SYNTHESIS_DELAY": -1}
 
 
 @pytest.fixture(autouse=True)

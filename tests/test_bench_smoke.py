@@ -21,7 +21,7 @@ RUN_KEYS = {
 
 def test_live_benchmark_smoke_has_every_figure_and_loses_no_answer(tmp_path):
     out = tmp_path / "latest.json"
-    bench.main(["--n", "20", "--modes", "embedded", "--quick", "--no-pages", "--no-exports", "--no-overrides", "--out", str(out)])
+    bench.main(["--n", "20", "--modes", "embedded", "--quick", "--no-pages", "--no-exports", "--no-overrides", "--no-opinion", "--out", str(out)])
 
     result = json.loads(out.read_text())
     assert {"cpus", "python", "django", "channels", "uvicorn"} <= set(result["machine"])

@@ -105,6 +105,7 @@ MEETING_URLS = {
     "opinion_moderate_statement": _kwargs("slug", "statement_id"),
     "opinion_vote": _kwargs("slug", "statement_id"),
     "opinion_polis_export": _kwargs("slug", "round_id"),
+    "synthesis_action": _kwargs("slug", "question_id"),
     "record_reviews": _kwargs("slug"),
     "record_review": _kwargs("slug", "pk"),
     "record_review_docx": _kwargs("slug", "pk"),

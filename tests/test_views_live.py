@@ -165,7 +165,9 @@ def test_console_query_count_does_not_grow_with_answers(client, django_assert_nu
         Vote.objects.create(poll=poll, voter_key=f"d{delegation.pk}", delegation=delegation).options.set([options[0]])
     Practice.objects.create(session=question.session, delegation=meeting.delegations.first(), title="P", description="D")
     client.force_login(make_chair())
-    with django_assert_num_queries(26):  # 23, the opinion rounds with the questions to open one on (issue 25), who answered what
+    # 23, the opinion rounds with the questions to open one on (issue 25), who answered what (cards on demand),
+    # the themes of the questions (issue 25)
+    with django_assert_num_queries(28):
         assert client.get(reverse("console", args=[meeting.slug, question.session.number])).status_code == 200
 
 

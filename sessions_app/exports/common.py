@@ -37,6 +37,7 @@ from ..models import (
     Vote,
 )
 from ..polls import OptionResult, PollResults, tally
+from .summary_rounds import gather_rounds
 
 # Characters XML 1.0 forbids (python-docx and openpyxl raise on them), plus C1 controls and
 # non-characters that no document should carry. Tab and newline are kept.
@@ -223,6 +224,7 @@ class SessionRecord:
     polls: list[PollRecord]
     # The briefing's figures that have images (Word notes), each with its images: see attach_figures.
     figures: list[tuple[Block, list[FigureImage]]] = field(default_factory=list)
+    rounds: list = field(default_factory=list)  # summary_rounds.RoundRecord, each opinion round of the session
 
     @property
     def interventions_summary(self) -> str:
@@ -277,7 +279,7 @@ def _scope(meeting: Meeting, session: Session | None, path: str) -> Q:
 
 
 def gather_summary(meeting: Meeting, *, session: Session | None = None) -> SummaryRecord:
-    """The summary record of the meeting, or of one session, in a fixed number of queries (eight).
+    """The summary record of the meeting, or of one session, in a fixed number of queries (eleven with the opinion rounds).
 
     Hidden answers are left out. Under Chatham House the answers are ordered by time, not by
     delegation, so that their order does not give away who spoke, and interventions name nobody.
@@ -315,6 +317,7 @@ def gather_summary(meeting: Meeting, *, session: Session | None = None) -> Summa
     for request in session_interventions(meeting, session=session):
         interventions_by_session.setdefault(request.session_id, []).append(_intervention(request, attributed))
     polls_by_session = gather_polls(meeting, session=session, delegation_count=len(participating))
+    rounds_by_session = gather_rounds(meeting, session=session, attributed=attributed)
 
     records = []
     for row in sessions:
@@ -328,6 +331,7 @@ def gather_summary(meeting: Meeting, *, session: Session | None = None) -> Summa
                 key_points=key_points,
                 interventions=interventions_by_session.get(row.pk, []),
                 polls=polls_by_session.get(row.pk, []),
+                rounds=rounds_by_session.get(row.pk, []),
             )
         )
     return SummaryRecord(meeting, attributed, delegations, len(participating), records, scope_session=session)

@@ -94,6 +94,11 @@ def _render_session(writer: Writer, record: common.SessionRecord, *, attributed:
         for poll_record in record.polls:
             _render_poll(writer, poll_record)
 
+    if record.rounds:
+        writer.heading(_("Statement rounds"), level=2)
+        for round_record in record.rounds:
+            _render_round(writer, round_record, attributed=attributed)
+
     if record.interventions:
         writer.heading(_("Interventions"), level=2)
         writer.paragraph(record.interventions_summary)
@@ -112,3 +117,22 @@ def _render_poll(writer: Writer, record: common.PollRecord) -> None:
         writer.table(record.headers, rows)
     else:
         writer.paragraph(_("No vote was cast."), italic=True)
+
+
+def _render_round(writer: Writer, record, *, attributed: bool) -> None:
+    """A round's consensus, then each opinion group with its representative statements (names only if attributed)."""
+    writer.heading(record.round.title, level=3)
+    writer.paragraph(record.facts)
+    writer.paragraph(_("Consensus"), italic=True)
+    for line in record.consensus:
+        writer.paragraph(line, style="List Bullet")
+    if not record.consensus:
+        writer.paragraph(_("No statement found consensus."), italic=True)
+    for group in record.groups:
+        count = ngettext("%(count)s delegation", "%(count)s delegations", group.size) % {"count": group.size}
+        who = f"{count}: {', '.join(group.members)}" if attributed and group.members else count
+        writer.paragraph(_("Group %(label)s (%(who)s)") % {"label": group.label, "who": who}, italic=True)
+        for line in group.representative:
+            writer.paragraph(line, style="List Bullet")
+        if not group.representative:
+            writer.paragraph(_("No statement sets this group apart."), italic=True)

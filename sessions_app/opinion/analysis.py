@@ -49,6 +49,12 @@ def counts(column: np.ndarray) -> tuple[int, int, int]:
     return int((column == AGREE).sum()), int((column == DISAGREE).sum()), int((~np.isnan(column)).sum())
 
 
+def column_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """counts() of every column at once: (agrees, disagrees, votes) as integer arrays."""
+    return ((values == AGREE).sum(axis=0).astype(int), (values == DISAGREE).sum(axis=0).astype(int),
+            (~np.isnan(values)).sum(axis=0).astype(int))
+
+
 def pa_pat(n_a: int, n_s: int) -> tuple[float, float]:
     """Share of agreement with a prior of one each way, and its test against one half."""
     return (n_a + 1) / (n_s + 2), 2 * math.sqrt(n_s + 1) * ((n_a + 1) / (n_s + 1) - 0.5)
@@ -84,10 +90,12 @@ def positions(matrix: np.ndarray) -> np.ndarray:
 def groups_of(points: np.ndarray) -> np.ndarray | None:
     """k-means for k = 2 .. min(5, 2 + n/12) with the best mean silhouette, refusing a k that leaves a
     group of one; None when no k passes (too few distinct positions, or every grouping has a singleton)."""
+    from sklearn import config_context
     from threadpoolctl import threadpool_limits
 
     # One thread: on a few hundred 2-D points OpenMP's start-up costs more than the work (2 s against 0.15 s here).
-    with threadpool_limits(1):
+    # The points are ours and finite: scikit-learn's checks of its arguments are a third of the time at 38 points.
+    with threadpool_limits(1), config_context(assume_finite=True, skip_parameter_validation=True):
         return _groups_of(points)
 
 
@@ -120,11 +128,11 @@ def _groups_of(points: np.ndarray) -> np.ndarray | None:
 def representative(values: np.ndarray, labels: np.ndarray, group: int, columns: list[int]) -> list[dict]:
     """A group's statements that set it apart: pat and rat above the 90 % threshold, for agreement or
     disagreement, ranked by ra * rat * pa * pat; at most five."""
-    inside, outside = values[labels == group], values[labels != group]
+    inside, outside = column_counts(values[labels == group]), column_counts(values[labels != group])
     chosen = []
     for j, statement in enumerate(columns):
-        n_a, n_d, n_s = counts(inside[:, j])
-        N_a, N_d, N_s = counts(outside[:, j])
+        n_a, n_d, n_s = (int(c[j]) for c in inside)
+        N_a, N_d, N_s = (int(c[j]) for c in outside)
         best = None
         for direction, n_x, N_x in (("agree", n_a, N_a), ("disagree", n_d, N_d)):
             p, pt = pa_pat(n_x, n_s)
@@ -165,8 +173,9 @@ def analyse(votes: dict[int, dict[int, int]], statements: list[int]) -> dict:
     result["counted"] = len(rows)
 
     # Consensus over everyone counted: agreement (or disagreement) that is a majority and significant.
+    everyone = column_counts(values)
     for j, statement in enumerate(columns):
-        n_a, n_d, n_s = counts(values[:, j])
+        n_a, n_d, n_s = (int(c[j]) for c in everyone)
         for direction, n_x in (("agree", n_a), ("disagree", n_d)):
             p, pt = pa_pat(n_x, n_s)
             if p > 0.5 and pt > Z_90:
@@ -194,9 +203,14 @@ def analyse(votes: dict[int, dict[int, int]], statements: list[int]) -> dict:
 
     # Group-aware consensus: the geometric mean over groups (or everyone) of (A_g+1)/(S_g+2).
     blocks = [values[labels == g] for g in group_ids] or [values]
+    # Each block's share of agreement per statement, (A_g+1)/(S_g+2): blocks x statements.
+    block_shares = []
+    for block in blocks:
+        agrees, _disagrees, voted = column_counts(block)
+        block_shares.append([(int(a) + 1) / (int(v) + 2) for a, v in zip(agrees, voted)])
     aware = []
     for j, statement in enumerate(columns):
-        shares = [(counts(block[:, j])[0] + 1) / (counts(block[:, j])[2] + 2) for block in blocks]
+        shares = [row[j] for row in block_shares]
         aware.append({"statement": statement, "score": round(float(np.exp(np.mean(np.log(shares)))), 4)})
     aware.sort(key=lambda row: (-row["score"], columns.index(row["statement"])))
     result["group_consensus"] = aware[:MAX_REPRESENTATIVE]
@@ -205,7 +219,7 @@ def analyse(votes: dict[int, dict[int, int]], statements: list[int]) -> dict:
     if len(blocks) > 1:
         divisive = []
         for j, statement in enumerate(columns):
-            shares = [(counts(block[:, j])[0] + 1) / (counts(block[:, j])[2] + 2) for block in blocks]
+            shares = [row[j] for row in block_shares]
             gap = max(shares) - min(shares)
             if gap >= 0.25:
                 divisive.append({"statement": statement, "gap": round(gap, 4)})

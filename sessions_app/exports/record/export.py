@@ -28,6 +28,7 @@ from ...models import (
     Vote,
 )
 from .. import record_images
+from ..record_rounds import export_rounds
 from .format import FORMAT, VERSION
 
 # --- Export --------------------------------------------------------------------------------------
@@ -186,6 +187,7 @@ def export_record(meeting: Meeting) -> dict:
         "session_id",
     )  # fmt: skip
     polls_by_session = _export_polls(meeting, user)
+    rounds_by_session = export_rounds(meeting, question_ref=question_ref, answer_ref=answer_ref, user=user)
 
     moderation = [
         {
@@ -234,6 +236,7 @@ def export_record(meeting: Meeting) -> dict:
                 "conclusions": conclusions.get(session.pk, []),
                 "floor": floor.get(session.pk, []),
                 "polls": polls_by_session.get(session.pk, []),
+                "rounds": rounds_by_session.get(session.pk, []),
             }
         )
 

@@ -18,6 +18,7 @@ from django_countries import countries
 
 from ...library.services import index_meeting_practices
 from .. import record_images
+from ..record_rounds import restore_rounds
 from ...models import (
     Answer,
     AnswerRevision,
@@ -237,6 +238,9 @@ class _Restore:
             self._restore_conclusions(session, entry["conclusions"])
             self._restore_floor(session, entry["floor"])
             self._restore_polls(session, entry["polls"])
+            # Records written before opinion rounds were kept have none.
+            restore_rounds(session, entry.get("rounds", []), question=self._question, delegation=self.delegation, user=self.user,
+                           answer=lambda ref: None if ref is None else self.answers[tuple(ref)])
         self._restore_moderation(meeting, document["moderation"])
 
         current_question = data["current_question"]

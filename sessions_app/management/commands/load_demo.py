@@ -11,6 +11,7 @@ from ...library.demo import load_demo_library
 from ...models import Meeting, Participant
 from ...records.demo import ensure_demo_review
 from ...opinion.demo import load_demo_round
+from ...synthesis.demo import load_demo_themes
 
 # The 38 OECD member countries (ISO 3166-1 alpha-2).
 OECD_MEMBERS = (
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             polls.import_polls(user=chair, meeting=meeting, data=json.loads(polls_file.read_text(encoding="utf-8")))
         ensure_demo_review(meeting=meeting, secretariat=secretariat, chair=chair)
         load_demo_round(chair=chair, meeting=meeting)
+        load_demo_themes(meeting=meeting)
         if quiet_accounts:
             return
         self.stdout.write(self.style.SUCCESS(f"Demo meeting: {meeting.title} — room code {meeting.join_code}"))
