@@ -9,8 +9,8 @@ submission to `store_answer`, which returns once the batch holding it is committ
   waiting (its own included) with `services.submit_answers`, in one transaction, renders the
   consoles' cards for them in its own thread, and gives each waiting request its result;
 - a request arriving while a batch is being stored waits for the next one. While it waits it holds
-  no database connection (it goes back to PostgreSQL's pool: 40 delegations waiting must not hold 40
-  of a pool of 20) and none of the process's request slots (`middleware.BoundedThreadsMiddleware`,
+  no PostgreSQL connection (it goes back to the pool: 40 delegations waiting must not hold 40 of a
+  pool of 20) and none of the process's request slots (`middleware.BoundedThreadsMiddleware`,
   through the `waiting` context its view passes);
 - when a leader is done, the first request still waiting leads the next batch. So a lone answer
   waits for nothing, and under load a batch holds what arrived during the previous one.
@@ -128,10 +128,12 @@ class AnswerBatcher:
 
 
 def release_connection() -> None:
-    """Give this thread's database connection back (to PostgreSQL's pool; SQLite's is closed) before a
-    wait, so that a waiting request holds none; the next query opens or borrows one again. Not inside
-    a transaction, which the connection carries."""
-    if not connection.in_atomic_block:
+    """Give this thread's database connection back before a wait (to PostgreSQL's pool, or closed
+    without one), so that a waiting request holds none of the pool or of the server's
+    max_connections; the next query borrows or opens one again. Not inside a transaction, which the
+    connection carries. SQLite's is kept: it is a file handle, limited by nothing a wait could
+    exhaust, and opening one again costs the schema's first read."""
+    if connection.vendor != "sqlite" and not connection.in_atomic_block:
         connection.close()
 
 
