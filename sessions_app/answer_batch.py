@@ -28,7 +28,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import ContextManager
+from contextlib import AbstractContextManager
 
 from django.db import IntegrityError, OperationalError, connection
 
@@ -61,7 +61,7 @@ class AnswerBatcher:
         self.leading = False  # a request is storing a batch now (or has been told to)
         self.stats = Counter()  # batches; answered, refused (by a batch); alone (stored after a batch failed)
 
-    def submit(self, submission: services.AnswerSubmission, *, waiting: Callable[[], ContextManager] = contextlib.nullcontext):
+    def submit(self, submission: services.AnswerSubmission, *, waiting: Callable[[], AbstractContextManager] = contextlib.nullcontext):
         """The stored answer (or the refusal) once the batch holding `submission` is committed."""
         ticket = _Ticket(submission)
         with self.lock:
@@ -152,7 +152,7 @@ def batcher() -> AnswerBatcher:
     return _batcher
 
 
-def store_answer(submission: services.AnswerSubmission, *, waiting: Callable[[], ContextManager] = contextlib.nullcontext):
+def store_answer(submission: services.AnswerSubmission, *, waiting: Callable[[], AbstractContextManager] = contextlib.nullcontext):
     """Store one delegation's answer together with the others arriving now: the stored Answer, or the
     ActionRefused that says why not, once its batch is committed. `waiting` is entered while this
     request waits for another's batch (to give back what a waiting request should not hold)."""
