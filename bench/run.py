@@ -35,6 +35,10 @@ import bench_live  # noqa: E402
 from harness import ROOT, Mode, raise_fd_limit  # noqa: E402
 
 SERVERS = ("ours", "channels", "raw")
+# The old design's ingest figures (answer posts batched by an ASGI layer in front of Django, removed
+# in issue 22), printed and recorded beside this run's for comparison (docs/performance.md).
+BEFORE = HERE / "results" / "ingest_before_issue22.json"
+BEFORE_FIELDS = ("ingest_sustained_per_s", "ingest_p99_ms", "ingest_target_p99_ms", "ingest_server_cpu_ms_per_answer")
 PACKAGES = ("django", "channels", "channels-redis", "redis", "uvicorn", "wsproto", "websockets", "uvloop", "psycopg")
 QUICK = {"rounds": 2, "rates": (20,), "target_rate": 20, "step_s": 1.0, "consoles": 2, "drain_s": 5.0, "storm_s": 15.0, "page_answers": 200,
          "page_repeats": 3, "run_budget_s": 40.0, "run_timeout_s": 60.0, "connect_s": 30.0, "fanout_timeout_s": 10.0,
@@ -134,6 +138,22 @@ async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict)
     return runs, pages
 
 
+def before(runs: list[dict]) -> list[dict]:
+    """For each of our runs, the old design's ingest figures at the same mode and N (when recorded)."""
+    if not BEFORE.exists():
+        return []
+    recorded = json.loads(BEFORE.read_text())
+    old = {(row["mode"], row["n"]): row for row in recorded["runs"]}
+    rows = []
+    for run in runs:
+        if run["server"] == "ours" and (run["mode"], run["n"]) in old:
+            then = old[(run["mode"], run["n"])]
+            rows.append({"mode": run["mode"], "n": run["n"], "processes": 1 if run["mode"] == "embedded" else 2,
+                         "before_commit": recorded["git_commit"],
+                         **{f"now_{name}": run.get(name) for name in BEFORE_FIELDS}, **{f"before_{name}": then.get(name) for name in BEFORE_FIELDS}})  # fmt: skip
+    return rows
+
+
 def ratios(runs: list[dict]) -> list[dict]:
     """ours / baseline for the same mode and N: fan-out time until all N had it, and sustained ingest."""
     by_key = {(run["mode"], run["server"], run["n"]): run for run in runs}
@@ -162,7 +182,7 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: bench_live.Plan) -> str:
+def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: bench_live.Plan, before_rows: list[dict] = ()) -> str:
     lines = [" ".join(f"{title:>{width}}" for _key, title, width in COLUMNS)]
     for run in runs:
         cells = [f"{'-' if run.get(key) is None else run[key]:>{width}}" for key, _title, width in COLUMNS]
@@ -175,6 +195,14 @@ def table(runs: list[dict], ratio_rows: list[dict], pages: list[dict], plan: ben
             lines.append(f"  {row['mode']:8} n={row['n']:<5} fan-out ours/channels {row.get('fanout_ours_over_channels', '-'):>5}"
                          f"  ours/raw {row.get('fanout_ours_over_raw', '-'):>5}   ingest ours/channels"
                          f" {row.get('ingest_ours_over_channels', '-'):>6}  ours/raw {row.get('ingest_ours_over_raw', '-'):>6}")  # fmt: skip
+    if before_rows:
+        lines.append("")
+        lines.append(f"ingest, now (answers batched below Django's view) / before (ASGI layer in front of Django, {before_rows[0]['before_commit']}):")
+        for row in before_rows:
+            lines.append(f"  {row['mode']:8} n={row['n']:<5} {row['processes']} process(es): sustained {row['now_ingest_sustained_per_s']} / "
+                         f"{row['before_ingest_sustained_per_s']} per s, p99 {row['now_ingest_p99_ms']} / {row['before_ingest_p99_ms']} ms, "
+                         f"p99 at the target {row['now_ingest_target_p99_ms']} / {row['before_ingest_target_p99_ms']} ms, "
+                         f"CPU per answer {row['now_ingest_server_cpu_ms_per_answer']} / {row['before_ingest_server_cpu_ms_per_answer']} ms")  # fmt: skip
     for page in pages:
         lines.append(f"session page ({page['mode']}): delegate {page['empty']['delegate_ms']} ms with 0 answers, {page['full']['delegate_ms']} ms"
                      f" with {page['answers'][1]:,}; console {page['empty']['console_ms']} / {page['full']['console_ms']} ms"
@@ -201,12 +229,13 @@ def main(argv: list[str] | None = None) -> dict:
         info["live_duration_s"] = round(time.perf_counter() - started, 1)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    ratio_rows = ratios(runs)
-    result = {"machine": info, "plan": asdict(plan), "extra_env": options.env, "runs": runs, "ratios": ratio_rows, "pages": pages}
+    ratio_rows, before_rows = ratios(runs), before(runs)
+    result = {"machine": info, "plan": asdict(plan), "extra_env": options.env, "runs": runs, "ratios": ratio_rows, "pages": pages,
+              "ingest_before": before_rows}  # fmt: skip
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2) + "\n")
     print()
-    print(table(runs, ratio_rows, pages, plan))
+    print(table(runs, ratio_rows, pages, plan, before_rows))
     print(f"\nlive benchmark: {info['live_duration_s']} s, written to {options.out}")
     exports = HERE / "bench_exports.py"
     if not options.no_exports and exports.exists():

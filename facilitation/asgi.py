@@ -1,5 +1,5 @@
-"""ASGI entry point: Django for HTTP (static files included, for the zero set-up mode; answer posts
-batched in front of it), Channels for WebSockets."""
+"""ASGI entry point: Django for HTTP (static files included, for the zero set-up mode), Channels for
+WebSockets."""
 
 import gc
 import os
@@ -14,14 +14,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import CookieMiddleware  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from sessions_app.ingest import AnswerFastPath  # noqa: E402
 from sessions_app.middleware import SocketAuthMiddleware, SocketSessionMiddleware  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Answer posts are taken in batches (sessions_app/ingest.py); everything else is Django's.
-        "http": AnswerFastPath(ASGIStaticFilesHandler(django_asgi_app)),
+        # Every request, answer posts included, takes Django's whole request path (answers are
+        # batched below the view: sessions_app/answer_batch.py).
+        "http": ASGIStaticFilesHandler(django_asgi_app),
         # Channels' AuthMiddlewareStack, with a session middleware that leaves the socket's sends alone
         # and the user read on the sockets' database thread without closing its connection.
         "websocket": AllowedHostsOriginValidator(

@@ -103,7 +103,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not DAT
     # its own thread, and one connection each would exceed PostgreSQL's max_connections (100) in a
     # burst; with the pool they wait their turn (up to `timeout` seconds) instead of failing.
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 2, "max_size": int(os.environ.get("DB_POOL_SIZE", "20")), "timeout": 30},
+        "pool": {"min_size": 2, "max_size": int(os.environ.get("DB_POOL_SIZE", "20")), "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "30"))},
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a delegate's answer is written; IMMEDIATE takes the write lock at

@@ -1,3 +1,4 @@
+import contextlib
 import threading
 
 from asgiref.sync import SyncToAsync
@@ -43,8 +44,24 @@ class BoundedThreadsMiddleware:
         self.slots = threading.BoundedSemaphore(settings.FACILITATION["REQUEST_THREADS"])
 
     def __call__(self, request):
+        request.thread_slots = self.slots  # for slot_released
         with self.slots:
             return self.get_response(request)
+
+
+@contextlib.contextmanager
+def slot_released(request):
+    """Inside, the request gives its BoundedThreadsMiddleware slot to another while it only waits
+    (answer_batch: for another request's batch), and takes one again before it goes on."""
+    slots = getattr(request, "thread_slots", None)
+    if slots is None:
+        yield
+        return
+    slots.release()
+    try:
+        yield
+    finally:
+        slots.acquire()
 
 
 class SocketSessionMiddleware(SessionMiddleware):

@@ -48,3 +48,13 @@ def test_an_ingest_step_is_sustained_only_within_the_targets_p99_and_with_nothin
     assert not plan.sustains(kept_up | {"max_ms": 1200.0}, 750)  # one answer late
     assert not plan.sustains(kept_up | {"shown": 749}, 750)  # one answer missing on a console
     assert not plan.sustains(kept_up | {"ok": 749, "shown": 749}, 750)  # one answer refused
+
+
+def test_the_old_designs_ingest_figures_are_printed_beside_this_runs():
+    run = {"mode": "scaled", "server": "ours", "n": 1000, "ingest_sustained_per_s": 750, "ingest_p99_ms": 120.5,
+           "ingest_target_p99_ms": 90.1, "ingest_server_cpu_ms_per_answer": 2.4}  # fmt: skip
+    rows = bench.before([run, {**run, "server": "channels"}, {**run, "n": 20}])
+    assert len(rows) == 1  # ours only, and only where the old design was measured
+    row = rows[0]
+    assert (row["processes"], row["now_ingest_sustained_per_s"], row["before_ingest_sustained_per_s"]) == (2, 750, 1000)
+    assert "sustained 750 / 1000 per s" in bench.table([run], [], [], Plan(), rows)

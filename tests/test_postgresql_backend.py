@@ -78,19 +78,19 @@ def test_an_answer_whose_transaction_postgresql_breaks_in_a_deadlock_is_stored_o
 
 @pytest.mark.django_db(transaction=True)
 async def test_an_answer_batch_postgresql_breaks_in_a_deadlock_is_stored_by_the_batch_on_its_retry():
-    """The same deadlock for a post taken by the answer batch (sessions_app/ingest.py): the batch runs
-    its transaction again and answers itself, instead of leaving the post to Django."""
+    """The same deadlock for a post through the real ASGI application, whose batch
+    (sessions_app/answer_batch.py) runs its transaction again and stores the answer."""
     from channels.db import database_sync_to_async
 
-    from sessions_app import ingest
+    from sessions_app import answer_batch
 
-    from .test_ingest import answer_path, post, setup_meeting
+    from .test_answer_batch import answer_path, post, setup_meeting
 
     world = await setup_meeting()
     delegate, meeting = world["delegates"][0], world["meeting"]
     answer = await database_sync_to_async(services.submit_answer)(user=delegate, question=world["question"], kind="answer", text="First thoughts", key="k1")
-    batcher = ingest.AnswerBatcher.of(asyncio.get_running_loop())
-    answered = batcher.stats["answered"]
+    batcher = answer_batch.batcher()
+    answered, alone = batcher.stats["answered"], batcher.stats["alone"]
 
     with _connect(autocommit=True) as watcher, _connect() as other:
         other.execute("SET deadlock_timeout = '10s'")  # the batch's backend (1 s) finds the deadlock first
@@ -102,6 +102,6 @@ async def test_an_answer_batch_postgresql_breaks_in_a_deadlock_is_stored_by_the_
         response = await asyncio.wait_for(posting, 15)
 
     assert response["status"] == 200 and "Your answer was saved." in response["body"].decode()
-    assert batcher.stats["answered"] == answered + 1  # by the batch, not by Django
+    assert (batcher.stats["answered"], batcher.stats["alone"]) == (answered + 1, alone)  # by the batch's retry
     texts = await database_sync_to_async(lambda: list(AnswerRevision.objects.filter(answer=answer).order_by("pk").values_list("text", flat=True)))()
     assert texts == ["First thoughts", "Our final answer"]

@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from .. import fragments, queries, services
+from .. import answer_batch, fragments, queries, services
 from ..access import delegation_of
+from ..middleware import slot_released
 from ..models import Practice, Question
 from .briefing import session_page_context
 
@@ -31,33 +32,31 @@ def _with_one_retry(call):
 @login_required
 @require_POST
 def submit_answer(request, slug, question_id):
+    """A delegation's answer to a question: stored with the others arriving now (answer_batch), in one
+    transaction per batch; the htmx reply once it is committed."""
     question = get_object_or_404(Question.objects.select_related("session__meeting"), pk=question_id, session__meeting__slug=slug)
     delegation = delegation_of(request.user)
     if delegation is None:
         raise PermissionDenied
-    error, answer = None, None
-    try:
-        answer = _with_one_retry(
-            lambda: services.submit_answer(
-                user=request.user, question=question, kind=request.POST.get("kind", "answer"),
-                text=request.POST.get("text", ""), key=request.POST.get("key", ""),
-            )
-        )
-    except services.ActionRefused as refusal:
-        error = refusal.message
+    submission = services.AnswerSubmission(
+        user=request.user, question_id=question.pk, kind=request.POST.get("kind", "answer"),
+        text=request.POST.get("text", ""), key=request.POST.get("key", ""),
+    )  # fmt: skip
+    result = answer_batch.store_answer(submission, waiting=lambda: slot_released(request))
+    error = result.message if isinstance(result, services.ActionRefused) else None
     if not request.htmx:
         if error is None:
             return redirect(_session_url(question))
         return _render_page_with_error(request, question, error)
-    if answer is not None:
-        return answer_saved_response(answer)
+    if error is None:
+        return answer_saved_response(result)
     question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
     context = answer_card_context(question, delegation, error=error, submitted_text=request.POST.get("text", ""))
     return render(request, "sessions_app/partials/question_delegate.html", context, status=422)
 
 
 def answer_saved_response(answer) -> HttpResponse:
-    """The htmx reply to a saved answer (here and in sessions_app.ingest), in the active language.
+    """The htmx reply to a saved answer, in the active language.
 
     Only what changed is sent, out of band: the status line ("Saved by … at …", announced to screen
     readers), the form's next submission key, and its button ("Update the answer"). The form stays as

@@ -1,5 +1,6 @@
-"""Answer posts taken in batches in front of Django (sessions_app/ingest.py), through the real ASGI
-application: what a delegate's page gets back, what is stored, and every post it must leave to Django."""
+"""Answer posts through Django's own request path, stored in batches below the view
+(sessions_app/answer_batch.py), through the real ASGI application: what a delegate's page gets back,
+what is stored, and what is refused."""
 
 import asyncio
 import secrets
@@ -8,12 +9,16 @@ from urllib.parse import urlencode
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.asgi import get_asgi_application
 from django.db import connection
+from django.http import HttpResponse
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from facilitation.asgi import application
-from sessions_app import ingest
+from sessions_app import answer_batch, services
 from sessions_app.models import Answer, AnswerRevision, Event, Question, Submission
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
@@ -40,7 +45,7 @@ def answer_path(world, question=None) -> str:
     return f"/meetings/{world['meeting'].slug}/questions/{(question or world['question']).pk}/answer/"
 
 
-async def post(path: str, form: dict, *, user=None, htmx: bool = True, csrf: str | None = CSRF, cookie: str | None = None):
+async def post(path: str, form: dict, *, user=None, htmx: bool = True, csrf: str | None = CSRF, cookie: str | None = None, app=application):
     """What the question card's htmx form sends; the response as a dict (status, headers, body)."""
     cookies = [f"csrftoken={CSRF}"]
     if user is not None:
@@ -53,8 +58,12 @@ async def post(path: str, form: dict, *, user=None, htmx: bool = True, csrf: str
         headers.append((b"hx-request", b"true"))
     if csrf is not None:
         headers.append((b"x-csrftoken", csrf.encode()))
-    communicator = HttpCommunicator(application, "POST", path, body=urlencode(form).encode(), headers=headers)
-    return await communicator.get_response(timeout=10)
+    communicator = HttpCommunicator(app, "POST", path, body=urlencode(form).encode(), headers=headers)
+    response = await communicator.get_response(timeout=10)
+    # Until Django has closed the response (request_finished: the request's database connection back
+    # to PostgreSQL's pool), not merely sent it: else each post's connection leaks from the pool.
+    await communicator.wait(timeout=10)
+    return response
 
 
 def header(response, name: bytes) -> list[bytes]:
@@ -62,11 +71,28 @@ def header(response, name: bytes) -> list[bytes]:
 
 
 def batcher():
-    return ingest.AnswerBatcher.of(asyncio.get_running_loop())
+    return answer_batch.batcher()
 
 
-async def test_the_project_settings_let_the_batch_answer_posts():
-    assert ingest.enabled()
+async def test_every_middleware_and_the_views_decorators_apply_to_an_answer_post():
+    """No layer in front of Django: a middleware added to the settings acts on answer posts too."""
+    world = await setup_meeting()
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, "tests.test_answer_batch.RefuseEverything"]):
+        response = await post(answer_path(world), {"kind": "answer", "text": "Our view", "key": "k1"}, user=world["delegates"][0],
+                              app=get_asgi_application())  # fmt: skip
+    assert response["status"] == 418
+    assert await database_sync_to_async(Answer.objects.count)() == 0
+
+
+class RefuseEverything:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        return HttpResponse("no", status=418)
 
 
 async def test_answer_post_is_stored_and_answered_as_django_would():
@@ -81,7 +107,7 @@ async def test_answer_post_is_stored_and_answered_as_django_would():
     assert header(response, b"content-type") == [b"text/html; charset=utf-8"]
     assert header(response, b"x-frame-options") == [b"DENY"] and header(response, b"content-security-policy")
     assert header(response, b"content-language") == [b"en"]
-    assert batcher().stats["answered"] == before + 1  # by the batch, not by Django
+    assert batcher().stats["answered"] == before + 1  # by a batch
     stored = await database_sync_to_async(lambda: list(Answer.objects.values_list("text", "updated_by")))()
     assert stored == [("<b>Our</b> centre co-ordinates", world["delegates"][0].pk)]
 
@@ -138,7 +164,7 @@ async def test_a_double_click_stores_once():
         ("other meeting's URL", 404),
     ],
 )
-async def test_what_the_batch_declines_django_answers_as_always(case, status):
+async def test_what_the_view_refuses_reaches_no_batch(case, status):
     world = await setup_meeting()
     delegate, path = world["delegates"][0], answer_path(world)
     form, kwargs = {"kind": "answer", "text": "Our view", "key": f"k-{case}"}, {"user": delegate}
@@ -164,7 +190,7 @@ async def test_what_the_batch_declines_django_answers_as_always(case, status):
     assert response["status"] == status
     stored = await database_sync_to_async(lambda: list(Answer.objects.values_list("text", flat=True)))()
     assert stored == (["Our view"] if case == "not htmx" else [])
-    assert batcher().stats["answered"] == before["answered"]
+    assert batcher().stats["answered"] == before["answered"] + (case == "not htmx")  # the page's form: stored as well
     if case == "closed question":
         assert "This question is closed" in response["body"].decode()
 
@@ -175,50 +201,55 @@ async def test_many_answers_take_the_same_queries_as_one():
 
     @database_sync_to_async
     def queries_for(users, prefix):
-        items = [(_scope(answer_path(world, question), cookie), _body(f"{prefix}-{i}")) for i, cookie in enumerate(users)]
+        submissions = [
+            services.AnswerSubmission(user=_signed_in(user), question_id=question.pk, kind="answer", text=f"Answer {prefix}-{i}", key=f"{prefix}-{i}")
+            for i, user in enumerate(users)
+        ]  # fmt: skip
         with CaptureQueriesContext(connection) as captured:
-            replies = ingest.handle_batch(items)
-        assert all(reply is not None and reply.status == 200 for reply in replies)
+            results = batcher().store(submissions)
+        assert [type(result) for result in results] == [Answer] * len(users)
         return len(captured)
 
-    cookies = [await session_cookie(user) for user in world["delegates"]]
-    one = await queries_for(cookies[:1], "one")
-    many = await queries_for(cookies[1:], "many")
+    one = await queries_for(world["delegates"][:1], "one")
+    many = await queries_for(world["delegates"][1:], "many")
     assert one == many
 
 
-def _scope(path: str, cookie: str) -> dict:
-    return {
-        "type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "scheme": "http", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
-        "headers": [(b"host", HOST), (b"origin", b"http://" + HOST), (b"content-type", b"application/x-www-form-urlencoded"),
-                    (b"hx-request", b"true"), (b"x-csrftoken", CSRF.encode()), (b"cookie", f"csrftoken={CSRF}; {cookie}".encode())],
-    }  # fmt: skip
-
-
-def _body(key: str) -> bytes:
-    return urlencode({"kind": "answer", "text": f"Answer {key}", "key": key}).encode()
+def _signed_in(user):
+    """The user as AuthenticationMiddleware gives it to the view (with its participant and delegation)."""
+    return type(user).objects.select_related("participant__delegation").get(pk=user.pk)
 
 
 async def test_a_password_hash_in_the_session_is_required():
-    """A session written before the user's password changed no longer signs them in here."""
+    """A session written before the user's password changed no longer signs them in."""
     world = await setup_meeting()
     delegate = world["delegates"][0]
     cookie = await session_cookie(delegate)
     await database_sync_to_async(lambda: type(delegate).objects.filter(pk=delegate.pk).update(password=make_password("other-pass-2")))()
-    replies = await database_sync_to_async(ingest.handle_batch)([(_scope(answer_path(world), cookie), _body("stale"))])
-    assert replies == [None]
+    response = await post(answer_path(world), {"kind": "answer", "text": "Stale", "key": "stale"}, cookie=cookie)
+    assert response["status"] == 302 and header(response, b"location")[0].startswith(b"/accounts/login/")
     assert await database_sync_to_async(Answer.objects.count)() == 0
 
 
-async def test_a_malformed_post_declines_itself_only():
+async def test_a_malformed_post_fails_alone():
     world = await setup_meeting()
-    good, bad = [await session_cookie(user) for user in world["delegates"]]
-    too_many_fields = urlencode({"kind": "answer", "text": "x", "key": "bad", **{f"f{i}": "1" for i in range(1001)}}).encode()
-    replies = await database_sync_to_async(ingest.handle_batch)(
-        [(_scope(answer_path(world), good), _body("good")), (_scope(answer_path(world), bad), too_many_fields)]
+    good, bad = world["delegates"]
+    too_many_fields = {"kind": "answer", "text": "x", "key": "bad", **{f"f{i}": "1" for i in range(1001)}}
+    replies = await asyncio.gather(
+        post(answer_path(world), {"kind": "answer", "text": "Answer good", "key": "good"}, user=good),
+        post(answer_path(world), too_many_fields, user=bad),
     )
-    assert replies[0] is not None and replies[0].status == 200 and replies[1] is None
-    response = await post(answer_path(world), {"kind": "answer", "text": "x", "key": "bad", **{f"f{i}": "1" for i in range(1001)}}, user=world["delegates"][1])
-    assert response["status"] == 400  # Django's answer to it
+    assert [reply["status"] for reply in replies] == [200, 400]  # Django's answer to the bad one
     assert await database_sync_to_async(lambda: list(Answer.objects.values_list("text", flat=True)))() == ["Answer good"]
+
+
+async def test_edits_sent_one_after_another_apply_in_order():
+    world = await setup_meeting()
+    delegate = world["delegates"][0]
+    for i in range(3):
+        response = await post(answer_path(world), {"kind": "answer", "text": f"Edit {i}", "key": f"edit-{i}"}, user=delegate)
+        assert response["status"] == 200
+    texts = await database_sync_to_async(lambda: (list(Answer.objects.values_list("text", flat=True)),
+                                                  list(AnswerRevision.objects.order_by("pk").values_list("text", flat=True))))()  # fmt: skip
+    assert texts == (["Edit 2"], ["Edit 0", "Edit 1", "Edit 2"])
+
