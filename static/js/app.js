@@ -88,12 +88,14 @@
     live.lastMessage = Date.now();
     if ((!through && !marker) || live.complete === null) return;
     if (through) {
-      live.complete = Math.max(live.complete, parseInt(through[1], 10));
+      var upTo = parseInt(through[1], 10);
+      // Live messages past the reply's number that arrived before it may have been rendered after
+      // the reply and swapped in before it: the reply may have put an older state over theirs. Ask
+      // again for what follows the reply (a live message crossing a resync: frequent in a flood).
+      var crossed = live.complete > upTo || Object.keys(live.seen).some(function (seq) { return +seq > upTo; });
+      if (crossed) { live.complete = upTo; live.seen = {}; live.recheck = true; resync(); return; }
+      live.complete = upTo;
       advance();
-      // Numbers past the reply's that arrived before it: those messages may have been rendered
-      // after the reply and swapped in before it, so the reply may have overwritten them with an
-      // older state. Ask again for what follows the reply (rare: a live message crossing a resync).
-      if (hasGap()) { live.seen = {}; live.recheck = true; resync(); }
       return;
     }
     if (!marker[3] || !everyEvent()) return;
