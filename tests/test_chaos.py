@@ -361,17 +361,20 @@ def test_chaos_worker_killed_under_load(stack, consoles):
             state["killed"] = time.monotonic()
             stack.kill(1)
 
+    opens_before = consoles["pages"][1].evaluate("window.__wsOpens")
     posted = post_answers("worker-killed", stack, consoles["slug"], concurrent=True, progress=progress)
     acknowledged_before = {text for text, at in posted["acknowledged_at"].items() if at <= state["killed"]}
     result = converge("worker-killed", stack, consoles["pages"], posted, since=time.monotonic())
     stored = {row[0] for row in stack.db.execute("SELECT text FROM sessions_app_answer WHERE text LIKE %s", ["chaos worker-killed %"])}
     result["acknowledged_before_kill"] = len(acknowledged_before)
+    result["console_b_reconnected"] = consoles["pages"][1].evaluate("window.__wsOpens") > opens_before  # to A: B is dead
     result["server_tracebacks"] = stack.tracebacks_since(marks)
     stack.start(1)
     stack.rebalance(consoles["pages"])
     record(result)
     # An answer acknowledged before the kill and edited after is shown in its later text (lost counts those).
     assert {text for text in acknowledged_before if text in posted["latest"].values()} <= stored, result
+    assert result["console_b_reconnected"], result
     assert_repaired(result, within_s=10)
 
 
