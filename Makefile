@@ -66,8 +66,9 @@ test-browser: $(VENV)/.installed-test translations
 chaos: $(VENV)/.installed-test translations
 	$(PY) -m pytest -m chaos -p no:cacheprovider tests/test_chaos.py
 
+CHAOS_K ?=
 chaos-ci: $(VENV)/.installed-test translations
-	CHAOS_SCALE=ci $(PY) -m pytest -m chaos -p no:cacheprovider tests/test_chaos.py
+	CHAOS_SCALE=ci $(PY) -m pytest -m chaos -p no:cacheprovider tests/test_chaos.py $(if $(CHAOS_K),-k "$(CHAOS_K)")
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/run.py

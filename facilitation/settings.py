@@ -132,7 +132,8 @@ if REDIS_URL:
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
                 # Consoles resync from the database by sequence number, so a drop is recoverable,
                 # but a generous capacity keeps bursts of answers from being dropped at all.
-                "capacity": 2000,
+                # (CHANNEL_CAPACITY: make chaos sets 1 to prove the repair.)
+                "capacity": int(os.environ.get("CHANNEL_CAPACITY", "2000")),
                 "expiry": 60,
             },
         }

@@ -79,8 +79,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             for group in self.live_groups:
                 await self.hub.join(group, self)
             await self.channel_layer.group_add(self.revocation_group, self.channel_name)
-        except Exception:  # the channel layer is down (Redis restarting): refused cleanly, the page retries
-            logger.warning("Live socket refused: the channel layer is unavailable", exc_info=True)
+        except Exception as error:  # the channel layer is down (Redis restarting): refused cleanly, the page retries
+            if not fanout.outage.failed(error, "a socket joining its groups"):
+                logger.warning("Live socket refused: its groups could not be joined", exc_info=True)
             await self.accept()
             await self.close(code=CLOSE_TRY_AGAIN)
             return
@@ -109,8 +110,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             while True:
                 try:
                     return await receive()
-                except Exception:
-                    logger.info("Live socket: its channel layer is unavailable", exc_info=True)
+                except Exception as error:
+                    if not fanout.outage.failed(error, "a socket reading its channel"):
+                        logger.warning("Live socket could not read its channel", exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, fanout.RESUBSCRIBE_MAX_DELAY_S)
                 if self.accepted:
@@ -142,8 +144,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 await hub.leave(group, self)
             if hasattr(self, "revocation_group"):
                 await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
-        except Exception:  # the channel layer is down; its memberships expire there on their own
-            logger.info("Live socket left while the channel layer is unavailable", exc_info=True)
+        except Exception as error:  # the channel layer is down; its memberships expire there on their own
+            if not fanout.outage.failed(error, "a socket leaving its groups"):
+                logger.warning("Live socket could not leave its groups", exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or text_data is None:
@@ -168,8 +171,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if time.monotonic() - self.authorized_at > RECHECK_AFTER_S and not await self._still_allowed():
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
-            for html in await self._catch_up(after):
-                await self.send(text_data=html)
+            # One message: a live message delivered meanwhile lands before or after the whole reply,
+            # never between its parts and its closing marker (app.js drops it after, as stale).
+            messages = await self._catch_up(after)
+            if messages:
+                await self.send(text_data="".join(messages))
             return
         # Changes go over HTTP; anything else asked over the socket is refused, and nothing changes.
         await self.send(text_data=await self._refusal())

@@ -411,8 +411,11 @@ class Broadcaster:
                     messages.extend(rendered)
                 for group, message in bundled(messages):
                     await layer.group_send(group, message)
-            except Exception:  # the next batch must still go out
-                logger.exception("Could not send live events #%s-#%s", _seq(queued[0], 0), _seq(queued[-1], -1))
+                fanout.outage.back()
+            except Exception as error:  # the next batch must still go out
+                # Redis down: the pages' resync replays these from the database (one warning per outage).
+                if not fanout.outage.failed(error, f"sending live events #{_seq(queued[0], 0)}-#{_seq(queued[-1], -1)}"):
+                    logger.exception("Could not send live events #%s-#%s", _seq(queued[0], 0), _seq(queued[-1], -1))
 
 
 def _in_order(queued: list[Event | _Rendering]) -> list[list[Event] | _Rendering]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -23,6 +24,12 @@ from collections.abc import Callable, Mapping
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from wsproto.frame_protocol import FrameProtocol
+
+try:  # the errors of a Redis that is down or restarting (channels-redis is optional: in-memory layer)
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+except ImportError:  # pragma: no cover
+    RedisConnectionError = RedisTimeoutError = OSError
 
 try:  # the server `make run` and the benchmark use (see direct_socket)
     from uvicorn import __version__ as uvicorn_version
@@ -50,6 +57,49 @@ CLOSE_TRY_AGAIN = 1013  # as consumers.CLOSE_TRY_AGAIN: the page reconnects with
 
 # groups -> their sockets' languages; None: not known, render every language
 Listeners = Callable[[set[str]], Mapping[str, frozenset[str]] | None]
+
+
+OUTAGE_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, RedisConnectionError, RedisTimeoutError)
+
+
+class LayerOutage:
+    """What this process says when its channel layer's server (Redis) goes away and comes back.
+
+    An outage is an expected fault: every socket, render and broadcast of the process meets it, and
+    a traceback for each (hundreds a second) said nothing the first line did not. So: one warning
+    when the first call fails, one when a call succeeds again, with how long it lasted. Errors of
+    any other kind are not outages; their callers log them with their traceback.
+    """
+
+    def __init__(self):
+        self.since: float | None = None
+        self.failures = 0
+        self.lock = threading.Lock()  # render threads report too (the languages lookup)
+
+    def failed(self, error: BaseException, doing: str) -> bool:
+        """True (and said once per outage) if `error` is the layer's server being unreachable."""
+        if not isinstance(error, OUTAGE_ERRORS):
+            return False
+        with self.lock:
+            self.failures += 1
+            first, self.since = self.since is None, self.since or time.monotonic()
+        if first:
+            logger.warning("Channel layer unavailable (%s while %s: %s); live updates paused, pages resync once it is back",
+                           type(error).__name__, doing, error)
+        return True
+
+    def back(self) -> None:
+        """A call to the layer succeeded: end the outage, if there was one."""
+        if self.since is None:
+            return
+        with self.lock:
+            since, failures, self.since, self.failures = self.since, self.failures, None, 0
+        if since is not None:
+            logger.warning("Channel layer back after %.1f s (%s calls failed meanwhile); live updates resumed",
+                           time.monotonic() - since, failures)
+
+
+outage = LayerOutage()  # one per process: the layer's server is the same for all its loops
 
 
 class LocalHub:
@@ -93,8 +143,9 @@ class LocalHub:
         try:
             async with self.layer.connection(self.layer.consistent_hash(group)).pipeline(transaction=False) as pipe:
                 await pipe.sadd(key, language).expire(key, LANGUAGES_TTL_S).execute()
-        except Exception:  # the socket still gets every message, in another language if its own is not rendered
-            logger.warning("Could not record the language %s of group %s", language, group, exc_info=True)
+        except Exception as error:  # the socket still gets every message, in another language if its own is not rendered
+            if not outage.failed(error, "recording a socket's language"):
+                logger.warning("Could not record the language %s of group %s", language, group, exc_info=True)
             return
         self.announced[(group, language)] = now
 
@@ -109,8 +160,9 @@ class LocalHub:
             del self.members[group], self.languages[group], self.spoken[group]
             try:
                 await self.layer.group_discard(group, self.channel)
-            except Exception:  # the layer is down; the membership expires there (group_expiry)
-                logger.info("Local fan-out could not leave group %s", group, exc_info=True)
+            except Exception as error:  # the layer is down; the membership expires there (group_expiry)
+                if not outage.failed(error, "leaving a group"):
+                    logger.warning("Local fan-out could not leave group %s", group, exc_info=True)
             if not self.members:
                 self._stop()
 
@@ -138,8 +190,9 @@ class LocalHub:
                 message = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the layer's server went away (Redis restarted, a network cut)
-                logger.warning("Local fan-out lost its channel layer; resubscribing", exc_info=True)
+            except Exception as error:  # the layer's server went away (Redis restarted, a network cut)
+                if not outage.failed(error, "reading the hub's channel"):
+                    logger.warning("Local fan-out could not read its channel; resubscribing", exc_info=True)
                 await self._resubscribe(channel)
                 continue
             try:
@@ -163,7 +216,8 @@ class LocalHub:
                 continue
             break
         self.announced.clear()  # the languages recorded in Redis may be gone too
-        logger.warning("Local fan-out resubscribed %s groups", len(self.members))
+        outage.back()
+        logger.debug("Local fan-out resubscribed %s groups", len(self.members))
         await self._tell_sockets(LIVE_RESUMED)
 
     async def _tell_sockets(self, html: str) -> None:
@@ -384,9 +438,10 @@ def _wait_for_recorded_languages(layer, groups: set[str], loop: asyncio.Abstract
         return None
     try:
         return future.result(timeout=LANGUAGES_LOOKUP_S)
-    except Exception:
+    except Exception as error:
         future.cancel()
-        logger.warning("No languages of %s groups from Redis: rendering every language", len(groups), exc_info=True)
+        if not outage.failed(error, "reading the sockets' languages"):
+            logger.warning("No languages of %s groups from Redis: rendering every language", len(groups), exc_info=True)
         return None
 
 

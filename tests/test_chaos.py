@@ -1,42 +1,65 @@
-"""make chaos: faults on the real stack. Two Uvicorn processes on PostgreSQL (a database of their
-own) and a redis-server this test starts on its own port; simulated delegates post answers over HTTP
-to both processes; the chair's console is the real page in Chromium, on process A, so that its own
-script does the repairing. Each scenario compares what was acknowledged, stored and shown, and
-records how long the console took to show everything (bench/results/chaos.json).
+"""make chaos: faults on the real stack (docs/reliability.md).
 
-Run: make chaos (full) or make chaos-ci (reduced: fewer answers). Marked `chaos`, outside `make test`'s default run.
+Two Uvicorn processes (A and B) on PostgreSQL (a database of their own) and a redis-server this test
+starts on its own port without persistence. Every client goes through a TCP proxy that plays the
+deploy's load balancer (a connection goes to the first worker of its list that takes it): two
+consoles, real console pages in Chromium whose own script does the repairing, the first preferring
+A and the second B; simulated delegates posting answers over HTTP, half preferring each worker.
+
+Each scenario posts answers under its fault and then compares, on every console, what was
+acknowledged, stored and shown, and how long until the console equals a fresh render of the page
+(its answer cards and tallies, fetched and parsed in the page). Figures: bench/results/chaos.json.
+
+Run: make chaos (full) or make chaos-ci (reduced). Marked `chaos`, outside `make test`'s default run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import re
 import shutil
-import socket
-import subprocess
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
+from .chaos_tools import Delegate, OwnRedis, Proxy, open_sockets, wait_for_fragment
 from .servers import ROOT, manage, project_env, start_server, stop_servers
 
 pytestmark = pytest.mark.chaos
 
 PASSWORD = "demo-meeting-2023"
-ADMIN_URL = os.environ.get("CHAOS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/wt_22a")
-DB_NAME = os.environ.get("CHAOS_DB_NAME", "wt_22a_chaos")
+ADMIN_URL = os.environ.get("CHAOS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = os.environ.get("CHAOS_DB_NAME", "facilitation_chaos")
 REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT", "8192"))
 PORTS = (int(os.environ.get("CHAOS_PORT_A", "8110")), int(os.environ.get("CHAOS_PORT_B", "8111")))
 REDUCED = os.environ.get("CHAOS_SCALE", "full") == "ci"
 DELEGATIONS = ["fr", "de", "it", "jp", "ca", "se", "fi", "nl", "no", "be", "at", "dk"][: 6 if REDUCED else 12]
 ROUNDS = 2 if REDUCED else 4
+STORM_SOCKETS = 200 if REDUCED else 1000
+OFFLINE_S = (5, 60) if REDUCED else (5, 60, 600)
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
 CONVERGE_TIMEOUT_S = 30
+
+# In the page: its answer cards and tallies against a fresh render of the same page (fetched now).
+COMPARE_WITH_FRESH_RENDER = """async () => {
+  const response = await fetch(location.pathname, {credentials: "same-origin", cache: "no-store"});
+  if (!response.ok) return {differ: -1, status: response.status};
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const parts = (root) => {
+    const found = {};
+    root.querySelectorAll("#console-live article.answer-card, #console-live [id^=tally-q]").forEach((el) => {
+      found[el.id] = el.textContent.replace(/\\s+/g, " ").trim();
+    });
+    return found;
+  };
+  const mine = parts(document), theirs = parts(fresh);
+  const differ = [...new Set([...Object.keys(mine), ...Object.keys(theirs)])].filter((id) => mine[id] !== theirs[id]);
+  return {differ: differ.length, sample: differ.slice(0, 3).map((id) => [id, mine[id] || null, theirs[id] || null])};
+}"""
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -46,25 +69,69 @@ def _require(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
-class OwnRedis:
-    def __init__(self, port: int):
-        self.port, self.process = port, None
+class Stack:
+    """The two workers (restartable, each log kept), Redis, the database and the proxies."""
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+    def __init__(self, env: dict, db, redis: OwnRedis):
+        self.env, self.db, self.redis = env, db, redis
+        self.servers = [start_server(env, port) for port in PORTS]
+        self.logs = [server.log for server in self.servers]
+        self.consoles = (Proxy((PORTS[0], PORTS[1])), Proxy((PORTS[1], PORTS[0])))
+        self.delegates = (Proxy((PORTS[0], PORTS[1])), Proxy((PORTS[1], PORTS[0])))
 
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
+    def kill(self, index: int) -> None:
+        self.servers[index].kill()  # SIGKILL: no graceful stop, nothing flushed
+        self.servers[index].wait()
+
+    def start(self, index: int, **env: str) -> None:
+        self.servers[index] = start_server({**self.env, **env}, PORTS[index])
+        self.logs.append(self.servers[index].log)
+
+    def restart_all(self, **env: str) -> None:
+        """A deploy: both workers stopped (SIGTERM: Uvicorn closes the sockets with 1012) and started again."""
+        for server in self.servers:
+            server.terminate()
+        for server in self.servers:
+            server.wait(timeout=20)
+        for index in range(len(PORTS)):
+            self.start(index, **env)
+
+    def rebalance(self, pages: list) -> None:
+        """Once both workers run: each console back on its own worker (a worker that was down sent
+        its console to the other), by a blink of the console's network."""
+        for proxy in self.consoles:
+            proxy.cut()
+            proxy.restore()
+        wait_online(pages)
+
+    def log_marks(self) -> list[int]:
+        marks = []
+        for log in self.logs:
+            log.seek(0, os.SEEK_END)
+            marks.append(log.tell())
+        return marks
+
+    def tracebacks_since(self, marks: list[int]) -> int:
+        count = 0
+        for number, log in enumerate(self.logs):
+            log.seek(marks[number] if number < len(marks) else 0)
+            text = log.read()
+            count += text.count("Traceback")
+        return count
+
+    def save_logs(self, name: str) -> None:
+        for number, log in enumerate(self.logs):
+            log.seek(0)
+            Path(f"/tmp/chaos-{os.getpid()}-{name}-{number}.log").write_text(log.read())
+
+    def close(self) -> None:
+        for proxy in (*self.consoles, *self.delegates):
+            proxy.close()
+        live = [server for server in self.servers if server.poll() is None]
+        stop_servers(*live)
+        for log in self.logs:
+            if not log.closed:
+                log.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,110 +151,143 @@ def stack():
     env = project_env(DATABASE_URL=database_url, REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0", DEMO_PASSWORD=PASSWORD)
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo", "--quiet-accounts")
-    servers = [start_server(env, port) for port in PORTS]
     db = psycopg.connect(database_url, autocommit=True)
+    built = Stack(env, db, redis)
     try:
-        yield {"redis": redis, "servers": servers, "db": db}
+        yield built
     finally:
+        built.close()
         db.close()
-        stop_servers(*servers)
         redis.kill()
         admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         admin.close()
 
 
 @pytest.fixture(scope="module")
-def console(stack):
+def consoles(stack):
+    """The chair's console, twice (two browsers' worth: separate contexts), one through each console proxy."""
     from playwright.sync_api import expect, sync_playwright
 
     from .browser.helpers import CHROMIUM, CHROMIUM_ARGS, LIVE_PROBE, login
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(base_url=f"http://127.0.0.1:{PORTS[0]}")
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        login(page, "chair", PASSWORD)
-        slug = page.url.rstrip("/").split("/")[-1]
-        page.add_init_script(LIVE_PROBE)
-        page.goto(f"/meetings/{slug}/sessions/1/console/")
-        expect(page.locator("#connection-state")).to_have_attribute("data-state", "online", timeout=10_000)
-        page.evaluate("window.__notReloaded = true")
-        yield {"page": page, "slug": slug}
+        pages = []
+        for proxy in stack.consoles:
+            context = browser.new_context(base_url=f"http://127.0.0.1:{proxy.port}")
+            context.set_default_timeout(20_000)
+            page = context.new_page()
+            # The resyncs the page's script asks for (what it repaired), counted as they leave.
+            page.resyncs = [0]
+            page.on("websocket", lambda socket, page=page: socket.on(
+                "framesent", lambda payload, page=page: page.resyncs.__setitem__(0, page.resyncs[0] + ('"resync"' in str(payload)))))
+            login(page, "chair", PASSWORD)
+            slug = page.url.rstrip("/").split("/")[-1]
+            page.add_init_script(LIVE_PROBE)
+            page.goto(f"/meetings/{slug}/sessions/1/console/")
+            expect(page.locator("#connection-state")).to_have_attribute("data-state", "online", timeout=15_000)
+            page.evaluate("window.__notReloaded = true")
+            pages.append(page)
+        yield {"pages": pages, "slug": slug}
         browser.close()
 
 
-class Delegate:
-    def __init__(self, port: int, code: str, slug: str):
-        self.code = code
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-        page = self.client.get("/accounts/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        self.client.post("/accounts/login/", data={"username": f"delegate-{code}", "password": PASSWORD, "csrfmiddlewaretoken": token})
-        page = self.client.get(f"/meetings/{slug}/sessions/1/").text
-        self.questions = re.findall(r'id="question-(\d+)"', page)
-        self.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        self.slug = slug
+@pytest.fixture(autouse=True)
+def count_resyncs_per_scenario(consoles):
+    for page in consoles["pages"]:
+        page.resyncs_mark = page.resyncs[0]
 
-    def answer(self, qid: str, text: str) -> bool:
-        try:
-            response = self.client.post(f"/meetings/{self.slug}/questions/{qid}/answer/",
-                                        data={"kind": "answer", "text": text, "key": uuid.uuid4().hex, "csrfmiddlewaretoken": self.token})
-        except httpx.HTTPError:
-            return False
-        return response.status_code in (200, 302)
+
+def console_state(page) -> dict:
+    try:
+        return page.evaluate(COMPARE_WITH_FRESH_RENDER)
+    except Exception as error:  # the page's fetch failed (its worker went away meanwhile): not equal yet
+        return {"differ": -1, "error": str(error)[:200]}
 
 
 def shown_texts(page) -> str:
     return "\n".join(page.locator("#console-live article.answer-card").all_inner_texts())
 
 
-def run_scenario(name: str, stack, console, fault=None) -> dict:
-    """Post every delegation's answers (ROUNDS edits of each question), alternating the processes,
-    with `fault(posted_fraction)` called as posting goes; then wait for the console to show the last
-    acknowledged text of each answer."""
-    page, slug = console["page"], console["slug"]
-    delegates = [Delegate(PORTS[number % 2], code, slug) for number, code in enumerate(DELEGATIONS)]
-    plan = [(d, qid, rnd) for rnd in range(ROUNDS) for d in delegates for qid in d.questions]
-    latest, acknowledged, refused = {}, 0, 0
-    started = time.monotonic()
-    for index, (delegate, qid, rnd) in enumerate(plan):
-        if fault is not None:
-            fault(index / len(plan))
+def post_answers(name: str, stack: Stack, slug: str, *, rounds: int = ROUNDS, concurrent: bool = False, progress=None) -> dict:
+    """Every delegation answers every question of session 1 `rounds` times (each round edits the
+    answer), half of them through each delegate proxy; in turn, or all delegations at once
+    (`concurrent`). Returns what was acknowledged."""
+    delegates = [Delegate(f"http://127.0.0.1:{stack.delegates[number % 2].port}", code, slug, PASSWORD)
+                 for number, code in enumerate(DELEGATIONS)]
+    plans = {delegate: [(qid, rnd) for rnd in range(rounds) for qid in delegate.questions] for delegate in delegates}
+    total = sum(len(plan) for plan in plans.values())
+    state = {"done": 0, "acknowledged": 0, "refused": 0, "latest": {}, "acknowledged_at": {}}
+    lock = threading.Lock()
+
+    def post(delegate: Delegate, qid: str, rnd: int) -> None:
         text = f"chaos {name} {delegate.code} q{qid} r{rnd} {uuid.uuid4().hex[:6]}"
-        if delegate.answer(qid, text):
-            acknowledged += 1
-            latest[(delegate.code, qid)] = text
-        else:
-            refused += 1
-    posted = time.monotonic()
-    stored = {row[0] for row in stack["db"].execute("SELECT text FROM sessions_app_answer WHERE text LIKE %s", [f"chaos {name} %"])}
-    missing = set(latest.values())
-    while missing and time.monotonic() - posted < CONVERGE_TIMEOUT_S:
-        shown = shown_texts(page)
-        missing = {text for text in missing if text not in shown}
-        if missing:
-            time.sleep(0.25)
-    converged = time.monotonic() - posted
+        ok = delegate.answer(qid, text)
+        with lock:
+            state["done"] += 1
+            if ok:
+                state["acknowledged"] += 1
+                state["latest"][(delegate.code, qid)] = text
+                state["acknowledged_at"][text] = time.monotonic()
+            else:
+                state["refused"] += 1
+            if progress is not None:  # under the lock: a fault starts once
+                progress(state["done"] / total)
+
+    started = time.monotonic()
+    if concurrent:
+        threads = [threading.Thread(target=lambda d=d: [post(d, qid, rnd) for qid, rnd in plans[d]]) for d in delegates]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        for index in range(max(len(plan) for plan in plans.values())):
+            for delegate in delegates:
+                if index < len(plans[delegate]):
+                    post(delegate, *plans[delegate][index])
     for delegate in delegates:
-        delegate.client.close()
+        delegate.close()
+    return {**state, "posts": total, "seconds_posting": round(time.monotonic() - started, 2)}
+
+
+def converge(name: str, stack: Stack, pages: list, posted: dict, since: float) -> dict:
+    """Wait until every console shows the last acknowledged text of every answer and equals a fresh
+    render; the figures of the scenario (seconds counted from `since`)."""
+    latest = set(posted["latest"].values())
+    stored = {row[0] for row in stack.db.execute("SELECT text FROM sessions_app_answer WHERE text LIKE %s", [f"chaos {name} %"])}
+    missing = {index: set(latest) for index in range(len(pages))}
+    equal_at: dict[int, float] = {}
+    resyncs_before = [getattr(page, "resyncs_mark", 0) for page in pages]
+    states: dict[int, dict] = {}
+    deadline = time.monotonic() + CONVERGE_TIMEOUT_S
+    while len(equal_at) < len(pages) and time.monotonic() < deadline:
+        for index, page in enumerate(pages):
+            if index in equal_at:
+                continue
+            shown = shown_texts(page)
+            missing[index] = {text for text in missing[index] if text not in shown}
+            if not missing[index]:
+                states[index] = console_state(page)
+                if states[index]["differ"] == 0:
+                    equal_at[index] = time.monotonic()
+        if len(equal_at) < len(pages):
+            time.sleep(0.25)
+    for index, page in enumerate(pages):
+        if index not in equal_at:
+            states[index] = console_state(page)
     return {
-        "scenario": name, "posts": len(plan), "acknowledged": acknowledged, "refused": refused,
-        "stored_latest": len(set(latest.values()) & stored), "answers": len(latest),
-        "shown": len(latest) - len(missing), "lost": len(missing), "not_stored": len(set(latest.values()) - stored),
-        "seconds_posting": round(posted - started, 2), "seconds_until_console_equal": round(converged, 2),
-        "console_reloaded": not page.evaluate("window.__notReloaded === true"),
+        "scenario": name, "posts": posted["posts"], "acknowledged": posted["acknowledged"], "refused": posted["refused"],
+        "answers": len(latest), "stored_latest": len(latest & stored), "not_stored": len(latest - stored),
+        "shown_per_console": [len(latest) - len(missing[index]) for index in range(len(pages))],
+        "lost": max(len(missing[index]) for index in range(len(pages))) + len(latest - stored),
+        "consoles_equal_fresh_render": len(equal_at), "consoles": len(pages),
+        "differences": {str(index): states[index] for index in range(len(pages)) if index not in equal_at},
+        "seconds_posting": posted["seconds_posting"],
+        "seconds_until_every_console_equal": round(max(equal_at.values()) - since, 2) if len(equal_at) == len(pages) else None,
+        "resyncs_per_console": [page.resyncs[0] - before for page, before in zip(pages, resyncs_before)],
+        "consoles_reloaded": sum(not page.evaluate("window.__notReloaded === true") for page in pages),
     }
-
-
-def tracebacks(stack) -> int:
-    count = 0
-    for number, server in enumerate(stack["servers"]):
-        server.log.seek(0)
-        text = server.log.read()
-        Path(f"/tmp/chaos-{os.getpid()}-{number}.log").write_text(text)
-        count += text.count("Traceback")
-    return count
 
 
 def record(result: dict) -> None:
@@ -197,32 +297,193 @@ def record(result: dict) -> None:
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def test_chaos_baseline_no_fault(stack, console):
-    result = run_scenario("baseline", stack, console)
+def assert_repaired(result: dict, within_s: float) -> None:
+    figures = json.dumps(result, sort_keys=True)
+    assert result["lost"] == 0 and result["not_stored"] == 0, figures
+    assert result["consoles_equal_fresh_render"] == result["consoles"], figures
+    assert result["seconds_until_every_console_equal"] <= within_s, figures
+    assert result["consoles_reloaded"] == 0, figures
+    assert result["server_tracebacks"] == 0, figures
+
+
+def wait_online(pages: list, timeout_s: float = 20) -> None:
+    from playwright.sync_api import expect
+
+    for page in pages:
+        expect(page.locator("#connection-state")).to_have_attribute("data-state", "online", timeout=timeout_s * 1000)
+
+
+def test_chaos_baseline_no_fault(stack, consoles):
+    marks = stack.log_marks()
+    posted = post_answers("baseline", stack, consoles["slug"])
+    result = converge("baseline", stack, consoles["pages"], posted, since=time.monotonic())
+    result["server_tracebacks"] = stack.tracebacks_since(marks)
     record(result)
-    assert result["lost"] == 0 and result["shown"] == result["answers"], result
+    assert_repaired(result, within_s=5)
 
 
-@pytest.mark.xfail(strict=False, reason="known: after the baseline scenario, 3-6 of 36 answers stay unshown 30 s after a Redis restart "
-                   "(stored; docs/reliability.md, not yet diagnosed); passes run alone")
-def test_chaos_redis_killed_and_restarted_after_3_s(stack, console):
-    redis, state = stack["redis"], {"killed": None, "back": None}
+def test_chaos_redis_killed_and_restarted_after_3_s(stack, consoles):
+    """Redis killed at 30 % of the posts and started again (empty) 3 s later: consoles equal a fresh
+    render within 10 s of Redis being back, and the outage logs warnings, no traceback."""
+    marks, state = stack.log_marks(), {"killed": None, "back": None}
 
     def restart_later():
         time.sleep(3)
-        redis.start()
+        stack.redis.start()
         state["back"] = time.monotonic()
 
-    def fault(fraction):
+    def progress(fraction):
         if fraction >= 0.3 and state["killed"] is None:
-            redis.kill()
             state["killed"] = time.monotonic()
+            stack.redis.kill()
             threading.Thread(target=restart_later, daemon=True).start()
 
-    result = run_scenario("redis-restart-3s", stack, console, fault)
+    posted = post_answers("redis-restart-3s", stack, consoles["slug"], progress=progress)
     while state["back"] is None:
         time.sleep(0.1)
-    result["server_tracebacks"] = tracebacks(stack)
+    since = max(state["back"], time.monotonic())  # the posts' end, or Redis back if later
+    result = converge("redis-restart-3s", stack, consoles["pages"], posted, since=since)
+    if result["seconds_until_every_console_equal"] is not None:  # Redis came back while posts went on
+        result["seconds_after_redis_back"] = round(result["seconds_until_every_console_equal"] + since - state["back"], 2)
+    result["server_tracebacks"] = stack.tracebacks_since(marks)
+    stack.save_logs("redis")
     record(result)
-    assert result["lost"] == 0 and result["shown"] == result["answers"], result
-    assert result["seconds_until_console_equal"] <= 10, result
+    assert_repaired(result, within_s=10)
+
+
+def test_chaos_worker_killed_under_load(stack, consoles):
+    """kill -9 of worker B while every delegation posts at once: B's console moves to A (through
+    its proxy), delegates' retries go to A; everything acknowledged is stored and shown."""
+    marks, state = stack.log_marks(), {"killed": None}
+
+    def progress(fraction):
+        if fraction >= 0.4 and state["killed"] is None:
+            state["killed"] = time.monotonic()
+            stack.kill(1)
+
+    opens_before = consoles["pages"][1].evaluate("window.__wsOpens")
+    posted = post_answers("worker-killed", stack, consoles["slug"], concurrent=True, progress=progress)
+    acknowledged_before = {text for text, at in posted["acknowledged_at"].items() if at <= state["killed"]}
+    result = converge("worker-killed", stack, consoles["pages"], posted, since=time.monotonic())
+    stored = {row[0] for row in stack.db.execute("SELECT text FROM sessions_app_answer WHERE text LIKE %s", ["chaos worker-killed %"])}
+    result["acknowledged_before_kill"] = len(acknowledged_before)
+    result["console_b_reconnected"] = consoles["pages"][1].evaluate("window.__wsOpens") > opens_before  # to A: B is dead
+    result["server_tracebacks"] = stack.tracebacks_since(marks)
+    stack.start(1)
+    stack.rebalance(consoles["pages"])
+    record(result)
+    # An answer acknowledged before the kill and edited after is shown in its later text (lost counts those).
+    assert {text for text in acknowledged_before if text in posted["latest"].values()} <= stored, result
+    assert result["console_b_reconnected"], result
+    assert_repaired(result, within_s=10)
+
+
+def test_chaos_channel_capacity_1_under_a_flood(stack, consoles):
+    """Both workers on a channel layer that holds 1 message per channel, every delegation posting at
+    once: messages are dropped; every console is repaired within 5 s of the flood's end."""
+    stack.restart_all(CHANNEL_CAPACITY="1")
+    stack.rebalance(consoles["pages"])
+    marks = stack.log_marks()
+    posted = post_answers("capacity-1", stack, consoles["slug"], concurrent=True)
+    result = converge("capacity-1", stack, consoles["pages"], posted, since=time.monotonic())
+    result["server_tracebacks"] = stack.tracebacks_since(marks)
+    stack.restart_all()
+    stack.rebalance(consoles["pages"])
+    record(result)
+    assert_repaired(result, within_s=5)
+
+
+@pytest.mark.parametrize("seconds", OFFLINE_S)
+def test_chaos_console_offline(stack, consoles, seconds):
+    """The first console's network gone for `seconds` (its connections cut, new ones refused) while
+    answers arrive: back, it reconnects and equals a fresh render within 10 s, without a reload."""
+    marks, state = stack.log_marks(), {"cut": None, "back": None}
+    page = consoles["pages"][0]
+
+    def offline():
+        stack.consoles[0].cut()
+        state["cut"] = time.monotonic()
+        time.sleep(seconds)
+        stack.consoles[0].restore()
+        state["back"] = time.monotonic()
+
+    def progress(fraction):
+        if fraction >= 0.1 and state["cut"] is None:
+            state["cut"] = -1.0
+            threading.Thread(target=offline, daemon=True).start()
+
+    name = f"console-offline-{seconds}s"
+    posted = post_answers(name, stack, consoles["slug"], rounds=max(1, ROUNDS // 2), progress=progress)
+    while state["back"] is None:
+        time.sleep(0.2)
+    result = converge(name, stack, [page, consoles["pages"][1]], posted, since=max(state["back"], time.monotonic()))
+    result["server_tracebacks"] = stack.tracebacks_since(marks)
+    result["seconds_offline"] = seconds
+    record(result)
+    assert_repaired(result, within_s=10)
+
+
+def run_catching(coroutine_function) -> list[BaseException]:
+    try:
+        asyncio.run(coroutine_function())
+    except BaseException as error:  # reported by the test's own thread
+        return [error]
+    return []
+
+
+def test_chaos_reconnect_storm(stack, consoles):
+    """STORM_SOCKETS delegate sockets, half on each worker, all dropped and reopened at once while
+    answers arrive (a venue's Wi-Fi blinking): no handshake fails, every socket then receives its
+    delegation's next update, and the consoles equal a fresh render."""
+    slug = consoles["slug"]
+    delegates = [Delegate(f"http://127.0.0.1:{PORTS[number % 2]}", code, slug, PASSWORD) for number, code in enumerate(DELEGATIONS)]
+    specs = []
+    for number in range(STORM_SOCKETS):
+        delegate, port = delegates[number % len(delegates)], PORTS[number % 2]
+        specs.append((f"ws://127.0.0.1:{port}/ws/meetings/{slug}/sessions/1/delegate/", delegate.cookie_header(), port))
+    seq = lambda: stack.db.execute("SELECT last_seq FROM sessions_app_meeting").fetchone()[0]  # noqa: E731
+    marks = stack.log_marks()
+    result = {"scenario": "reconnect-storm", "sockets": STORM_SOCKETS}
+
+    async def storm() -> None:
+        sockets, outcomes = await open_sockets(specs, seq(), batch=100)  # the meeting's sockets, opened over a minute in real life
+        result["opened_before"] = outcomes
+        before = seq()
+        for sock in sockets:  # every client's network blinks at once: the server sees them all drop
+            sock.transport.abort()
+        await asyncio.sleep(0.5)
+        poster = asyncio.get_running_loop().run_in_executor(None, lambda: post_answers("reconnect-storm", stack, slug, rounds=1))
+        started = time.monotonic()
+        sockets, outcomes = await open_sockets(specs, before, batch=len(specs))  # and all come back at once
+        result["seconds_all_reopened"] = round(time.monotonic() - started, 2)
+        result["reopened"] = outcomes
+        result["posted"] = posted = await poster
+        after = seq()
+        # Then one more answer per delegation: each socket must get its delegation's status line.
+        question = delegates[0].questions[0]
+        for delegate in delegates:
+            text = f"chaos reconnect-storm final {delegate.code} {uuid.uuid4().hex[:6]}"
+            assert delegate.answer(question, text)
+            posted["latest"][(delegate.code, question)] = text
+        needles = [f'id="answer-status-q{question}"'] * len(sockets)
+        delivered = await wait_for_fragment(sockets, needles, after, timeout=15)
+        result["sockets_missing_the_next_update"] = len(sockets) - delivered
+        for sock in sockets:
+            await sock.close()
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    failure = []
+    runner = threading.Thread(target=lambda: failure.extend(run_catching(storm)))
+    runner.start()
+    runner.join()
+    assert not failure, failure
+    posted = result.pop("posted")
+    figures = converge("reconnect-storm", stack, consoles["pages"], posted, since=time.monotonic())
+    for delegate in delegates:
+        delegate.close()
+    result.update({key: value for key, value in figures.items() if key not in result})
+    result["server_tracebacks"] = stack.tracebacks_since(marks)
+    record(result)
+    assert result["reopened"] == {"open": STORM_SOCKETS}, json.dumps(result, sort_keys=True)
+    assert result["sockets_missing_the_next_update"] == 0, json.dumps(result, sort_keys=True)
+    assert_repaired(result, within_s=10)

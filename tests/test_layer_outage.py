@@ -7,6 +7,7 @@ restarted Redis without a dump does)."""
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions_app import services
+from sessions_app import fanout, services
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, open_socket, receive_until
@@ -80,7 +81,9 @@ def setup_meeting():
 submit = database_sync_to_async(services.submit_answer)
 
 
-async def test_redis_restart_pauses_then_resubscribes_and_nothing_stored_is_lost(own_redis):
+async def test_redis_restart_pauses_then_resubscribes_and_nothing_stored_is_lost(own_redis, caplog):
+    caplog.set_level(logging.INFO, logger="sessions_app")
+    fanout.outage.since = None  # this process's layer is up (an earlier test's outage is over)
     world = await setup_meeting()
     console, ok, _ = await open_socket(console_path(world["meeting"]), world["chair"])
     assert ok
@@ -109,3 +112,8 @@ async def test_redis_restart_pauses_then_resubscribes_and_nothing_stored_is_lost
     await reopened.disconnect()
     await console.disconnect()
     await asyncio.sleep(0)
+    # An expected fault: one warning when the layer went away, one when it was back; no traceback.
+    warnings = [record.getMessage() for record in caplog.records if record.name.startswith("sessions_app") and record.levelno >= logging.WARNING]
+    assert len(warnings) == 2 and warnings[0].startswith("Channel layer unavailable ("), warnings
+    assert warnings[1].startswith("Channel layer back after "), warnings
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []

@@ -34,21 +34,24 @@
   // (data-seqs), and a number still missing a moment later (messages from two processes may cross)
   // triggers the resync, which replays it or renders the live parts afresh. Every page also checks
   // when its stream has been quiet a while: a dropped message with nothing after it is noticed too.
-  var live = { socket: null, complete: null, seen: {}, lastMessage: Date.now(), resyncAt: 0, gapTimer: null };
+  var live = { socket: null, complete: null, seen: {}, lastMessage: Date.now(), resyncAt: 0, gapTimer: null, recheck: false };
+  // A console checks a quiet stream after 3 s: the last messages of a burst may be the ones dropped,
+  // and nothing after them would reveal the gap (a resync that finds nothing costs one query).
   var GAP_GRACE_MS = 700, RESYNC_SPACING_MS = 2000;
   function everyEvent() {
     var root = document.querySelector("[ws-connect]");
     return !!root && /\/console\/$/.test(root.getAttribute("ws-connect") || "");
   }
-  function quietAfterMs() { return everyEvent() ? 10000 : 30000; }
+  function quietAfterMs() { return everyEvent() ? 3000 : 30000; }
   function resync(now) {
     if (!live.socket || live.complete === null) return;
     var wait = live.resyncAt + RESYNC_SPACING_MS - Date.now();
     if (!now && wait > 0) {  // one resync at a time: its reply brings what the next would ask for
-      if (!live.gapTimer) live.gapTimer = setTimeout(function () { live.gapTimer = null; if (hasGap()) resync(); }, wait);
+      if (!live.gapTimer) live.gapTimer = setTimeout(function () { live.gapTimer = null; if (needsResync()) resync(); }, wait);
       return;
     }
     live.resyncAt = Date.now();
+    live.recheck = false;
     live.socket.send(JSON.stringify({ type: "resync", after: live.complete }));
   }
   function advance() {
@@ -56,25 +59,57 @@
     Object.keys(live.seen).forEach(function (seq) { if (+seq <= live.complete) delete live.seen[seq]; });
   }
   function hasGap() { return Object.keys(live.seen).length > 0; }
+  function needsResync() { return live.recheck || hasGap(); }
+  function seqsOf(marker) {
+    var seqs = [];
+    marker.split(",").forEach(function (range) {
+      var bounds = range.split("-"), last = parseInt(bounds[1], 10);
+      for (var seq = parseInt(bounds[0], 10); seq <= last; seq++) seqs.push(seq);
+    });
+    return seqs;
+  }
+  var MARKER = /<span id="live-seq" data-seq="(\d+)"( data-seqs="([\d,-]+)")?( data-through)?/;
+  var THROUGH = /<span id="live-seq" data-seq="(\d+)" data-through/;
+  // A live message rendered before a catch-up's reply and delivered after it (Redis or the other
+  // process held it) would put back what the reply had already brought up to date: a message whose
+  // every event number the page already has complete is stale, and is not swapped in. (A message is
+  // rendered once all its events are committed, so one with a newer number is never older.)
+  function stale(message) {
+    var marker = MARKER.exec(message);
+    if (!marker || !marker[3] || marker[4] || live.complete === null || THROUGH.test(message)) return false;
+    return seqsOf(marker[3]).every(function (seq) { return seq <= live.complete; });
+  }
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    if (stale(evt.detail.message || "")) { live.lastMessage = Date.now(); evt.preventDefault(); }
+  });
   function onLiveMarker(message) {
-    var marker = /<span id="live-seq" data-seq="(\d+)"( data-seqs="([\d,-]+)")?( data-through)?/.exec(message);
+    // A catch-up is one message: its events' markers, then the closing one (data-through).
+    var through = THROUGH.exec(message), marker = through ? null : MARKER.exec(message);
     live.lastMessage = Date.now();
-    if (!marker || live.complete === null) return;
-    if (marker[4]) {
-      live.complete = Math.max(live.complete, parseInt(marker[1], 10));
+    if ((!through && !marker) || live.complete === null) return;
+    if (through) {
+      var upTo = parseInt(through[1], 10);
+      // Live messages past the reply's number that arrived before it may have been rendered after
+      // the reply and swapped in before it: the reply may have put an older state over theirs. Ask
+      // again for what follows the reply (a live message crossing a resync: frequent in a flood).
+      var crossed = live.complete > upTo || Object.keys(live.seen).some(function (seq) { return +seq > upTo; });
+      if (crossed) { live.complete = upTo; live.seen = {}; live.recheck = true; resync(); return; }
+      live.complete = upTo;
       advance();
       return;
     }
     if (!marker[3] || !everyEvent()) return;
-    marker[3].split(",").forEach(function (range) {
-      var bounds = range.split("-"), last = parseInt(bounds[1], 10);
-      for (var seq = parseInt(bounds[0], 10); seq <= last; seq++) if (seq > live.complete) live.seen[seq] = true;
-    });
+    seqsOf(marker[3]).forEach(function (seq) { if (seq > live.complete) live.seen[seq] = true; });
     advance();
     if (hasGap() && !live.gapTimer) {
-      live.gapTimer = setTimeout(function () { live.gapTimer = null; if (hasGap()) resync(); }, GAP_GRACE_MS);
+      live.gapTimer = setTimeout(function () { live.gapTimer = null; if (needsResync()) resync(); }, GAP_GRACE_MS);
     }
   }
+  // Reconnect after a drop with full jitter, as htmx's ws extension does, but within 5 s rather than
+  // 64 s: a console back from a long network cut is live again seconds after, not a minute after.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) htmx.config.wsReconnectDelay = function (retries) { return Math.min(1000 * Math.pow(2, retries), 5000) * Math.random(); };
+  });
   document.addEventListener("htmx:wsAfterMessage", function (evt) {
     var message = evt.detail.message || "";
     // The server's channel layer failed (Redis restarting) and came back: show it, then catch up.
