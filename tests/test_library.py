@@ -78,6 +78,35 @@ def test_library_search_ignores_accents_and_case(client, member, stored, searche
     assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
 
 
+@pytest.mark.parametrize(
+    ("stored", "language", "searched"),
+    [
+        ("Evaluating the policies of ministries", "en", "policy evaluated"),
+        ("Les évaluations des politiques publiques", "fr", "evaluation politique"),
+    ],
+)
+def test_library_search_stems_each_language(client, member, stored, language, searched):
+    practice = published(title=stored, language=language)
+    published(title="Something else entirely", language=language)
+    client.force_login(member)
+    assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
+
+
+def test_library_ranks_and_pages_in_sql_without_listing_every_match(client, member):
+    for i in range(25):
+        published(title=f"Open data portal {i}", description="Open data.")
+    best = published(title="Open data open data", description="open data everywhere, open data")
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("library"), {"q": "open data", "page": 1})
+    assert titles(response)[0] == best.title
+    assert response.context["results"].total == 26
+    # The engine ranks and pages: the one query on the index that returns ids asks for one page.
+    ranked = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(f"SELECT {search.id_column()} FROM")]
+    assert len(ranked) == 1 and "LIMIT 20" in ranked[0]
+    assert len(client.get(reverse("library"), {"q": "open data", "page": 2}).context["practices"]) == 6
+
+
 def test_library_search_finds_french_theme_label(client, member):
     practice = published(title="Programme national", library_themes=[theme("mis-disinformation")])
     client.force_login(member)

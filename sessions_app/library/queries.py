@@ -63,29 +63,64 @@ class Facet:
     options: list[dict] = field(default_factory=list)  # {"value", "label", "count", "selected"}
 
 
+class RankedIds:
+    """The ids of a search, counted and sliced in SQL: what Django's Paginator needs (count() and
+    slicing), so a page of 20 never lists every match."""
+
+    def __init__(self, matching: QuerySet[Practice], query: str):
+        self.matching = matching
+        self.query = query
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self.matching.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            raise TypeError("RankedIds is read by pages only")
+        offset = item.start or 0
+        limit = (item.stop if item.stop is not None else self.count()) - offset
+        if limit <= 0:
+            return []
+        if not self.query:
+            ordered = self.matching.order_by("-session__meeting__start_date", "-created_at", "-pk")
+            return list(ordered.values_list("pk", flat=True)[offset : offset + limit])
+        within = self.matching.order_by().values("pk").query.sql_with_params()
+        return search.ranked_page(self.query, within, offset=offset, limit=limit)
+
+
 @dataclass
 class Results:
-    ids: list[int]
-    total: int
+    ids: RankedIds
     facets: list[Facet]
     query: str
     filters: dict[str, list[str]]
 
+    @property
+    def total(self) -> int:
+        return self.ids.count()
 
-def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
-    """Matching practice ids in rank order (newest first without a query), with facet counts."""
-    filters = filters or {}
-    qs = apply_filters(visible_practices(user), filters)
+
+def matching_practices(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> QuerySet[Practice]:
+    """The visible practices that match the search words and the filters (unordered, in SQL)."""
+    qs = apply_filters(visible_practices(user), filters or {})
     subquery = search.match_subquery(query) if query.strip() else None
     if subquery is not None:
         qs = qs.filter(pk__in=RawSQL(*subquery))
-        allowed = set(qs.values_list("pk", flat=True))
-        ids = [pk for pk in search.match(query) if pk in allowed]
-    else:
-        ids = list(
-            qs.distinct().order_by("-session__meeting__start_date", "-created_at", "-pk").values_list("pk", flat=True)
-        )
-    return Results(ids=ids, total=len(ids), facets=facets_for(qs, filters), query=query, filters=filters)
+    return qs
+
+
+def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
+    """The search's ids (ranked by the engine, newest first without words; read by pages), with facet counts."""
+    filters = filters or {}
+    qs = matching_practices(user, query=query, filters=filters)
+    words = query if search.terms(query) else ""
+    return Results(ids=RankedIds(qs, words), facets=facets_for(qs, filters), query=query, filters=filters)
 
 
 def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> list[Facet]:
