@@ -4,6 +4,8 @@
     .venv/bin/python bench/run.py --n 200 --modes embedded       # one mode, one size
     .venv/bin/python bench/run.py --n 20 --quick --no-pages      # seconds: what the smoke test runs
 
+Then bench_exports.py and bench_library.py (the practice library at 1k/10k/50k practices on SQLite
+and PostgreSQL; BENCH_LIBRARY_SKIP_50K=1 skips the 50,000 size, for CI).
 Writes bench/results/latest.json (or --out) and prints a table with the ratios ours/channels and
 ours/raw. docs/performance.md explains every figure. Needs PostgreSQL and Redis on 127.0.0.1 for
 the scaled mode (--modes embedded runs without them).
@@ -58,6 +60,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-burst", action="store_true", help="skip the burst of every delegate at once")
     parser.add_argument("--no-pages", action="store_true", help="skip the session page timing")
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
+    parser.add_argument("--no-library", action="store_true",
+                        help="skip bench_library.py (BENCH_LIBRARY_SKIP_50K=1 keeps it to 1,000 and 10,000 practices)")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
     parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -207,6 +211,9 @@ def main(argv: list[str] | None = None) -> dict:
     exports = HERE / "bench_exports.py"
     if not options.no_exports and exports.exists():
         subprocess.run([sys.executable, str(exports)], check=True)
+    library = HERE / "bench_library.py"
+    if not options.no_library and library.exists():
+        subprocess.run([sys.executable, str(library), "--pg-url", options.pg_url], check=True)
     return result
 
 

@@ -67,8 +67,9 @@ class RankedIds:
     """The ids of a search, counted and sliced in SQL: what Django's Paginator needs (count() and
     slicing), so a page of 20 never lists every match."""
 
-    def __init__(self, matching: QuerySet[Practice], query: str):
-        self.matching = matching
+    def __init__(self, matching: QuerySet[Practice], query: str, *, filtered: QuerySet[Practice]):
+        self.matching = matching  # filtered and matching the words
+        self.filtered = filtered  # the visible practices the filters keep, before the words
         self.query = query
         self._count: int | None = None
 
@@ -90,7 +91,9 @@ class RankedIds:
         if not self.query:
             ordered = self.matching.order_by("-session__meeting__start_date", "-created_at", "-pk")
             return list(ordered.values_list("pk", flat=True)[offset : offset + limit])
-        within = self.matching.order_by().values("pk").query.sql_with_params()
+        # The engine matches the words itself: the practices it may return are the filtered ones
+        # (matching them again inside would make SQLite run the match once per row).
+        within = self.filtered.order_by().values("pk").query.sql_with_params()
         return search.ranked_page(self.query, within, offset=offset, limit=limit)
 
 
@@ -120,17 +123,19 @@ def search_library(user, *, query: str = "", filters: dict[str, list[str]] | Non
     filters = filters or {}
     qs = matching_practices(user, query=query, filters=filters)
     words = query if search.terms(query) else ""
-    return Results(ids=RankedIds(qs, words), facets=facets_for(qs, filters), query=query, filters=filters)
+    ids = RankedIds(qs, words, filtered=apply_filters(visible_practices(user), filters))
+    return Results(ids=ids, facets=facets_for(qs, filters), query=query, filters=filters)
 
 
 def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> list[Facet]:
-    """Counts of each facet value among the results: one query per facet, whatever the size."""
-    base = Practice.objects.filter(pk__in=matching.values("pk"))
+    """Counts of each facet value among the results: one aggregate query per facet, whatever the size."""
     selected = {name: set(values) for name, values in filters.items()}
     facets = []
 
     def rows(values_field):
-        return base.values(values_field).annotate(n=Count("pk", distinct=True)).order_by("-n", values_field)
+        # Single-valued relations group the matches directly (a theme filter's join keeps one row per
+        # practice, so nothing is counted twice); no Python loop over the matches.
+        return matching.order_by().values(values_field).annotate(n=Count("pk")).order_by("-n", values_field)
 
     country = Facet("country", _("Country"))
     for row in rows("delegation__country"):
@@ -140,21 +145,29 @@ def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> l
 
     theme = Facet("theme", _("Theme"))
     names = {t.slug: t for t in LibraryTheme.objects.all()}
-    for row in rows("library_themes__slug"):
+    # Themes are many-to-many, and a theme filter joins them too: count over the matching ids instead.
+    theme_rows = (
+        Practice.objects.filter(pk__in=matching.order_by().values("pk"))
+        .values("library_themes__slug")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "library_themes__slug")
+    )
+    for row in theme_rows:
         slug = row["library_themes__slug"]
         if slug:
             theme.options.append({"value": slug, "label": names[slug].name, "count": row["n"]})
     facets.append(theme)
 
     year = Facet("year", _("Year started"))
-    for row in base.values("year_started").annotate(n=Count("pk")).order_by("-year_started"):
+    for row in matching.order_by().values("year_started").annotate(n=Count("pk")).order_by("-year_started"):
         if row["year_started"]:
             year.options.append({"value": str(row["year_started"]), "label": str(row["year_started"]), "count": row["n"]})
     facets.append(year)
 
     meeting = Facet("meeting", _("Meeting"))
-    titles = dict(Meeting.objects.filter(sessions__practices__in=base).values_list("slug", "title").distinct())
-    for row in rows("session__meeting__slug"):
+    meeting_rows = list(rows("session__meeting__slug"))
+    titles = dict(Meeting.objects.filter(slug__in=[row["session__meeting__slug"] for row in meeting_rows]).values_list("slug", "title"))
+    for row in meeting_rows:
         slug = row["session__meeting__slug"]
         meeting.options.append({"value": slug, "label": titles.get(slug, slug), "count": row["n"]})
     facets.append(meeting)

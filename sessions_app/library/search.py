@@ -95,24 +95,39 @@ def _vector(weight: str) -> str:
     return f"setweight(to_tsvector('simple', %s) || to_tsvector(%s::regconfig, %s), '{weight}')"
 
 
+def _insert_sql() -> str:
+    if connection.vendor == "postgresql":
+        return (
+            f"INSERT INTO {TABLE} (practice_id, document) VALUES (%s, "
+            f"{_vector('A')} || {_vector('A')} || {_vector('B')})"
+            " ON CONFLICT (practice_id) DO UPDATE SET document = EXCLUDED.document"
+        )
+    return f"INSERT INTO {TABLE} (rowid, title, themes, body) VALUES (%s, %s, %s, %s)"
+
+
+def _row(practice) -> list:
+    title, themes, body = _document(practice)
+    if connection.vendor == "postgresql":
+        config = config_for(practice)
+        return [practice.pk, title, config, title, themes, config, themes, body, config, body]
+    return [practice.pk, title, themes, body]
+
+
 def index_practice(practice) -> None:
     """Write (or rewrite) one practice's row in the index."""
-    title, themes, body = _document(practice)
+    index_practices([practice])
+
+
+def index_practices(practices) -> None:
+    """Write (or rewrite) the rows of many practices, in one statement per batch (the rebuild's way)."""
+    rows = [_row(practice) for practice in practices]
+    if not rows:
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            config = config_for(practice)
-            cursor.execute(
-                f"INSERT INTO {TABLE} (practice_id, document) VALUES (%s, "
-                f"{_vector('A')} || {_vector('A')} || {_vector('B')})"
-                " ON CONFLICT (practice_id) DO UPDATE SET document = EXCLUDED.document",
-                [practice.pk, title, config, title, themes, config, themes, body, config, body],
-            )
-        else:
-            cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [practice.pk])
-            cursor.execute(
-                f"INSERT INTO {TABLE} (rowid, title, themes, body) VALUES (%s, %s, %s, %s)",
-                [practice.pk, title, themes, body],
-            )
+        if connection.vendor != "postgresql":
+            # FTS5 has no upsert: delete the old rows first.
+            cursor.executemany(f"DELETE FROM {TABLE} WHERE rowid = %s", [[row[0]] for row in rows])
+        cursor.executemany(_insert_sql(), rows)
 
 
 def unindex_practice(practice_id: int) -> None:
@@ -165,9 +180,12 @@ def ranked_page(query: str, within: tuple[str, list], *, offset: int, limit: int
         return []
     where, rank, params = _match_sql(words)
     within_sql, within_params = within
+    # `+rowid`: an expression, not the column, so SQLite does not hand the IN list to FTS5 as its way
+    # in (which would run the match once per listed row) but matches first and filters the matches.
+    column = id_column() if connection.vendor == "postgresql" else "+rowid"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {id_column()} {where} AND {id_column()} IN ({within_sql}) ORDER BY {rank} LIMIT %s OFFSET %s",
+            f"SELECT {id_column()} {where} AND {column} IN ({within_sql}) ORDER BY {rank} LIMIT %s OFFSET %s",
             [*params, *within_params, limit, offset],
         )
         return [row[0] for row in cursor.fetchall()]
