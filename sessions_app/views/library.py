@@ -2,7 +2,8 @@
 
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.http import content_disposition_header
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..access import delegation_of, is_secretariat, require_secretariat
-from ..library import queries, services
+from ..library import exports, queries, services
 from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus, Session
 from ..services import ActionRefused
 
@@ -42,6 +43,32 @@ def library_list(request):
     }
     template = "sessions_app/library_list.html#library-results" if request.htmx else "sessions_app/library_list.html"
     return render(request, template, context)
+
+
+EXPORTS = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def library_export(request, fmt):
+    """The library's current search and filters as a compendium (.docx), CSV or XLSX; what the page shows."""
+    if fmt not in EXPORTS:
+        raise Http404
+    query = request.GET.get("q", "")[:2000]
+    filters = queries.parse_filters(request.GET)
+    if fmt == "docx":
+        content = exports.library_docx(request.user, query=query, filters=filters)
+    else:
+        base_url = request.build_absolute_uri("/").rstrip("/")
+        build = exports.library_csv if fmt == "csv" else exports.library_xlsx
+        content = build(request.user, query=query, filters=filters, base_url=base_url)
+        if fmt == "csv":
+            content = b"".join(content)  # at most MAX_EXPORT rows: one response, under WSGI and ASGI alike
+    response = HttpResponse(content, content_type=EXPORTS[fmt])
+    response["Content-Disposition"] = content_disposition_header(True, f"practice-library.{fmt}")
+    return response
 
 
 def _get_visible(request, practice_id) -> Practice:
