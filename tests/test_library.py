@@ -92,6 +92,14 @@ def test_library_search_stems_each_language(client, member, stored, language, se
     assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
 
 
+def test_library_search_finds_the_country_in_either_language(client, member):
+    practice = published(title="Foresight unit", delegation=DelegationFactory(country="DE"))
+    published(title="Foresight network", delegation=DelegationFactory(country="FR"))
+    client.force_login(member)
+    assert titles(client.get(reverse("library"), {"q": "allemagne foresight"})) == [practice.title]
+    assert titles(client.get(reverse("library"), {"q": "germany"})) == [practice.title]
+
+
 def test_library_ranks_and_pages_in_sql_without_listing_every_match(client, member):
     for i in range(25):
         published(title=f"Open data portal {i}", description="Open data.")
@@ -423,6 +431,63 @@ def test_practices_restored_with_import_record_land_in_the_library(client, membe
     response = client.get(reverse("library"), {"q": "verificateurs"})
     assert titles(response) == ["Désinformation : réseau de vérificateurs"]
     assert response.context["practices"][0].session.meeting == restored
+
+
+def test_import_record_round_trips_the_library_fields(client, member):
+    from sessions_app.exports import record
+
+    from .factories import AnswerFactory
+
+    meeting = MeetingFactory(slug="library-record", library=LibraryAccess.PUBLIC)
+    session = SessionFactory(meeting=meeting)
+    question = QuestionFactory(session=session)
+    delegation = DelegationFactory(country="PT")
+    answer = AnswerFactory(question=question, delegation=delegation)
+    LibraryTheme.objects.create(slug="only-in-the-record", name_en="Only in the record", name_fr="Seulement dans le dossier")
+    keeper = published(
+        session=session, delegation=delegation, question=question, answer=answer, title="Vérification des faits",
+        level="regional", year_started=2019, status="evaluated", problem="Rumours.", what_was_done="A unit.",
+        results="Fewer rumours.", lessons="Start small.", links="https://example.org/a\nhttps://example.org/b",
+        contact="unit@example.org", contact_consent=True, language="fr", verified=True,
+        library_themes=[theme("trust"), LibraryTheme.objects.get(slug="only-in-the-record")],
+    )  # fmt: skip
+    duplicate = published(session=session, delegation=delegation, title="Fact-checking unit (again)")
+    services.merge_practices(keeper, duplicate=duplicate, user=make_secretariat(username="curator"))
+    document = record.build(meeting)
+    meeting.delete()
+    LibraryTheme.objects.filter(slug="only-in-the-record").delete()
+
+    restored = record.restore_record(record.parse(document))
+
+    assert record.build(restored) == document
+    practice = Practice.objects.get(session__meeting=restored, title="Vérification des faits")
+    assert (practice.level, practice.year_started, practice.status, practice.language) == ("regional", 2019, "evaluated", "fr")
+    assert (practice.problem, practice.what_was_done, practice.results, practice.lessons) == ("Rumours.", "A unit.", "Fewer rumours.", "Start small.")
+    assert (practice.contact, practice.contact_consent, practice.verified) == ("unit@example.org", True, True)
+    assert practice.answer.delegation.code == "PT" and practice.answer.question.session.meeting == restored
+    assert sorted(t.slug for t in practice.library_themes.all()) == ["only-in-the-record", "trust"]
+    assert LibraryTheme.objects.get(slug="only-in-the-record").name_fr == "Seulement dans le dossier"
+    assert Practice.objects.get(session__meeting=restored, title="Fact-checking unit (again)").merged_into == practice
+    # In the library at once, found by its theme and stemmed words, anonymously (the meeting is public).
+    client.logout()
+    assert titles(client.get(reverse("library"), {"q": "verification", "theme": "trust"})) == [practice.title]
+
+
+def test_import_record_reads_records_written_before_the_library_fields(client, member):
+    from sessions_app.exports import record
+
+    meeting = MeetingFactory(slug="older-record")
+    published(session=SessionFactory(meeting=meeting), title="Older practice")
+    document = record.parse(record.build(meeting))
+    del document["meeting"]["library"]
+    for entry in document["sessions"][0]["practices"]:
+        for name in (*record.LIBRARY_FIELDS, "library_themes", "answer", "merged_into"):
+            del entry[name]
+    meeting.delete()
+    restored = record.restore_record(document)
+    assert restored.library == LibraryAccess.MEMBERS
+    client.force_login(member)
+    assert titles(client.get(reverse("library"), {"q": "older"})) == ["Older practice"]
 
 
 def test_secretariat_adds_a_theme_and_maps_free_text_themes(client):

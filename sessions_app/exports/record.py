@@ -28,12 +28,16 @@ from ..models import (
     ConclusionRevision,
     Delegation,
     FloorRequest,
+    LibraryAccess,
+    LibraryTheme,
     Meeting,
     ModerationAction,
     Participant,
     Poll,
     PollOption,
     Practice,
+    PracticeLevel,
+    PracticeStatus,
     Question,
     Reference,
     Session,
@@ -46,6 +50,13 @@ FORMAT = "facilitation.meeting-record"
 VERSION = 1
 BATCH = 500
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+# The practice's library fields, exported and restored as they are (all optional in older records).
+LIBRARY_FIELDS = (
+    "level", "year_started", "status", "problem", "what_was_done", "results", "lessons", "links", "contact",
+    "contact_consent", "language", "verified", "retired",
+)  # fmt: skip
 
 
 class RecordError(Exception):
@@ -140,7 +151,7 @@ def export_record(meeting: Meeting) -> dict:
         .values(
             "id", "session_id", "delegation__country", "question_id", "paragraph_id", "title", "description", "link",
             "visibility", "hidden_reason", "starred", "created_by__username", "updated_by__username", "created_at",
-            "updated_at",
+            "updated_at", *LIBRARY_FIELDS, "answer_id", "merged_into_id",
         )
     )  # fmt: skip
     practice_key = {row["id"]: key for key, row in enumerate(practices, start=1)}
@@ -149,6 +160,11 @@ def export_record(meeting: Meeting) -> dict:
         "practice_id", "theme__name"
     ):
         practice_themes.setdefault(practice_id, []).append(name)
+    library_themes: dict[int, list[dict]] = {}
+    for practice_id, slug, name_en, name_fr in Practice.library_themes.through.objects.filter(
+        practice__session__meeting=meeting
+    ).values_list("practice_id", "librarytheme__slug", "librarytheme__name_en", "librarytheme__name_fr"):
+        library_themes.setdefault(practice_id, []).append({"slug": slug, "en": name_en, "fr": name_fr})
     practices_by_session = _group(
         [
             {
@@ -168,6 +184,12 @@ def export_record(meeting: Meeting) -> dict:
                 "updated_by": user(row["updated_by__username"]),
                 "created_at": _dt(row["created_at"]),
                 "updated_at": _dt(row["updated_at"]),
+                # The library's fields (issue 24): a restored practice lands in the library as it was.
+                **{name: row[name] for name in LIBRARY_FIELDS},
+                "library_themes": sorted(library_themes.get(row["id"], []), key=lambda theme: theme["slug"]),
+                "answer": answer_ref.get(row["answer_id"]),
+                # A duplicate merged into another practice of the same meeting; other meetings' keepers are not in the record.
+                "merged_into": practice_key.get(row["merged_into_id"]),
             }
             for row in practices
         ],
@@ -288,6 +310,7 @@ def export_record(meeting: Meeting) -> dict:
             "answer_visibility": meeting.answer_visibility,
             "join_code": meeting.join_code,
             "source_name": meeting.source_name,
+            "library": meeting.library,
             "current_session": session_number.get(meeting.current_session_id),
             "current_question": question_ref.get(meeting.current_question_id),
             "created_at": _dt(meeting.created_at),
@@ -494,6 +517,7 @@ class _Restore:
         self.answers: dict[tuple[int, int, str], Answer] = {}
         self.practices: dict[int, Practice] = {}
         self.themes: dict[str, Theme] = {}
+        self.library_themes: dict[str, LibraryTheme] = {}
 
     def run(self) -> Meeting:
         document = self.document
@@ -523,6 +547,7 @@ class _Restore:
             answer_visibility=_choice(data["answer_visibility"], Meeting.AnswerVisibility),
             join_code=join_code or None,
             source_name=data["source_name"],
+            library=_choice(data.get("library", LibraryAccess.MEMBERS), LibraryAccess),
         )
         meeting.delegations.set([self.delegation(code) for code in document["delegations"]])
         Reference.objects.bulk_create(
@@ -707,16 +732,54 @@ class _Restore:
                     starred=bool(entry["starred"]),
                     created_by=self.user(entry["created_by"]),
                     updated_by=self.user(entry["updated_by"]),
+                    answer=self.answers[tuple(entry["answer"])] if entry.get("answer") is not None else None,
+                    **self._library_fields(entry),
                 )
                 rows.append((practice, {"created_at": _parse_dt(entry["created_at"]), "updated_at": _parse_dt(entry["updated_at"])}))
                 entries.append(entry)
         links = []
-        for practice, entry in zip(self._create(Practice, rows), entries):
+        created = self._create(Practice, rows)
+        for practice, entry in zip(created, entries):
             if entry["key"] in self.practices:
                 raise ValueError(f"practice key {entry['key']} appears twice")
             self.practices[entry["key"]] = practice
             links += [Practice.themes.through(practice=practice, theme=self.themes[name]) for name in entry["themes"]]
         Practice.themes.through.objects.bulk_create(links, batch_size=BATCH)
+        merged = []
+        library_links = []
+        for practice, entry in zip(created, entries):
+            if entry.get("merged_into") is not None:
+                practice.merged_into = self.practices[entry["merged_into"]]
+                merged.append(practice)
+            for theme in entry.get("library_themes", []):
+                library_links.append(Practice.library_themes.through(practice=practice, librarytheme=self.library_theme(theme)))
+        Practice.objects.bulk_update(merged, ["merged_into"], batch_size=BATCH)
+        Practice.library_themes.through.objects.bulk_create(library_links, batch_size=BATCH)
+
+    def library_theme(self, theme: dict) -> LibraryTheme:
+        """The vocabulary's theme by slug; one the vocabulary lacks is added with the record's labels."""
+        slug = _text(theme["slug"])[:80]
+        if slug not in self.library_themes:
+            self.library_themes[slug], _made = LibraryTheme.objects.get_or_create(
+                slug=slug, defaults={"name_en": _text(theme["en"])[:120], "name_fr": _text(theme.get("fr") or "")[:120]}
+            )
+        return self.library_themes[slug]
+
+    @staticmethod
+    def _library_fields(entry: dict) -> dict:
+        fields = {name: entry[name] for name in LIBRARY_FIELDS if entry.get(name) is not None}
+        for name in ("level", "status"):
+            if fields.get(name):
+                fields[name] = _choice(fields[name], PracticeLevel if name == "level" else PracticeStatus)
+        for name in ("problem", "what_was_done", "results", "lessons", "links", "contact", "language"):
+            if name in fields:
+                fields[name] = _text(fields[name])
+        if "year_started" in fields:
+            fields["year_started"] = int(fields["year_started"])
+        for name in ("contact_consent", "verified", "retired"):
+            if name in fields:
+                fields[name] = bool(fields[name])
+        return fields
 
     def _restore_conclusions(self, session: Session, entries: list[dict]) -> None:
         self._create(

@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from django.db import connection
+from django.utils import translation
 
 from ..models import country_name
 
@@ -75,13 +76,21 @@ def _document(practice) -> tuple[str, str, str]:
             practice.results,
             practice.lessons,
             # The country in both languages, so "Allemagne" finds Germany's practices.
-            country_name(str(practice.delegation.country), "en") if practice.delegation_id else "",
-            country_name(str(practice.delegation.country), "fr") if practice.delegation_id else "",
+            *(_country_names(str(practice.delegation.country)) if practice.delegation_id else []),
             practice.session.title,
             practice.session.meeting.title,
         ]
     )
     return _words(practice.title), _words(themes), _words(body)
+
+
+def _country_names(code: str) -> list[str]:
+    names = []
+    for language in ("en", "fr"):
+        # country_name() names the active language; its cache key must say the truth.
+        with translation.override(language):
+            names.append(country_name(code, language))
+    return names
 
 
 def _words(text: str) -> str:
