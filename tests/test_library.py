@@ -133,6 +133,35 @@ def test_library_hostile_search_never_errors(client, member, query):
     assert client.get(reverse("library_api"), {"q": query}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ('"fact checking', True), ("fact*", True), ("NEAR(fact checking)", False), ("fact -checking", True),
+        ("fact AND checking", False), ("fact OR nothing", False), ("((fact) checking", True), ("checking:fact", True),
+        ("fact & ! | <-> checking", True), ("^fact$ {checking}", True), ("fact " * 2500, True),
+        ("NOT", False), ("fact\u200bchecking", True),
+    ],
+)
+def test_library_engine_syntax_is_plain_words_on_both_databases(client, member, query, found):
+    """Operators of FTS5 and tsquery are words (AND, OR, NEAR are looked for) or ignored (signs)."""
+    practice = published(title="Fact checking")
+    client.force_login(member)
+    response = client.get(reverse("library"), {"q": query})
+    assert response.status_code == 200
+    assert titles(response) == ([practice.title] if found else [])
+    assert client.get(reverse("library_export", args=["csv"]), {"q": query}).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["!!!***", "\"\"", "()", "-", "'", "* * *", "   "])
+def test_library_search_of_signs_only_lists_everything_and_says_why(client, member, query):
+    published(title="Fact checking")
+    client.force_login(member)
+    response = client.get(reverse("library"), {"q": query})
+    assert titles(response) == ["Fact checking"]
+    said = "Your search holds no word to look for" in response.content.decode()
+    assert said is bool(query.strip())
+
+
 def test_library_facet_counts_equal_database_counts(client, member):
     meeting = MeetingFactory(library=LibraryAccess.MEMBERS)
     session = SessionFactory(meeting=meeting)

@@ -108,6 +108,11 @@ class Results:
     def total(self) -> int:
         return self.ids.count()
 
+    @property
+    def no_words(self) -> bool:
+        """A search of punctuation or operators only: nothing to look for, so every practice is listed."""
+        return bool(self.query.strip()) and not search.terms(self.query)
+
 
 def matching_practices(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> QuerySet[Practice]:
     """The visible practices that match the search words and the filters (unordered, in SQL)."""
