@@ -265,7 +265,7 @@ def _check_row(values: dict, sessions: dict, first_session: int, themes: dict) -
         practice[name] = words.get(key, key if key in choices.values else "")
         if value and not practice[name]:
             allowed = ", ".join(str(label) for label in choices.labels)
-            problems.append(_("“%(value)s” is not a %(field)s (one of: %(allowed)s).") % {"value": value[:40], "field": str(FIELDS[name][0]).lower(), "allowed": allowed})
+            problems.append(_("“%(value)s” is not a value of “%(field)s” (one of: %(allowed)s).") % {"value": value[:40], "field": FIELDS[name][0], "allowed": allowed})
     year = values.get("year_started", "")
     practice["year_started"] = None
     if year:
