@@ -215,6 +215,21 @@ def test_library_list_query_count_is_constant(client, member, django_assert_max_
     assert len(thirty) == len(one)
 
 
+@pytest.mark.parametrize("params", [{"q": "practice"}, {"q": "practice", "theme": "trust", "year": "2020"}, {"country": "NO", "page": "2"}])
+def test_library_search_query_count_does_not_grow_with_the_practices(client, member, params):
+    published(title="Practice one", library_themes=[theme("trust")], year_started=2020, delegation=member.participant.delegation)
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("library"), params)
+    for i in range(40):
+        published(title=f"Practice {i}", library_themes=[theme("trust"), theme("polarisation")], year_started=2020,
+                  delegation=member.participant.delegation, session=SessionFactory())  # fmt: skip
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("library"), params)
+    assert response.context["results"].total > 20
+    assert len(many) == len(one)
+
+
 def test_library_pages_through_results(client, member):
     for i in range(25):
         published(title=f"Practice number {i}")
