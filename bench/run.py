@@ -4,6 +4,8 @@
     .venv/bin/python bench/run.py --n 200 --modes embedded       # one mode, one size
     .venv/bin/python bench/run.py --n 20 --quick --no-pages      # seconds: what the smoke test runs
 
+Then bench_exports.py and bench_library.py (the practice library at 1k/10k/50k practices on SQLite
+and PostgreSQL; BENCH_LIBRARY_SKIP_50K=1 skips the 50,000 size, for CI).
 Writes bench/results/latest.json (or --out) and prints a table with the ratios ours/channels and
 ours/raw. docs/performance.md explains every figure. Needs PostgreSQL and Redis on 127.0.0.1 for
 the scaled mode (--modes embedded runs without them).
@@ -64,6 +66,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
     parser.add_argument("--no-overrides", action="store_true", help="skip bench_overrides.py")
     parser.add_argument("--no-opinion", action="store_true", help="skip bench_opinion.py (round analysis, themes of answers)")
+    parser.add_argument("--no-library", action="store_true",
+                        help="skip bench_library.py (BENCH_LIBRARY_SKIP_50K=1 keeps it to 1,000 and 10,000 practices)")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
     parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -248,6 +252,10 @@ def main(argv: list[str] | None = None) -> dict:
               f" faster than Channels' own, SQLite burst {result['overrides']['sqlite_burst_s']['ratio_stack_over_ours']}x faster than Django's")  # fmt: skip
     if not options.no_opinion:
         subprocess.run([sys.executable, str(HERE / "bench_opinion.py")], check=True)
+    library = HERE / "bench_library.py"
+    # --quick (the smoke test) never builds libraries of 50,000 practices.
+    if not options.no_library and not options.quick and library.exists():
+        subprocess.run([sys.executable, str(library), "--pg-url", options.pg_url], check=True)
     return result
 
 

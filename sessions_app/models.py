@@ -402,6 +402,13 @@ class Practice(models.Model):
 
     class Meta:
         ordering = ["session", "created_at"]
+        indexes = [
+            # The library's filter and facet columns, so its counts read this index, not the rows' text.
+            models.Index(
+                fields=["visibility", "retired", "merged_into", "session", "delegation", "year_started", "level", "status"],
+                name="practice_library",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

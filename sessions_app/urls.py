@@ -31,6 +31,8 @@ from .views import library  # noqa: E402
 urlpatterns += [
     path("practices/", library.library_list, name="library"),
     path("practices/themes/", library.library_themes, name="library_themes"),
+    path("practices/export.<str:fmt>", library.library_export, name="library_export"),
+    path("practices/import/", library.library_import, name="library_import"),
     path("practices/for-session/<int:session_id>/", library.library_peer, name="library_peer"),
     path("practices/<int:practice_id>/", library.library_detail, name="library_practice"),
     path("practices/<int:practice_id>/library-details/", library.library_edit, name="library_edit"),

@@ -78,6 +78,43 @@ def test_library_search_ignores_accents_and_case(client, member, stored, searche
     assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
 
 
+@pytest.mark.parametrize(
+    ("stored", "language", "searched"),
+    [
+        ("Evaluating the policies of ministries", "en", "policy evaluated"),
+        ("Les évaluations des politiques publiques", "fr", "evaluation politique"),
+    ],
+)
+def test_library_search_stems_each_language(client, member, stored, language, searched):
+    practice = published(title=stored, language=language)
+    published(title="Something else entirely", language=language)
+    client.force_login(member)
+    assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
+
+
+def test_library_search_finds_the_country_in_either_language(client, member):
+    practice = published(title="Foresight unit", delegation=DelegationFactory(country="DE"))
+    published(title="Foresight network", delegation=DelegationFactory(country="FR"))
+    client.force_login(member)
+    assert titles(client.get(reverse("library"), {"q": "allemagne foresight"})) == [practice.title]
+    assert titles(client.get(reverse("library"), {"q": "germany"})) == [practice.title]
+
+
+def test_library_ranks_and_pages_in_sql_without_listing_every_match(client, member):
+    for i in range(25):
+        published(title=f"Open data portal {i}", description="Open data.")
+    best = published(title="Open data open data", description="open data everywhere, open data")
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("library"), {"q": "open data", "page": 1})
+    assert titles(response)[0] == best.title
+    assert response.context["results"].total == 26
+    # The engine ranks and pages: the one query on the index that returns ids asks for one page.
+    ranked = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(f"SELECT {search.id_column()} FROM")]
+    assert len(ranked) == 1 and "LIMIT 20" in ranked[0]
+    assert len(client.get(reverse("library"), {"q": "open data", "page": 2}).context["practices"]) == 6
+
+
 def test_library_search_finds_french_theme_label(client, member):
     practice = published(title="Programme national", library_themes=[theme("mis-disinformation")])
     client.force_login(member)
@@ -94,6 +131,35 @@ def test_library_hostile_search_never_errors(client, member, query):
     response = client.get(reverse("library"), {"q": query})
     assert response.status_code == 200
     assert client.get(reverse("library_api"), {"q": query}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ('"fact checking', True), ("fact*", True), ("NEAR(fact checking)", False), ("fact -checking", True),
+        ("fact AND checking", False), ("fact OR nothing", False), ("((fact) checking", True), ("checking:fact", True),
+        ("fact & ! | <-> checking", True), ("^fact$ {checking}", True), ("fact " * 2500, True),
+        ("NOT", False), ("fact\u200bchecking", True),
+    ],
+)
+def test_library_engine_syntax_is_plain_words_on_both_databases(client, member, query, found):
+    """Operators of FTS5 and tsquery are words (AND, OR, NEAR are looked for) or ignored (signs)."""
+    practice = published(title="Fact checking")
+    client.force_login(member)
+    response = client.get(reverse("library"), {"q": query})
+    assert response.status_code == 200
+    assert titles(response) == ([practice.title] if found else [])
+    assert client.get(reverse("library_export", args=["csv"]), {"q": query}).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["!!!***", "\"\"", "()", "-", "'", "* * *", "   "])
+def test_library_search_of_signs_only_lists_everything_and_says_why(client, member, query):
+    published(title="Fact checking")
+    client.force_login(member)
+    response = client.get(reverse("library"), {"q": query})
+    assert titles(response) == ["Fact checking"]
+    said = "Your search holds no word to look for" in response.content.decode()
+    assert said is bool(query.strip())
 
 
 def test_library_facet_counts_equal_database_counts(client, member):
@@ -147,6 +213,21 @@ def test_library_list_query_count_is_constant(client, member, django_assert_max_
         response = client.get(reverse("library"))
     assert len(response.context["practices"]) == 20
     assert len(thirty) == len(one)
+
+
+@pytest.mark.parametrize("params", [{"q": "practice"}, {"q": "practice", "theme": "trust", "year": "2020"}, {"country": "NO", "page": "2"}])
+def test_library_search_query_count_does_not_grow_with_the_practices(client, member, params):
+    published(title="Practice one", library_themes=[theme("trust")], year_started=2020, delegation=member.participant.delegation)
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("library"), params)
+    for i in range(40):
+        published(title=f"Practice {i}", library_themes=[theme("trust"), theme("polarisation")], year_started=2020,
+                  delegation=member.participant.delegation, session=SessionFactory())  # fmt: skip
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("library"), params)
+    assert response.context["results"].total > 20
+    assert len(many) == len(one)
 
 
 def test_library_pages_through_results(client, member):
@@ -394,6 +475,63 @@ def test_practices_restored_with_import_record_land_in_the_library(client, membe
     response = client.get(reverse("library"), {"q": "verificateurs"})
     assert titles(response) == ["Désinformation : réseau de vérificateurs"]
     assert response.context["practices"][0].session.meeting == restored
+
+
+def test_import_record_round_trips_the_library_fields(client, member):
+    from sessions_app.exports import record
+
+    from .factories import AnswerFactory
+
+    meeting = MeetingFactory(slug="library-record", library=LibraryAccess.PUBLIC)
+    session = SessionFactory(meeting=meeting)
+    question = QuestionFactory(session=session)
+    delegation = DelegationFactory(country="PT")
+    answer = AnswerFactory(question=question, delegation=delegation)
+    LibraryTheme.objects.create(slug="only-in-the-record", name_en="Only in the record", name_fr="Seulement dans le dossier")
+    keeper = published(
+        session=session, delegation=delegation, question=question, answer=answer, title="Vérification des faits",
+        level="regional", year_started=2019, status="evaluated", problem="Rumours.", what_was_done="A unit.",
+        results="Fewer rumours.", lessons="Start small.", links="https://example.org/a\nhttps://example.org/b",
+        contact="unit@example.org", contact_consent=True, language="fr", verified=True,
+        library_themes=[theme("trust"), LibraryTheme.objects.get(slug="only-in-the-record")],
+    )  # fmt: skip
+    duplicate = published(session=session, delegation=delegation, title="Fact-checking unit (again)")
+    services.merge_practices(keeper, duplicate=duplicate, user=make_secretariat(username="curator"))
+    document = record.build(meeting)
+    meeting.delete()
+    LibraryTheme.objects.filter(slug="only-in-the-record").delete()
+
+    restored = record.restore_record(record.parse(document))
+
+    assert record.build(restored) == document
+    practice = Practice.objects.get(session__meeting=restored, title="Vérification des faits")
+    assert (practice.level, practice.year_started, practice.status, practice.language) == ("regional", 2019, "evaluated", "fr")
+    assert (practice.problem, practice.what_was_done, practice.results, practice.lessons) == ("Rumours.", "A unit.", "Fewer rumours.", "Start small.")
+    assert (practice.contact, practice.contact_consent, practice.verified) == ("unit@example.org", True, True)
+    assert practice.answer.delegation.code == "PT" and practice.answer.question.session.meeting == restored
+    assert sorted(t.slug for t in practice.library_themes.all()) == ["only-in-the-record", "trust"]
+    assert LibraryTheme.objects.get(slug="only-in-the-record").name_fr == "Seulement dans le dossier"
+    assert Practice.objects.get(session__meeting=restored, title="Fact-checking unit (again)").merged_into == practice
+    # In the library at once, found by its theme and stemmed words, anonymously (the meeting is public).
+    client.logout()
+    assert titles(client.get(reverse("library"), {"q": "verification", "theme": "trust"})) == [practice.title]
+
+
+def test_import_record_reads_records_written_before_the_library_fields(client, member):
+    from sessions_app.exports import record
+
+    meeting = MeetingFactory(slug="older-record")
+    published(session=SessionFactory(meeting=meeting), title="Older practice")
+    document = record.parse(record.build(meeting))
+    del document["meeting"]["library"]
+    for entry in document["sessions"][0]["practices"]:
+        for name in (*record.LIBRARY_FIELDS, "library_themes", "answer", "merged_into"):
+            del entry[name]
+    meeting.delete()
+    restored = record.restore_record(document)
+    assert restored.library == LibraryAccess.MEMBERS
+    client.force_login(member)
+    assert titles(client.get(reverse("library"), {"q": "older"})) == ["Older practice"]
 
 
 def test_secretariat_adds_a_theme_and_maps_free_text_themes(client):

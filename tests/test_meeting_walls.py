@@ -130,6 +130,8 @@ NOT_MEETING_URLS = {
     "library_edit": "a practice's own delegation or the secretariat, checked by the view",
     "library_curate": "secretariat only",
     "library_themes": "secretariat only: the library's theme vocabulary",
+    "library_export": "the library's current filter as a file, same visibility as its pages",
+    "library_import": "secretariat only: bulk import of a compendium spreadsheet",
     "library_api": "the library's read-only API, same visibility as its pages",
     "library_api_practice": "the library's read-only API, same visibility as its pages",
 }

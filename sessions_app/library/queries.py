@@ -9,7 +9,17 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ..access import is_secretariat, participant_of
-from ..models import country_name, LibraryAccess, LibraryTheme, Meeting, Practice, PracticeLevel, PracticeStatus, Visibility
+from ..models import (
+    country_name,
+    Delegation,
+    LibraryAccess,
+    LibraryTheme,
+    Practice,
+    PracticeLevel,
+    PracticeStatus,
+    Session,
+    Visibility,
+)
 from . import search
 
 FILTERS = ("country", "theme", "year", "meeting", "level", "status")
@@ -25,11 +35,13 @@ def visible_practices(user: User | AnonymousUser) -> QuerySet[Practice]:
     levels = [LibraryAccess.PUBLIC]
     if is_member(user) or is_secretariat(user):
         levels.append(LibraryAccess.MEMBERS)
+    # Subqueries rather than joins: the facet counts then group the practice table alone, read from
+    # its covering index (practice_library), which keeps them fast at 50,000 practices.
     return Practice.objects.filter(
         visibility=Visibility.PUBLISHED,
         retired=False,
         merged_into__isnull=True,
-        session__meeting__library__in=levels,
+        session_id__in=Session.objects.filter(meeting__library__in=levels).values("pk"),
     )
 
 
@@ -40,15 +52,16 @@ def parse_filters(params) -> dict[str, list[str]]:
 
 def apply_filters(qs: QuerySet[Practice], filters: dict[str, list[str]]) -> QuerySet[Practice]:
     if "country" in filters:
-        qs = qs.filter(delegation__country__in=[c.upper() for c in filters["country"]])
+        qs = qs.filter(delegation_id__in=Delegation.objects.filter(country__in=[c.upper() for c in filters["country"]]).values("pk"))
     if "theme" in filters:
         # Several themes combine as "all of them".
+        links = Practice.library_themes.through.objects
         for slug in filters["theme"]:
-            qs = qs.filter(library_themes__slug=slug)
+            qs = qs.filter(pk__in=links.filter(librarytheme__slug=slug).values("practice_id"))
     if "year" in filters:
         qs = qs.filter(year_started__in=[int(y) for y in filters["year"] if y.isdigit() and len(y) <= 4])
     if "meeting" in filters:
-        qs = qs.filter(session__meeting__slug__in=filters["meeting"])
+        qs = qs.filter(session_id__in=Session.objects.filter(meeting__slug__in=filters["meeting"]).values("pk"))
     if "level" in filters:
         qs = qs.filter(level__in=filters["level"])
     if "status" in filters:
@@ -63,71 +76,129 @@ class Facet:
     options: list[dict] = field(default_factory=list)  # {"value", "label", "count", "selected"}
 
 
+class RankedIds:
+    """The ids of a search, counted and sliced in SQL: what Django's Paginator needs (count() and
+    slicing), so a page of 20 never lists every match."""
+
+    def __init__(self, matching: QuerySet[Practice], query: str, *, filtered: QuerySet[Practice]):
+        self.matching = matching  # filtered and matching the words
+        self.filtered = filtered  # the visible practices the filters keep, before the words
+        self.query = query
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self.matching.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            raise TypeError("RankedIds is read by pages only")
+        offset = item.start or 0
+        limit = (item.stop if item.stop is not None else self.count()) - offset
+        if limit <= 0:
+            return []
+        if not self.query:
+            ordered = self.matching.order_by("-session__meeting__start_date", "-created_at", "-pk")
+            return list(ordered.values_list("pk", flat=True)[offset : offset + limit])
+        # The engine matches the words itself: the practices it may return are the filtered ones
+        # (matching them again inside would make SQLite run the match once per row).
+        within = self.filtered.order_by().values("pk").query.sql_with_params()
+        return search.ranked_page(self.query, within, offset=offset, limit=limit)
+
+
 @dataclass
 class Results:
-    ids: list[int]
-    total: int
+    ids: RankedIds
     facets: list[Facet]
     query: str
     filters: dict[str, list[str]]
 
+    @property
+    def total(self) -> int:
+        return self.ids.count()
 
-def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
-    """Matching practice ids in rank order (newest first without a query), with facet counts."""
-    filters = filters or {}
-    qs = apply_filters(visible_practices(user), filters)
+    @property
+    def no_words(self) -> bool:
+        """A search of punctuation or operators only: nothing to look for, so every practice is listed."""
+        return bool(self.query.strip()) and not search.terms(self.query)
+
+
+def matching_practices(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> QuerySet[Practice]:
+    """The visible practices that match the search words and the filters (unordered, in SQL)."""
+    qs = apply_filters(visible_practices(user), filters or {})
     subquery = search.match_subquery(query) if query.strip() else None
     if subquery is not None:
         qs = qs.filter(pk__in=RawSQL(*subquery))
-        allowed = set(qs.values_list("pk", flat=True))
-        ids = [pk for pk in search.match(query) if pk in allowed]
-    else:
-        ids = list(
-            qs.distinct().order_by("-session__meeting__start_date", "-created_at", "-pk").values_list("pk", flat=True)
-        )
-    return Results(ids=ids, total=len(ids), facets=facets_for(qs, filters), query=query, filters=filters)
+    return qs
+
+
+def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
+    """The search's ids (ranked by the engine, newest first without words; read by pages), with facet counts."""
+    filters = filters or {}
+    qs = matching_practices(user, query=query, filters=filters)
+    words = query if search.terms(query) else ""
+    ids = RankedIds(qs, words, filtered=apply_filters(visible_practices(user), filters))
+    return Results(ids=ids, facets=facets_for(qs, filters), query=query, filters=filters)
 
 
 def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> list[Facet]:
-    """Counts of each facet value among the results: one query per facet, whatever the size."""
-    base = Practice.objects.filter(pk__in=matching.values("pk"))
+    """Counts of each facet value among the results: one aggregate query per facet, whatever the size,
+    grouped on the practice table's own columns (names are looked up afterwards, a few rows each)."""
     selected = {name: set(values) for name, values in filters.items()}
+    matching = matching.order_by()
     facets = []
 
-    def rows(values_field):
-        return base.values(values_field).annotate(n=Count("pk", distinct=True)).order_by("-n", values_field)
+    def rows(column):
+        return list(matching.values(column).annotate(n=Count("pk")).order_by())
 
+    codes = dict(Delegation.objects.values_list("pk", "country"))
     country = Facet("country", _("Country"))
-    for row in rows("delegation__country"):
-        code = row["delegation__country"]
+    for row in sorted(rows("delegation_id"), key=lambda row: (-row["n"], codes[row["delegation_id"]])):
+        code = codes[row["delegation_id"]]
         country.options.append({"value": code, "label": country_name(code, get_language()), "count": row["n"]})
     facets.append(country)
 
     theme = Facet("theme", _("Theme"))
-    names = {t.slug: t for t in LibraryTheme.objects.all()}
-    for row in rows("library_themes__slug"):
-        slug = row["library_themes__slug"]
-        if slug:
-            theme.options.append({"value": slug, "label": names[slug].name, "count": row["n"]})
+    names = {t.pk: t for t in LibraryTheme.objects.all()}
+    theme_rows = (
+        Practice.library_themes.through.objects.filter(practice_id__in=matching.values("pk"))
+        .values("librarytheme_id")
+        .annotate(n=Count("practice_id"))
+        .order_by()
+    )
+    for row in sorted(theme_rows, key=lambda row: (-row["n"], names[row["librarytheme_id"]].slug)):
+        option = names[row["librarytheme_id"]]
+        theme.options.append({"value": option.slug, "label": option.name, "count": row["n"]})
     facets.append(theme)
 
     year = Facet("year", _("Year started"))
-    for row in base.values("year_started").annotate(n=Count("pk")).order_by("-year_started"):
+    for row in sorted(rows("year_started"), key=lambda row: -(row["year_started"] or 0)):
         if row["year_started"]:
             year.options.append({"value": str(row["year_started"]), "label": str(row["year_started"]), "count": row["n"]})
     facets.append(year)
 
     meeting = Facet("meeting", _("Meeting"))
-    titles = dict(Meeting.objects.filter(sessions__practices__in=base).values_list("slug", "title").distinct())
-    for row in rows("session__meeting__slug"):
-        slug = row["session__meeting__slug"]
-        meeting.options.append({"value": slug, "label": titles.get(slug, slug), "count": row["n"]})
+    by_session = rows("session_id")
+    sessions = {
+        row["pk"]: (row["meeting__slug"], row["meeting__title"])
+        for row in Session.objects.filter(pk__in=[row["session_id"] for row in by_session]).values("pk", "meeting__slug", "meeting__title")
+    }
+    counts: dict[tuple[str, str], int] = {}
+    for row in by_session:
+        key = sessions[row["session_id"]]
+        counts[key] = counts.get(key, 0) + row["n"]
+    for (slug, title), n in sorted(counts.items(), key=lambda item: (-item[1], item[0][0])):
+        meeting.options.append({"value": slug, "label": title, "count": n})
     facets.append(meeting)
 
     for name, label, choices in (("level", _("Level of government"), PracticeLevel), ("status", _("Status"), PracticeStatus)):
         facet = Facet(name, label)
         labels = dict(choices.choices)
-        for row in rows(name):
+        for row in sorted(rows(name), key=lambda row: (-row["n"], row[name])):
             if row[name]:
                 facet.options.append({"value": row[name], "label": labels.get(row[name], row[name]), "count": row["n"]})
         facets.append(facet)

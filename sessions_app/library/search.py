@@ -1,21 +1,32 @@
 """The library's full-text index, one small module over two engines.
 
-PostgreSQL: a tsvector table with a GIN index, queried with websearch_to_tsquery (which accepts any
-text, so hostile syntax never errors) and ranked by ts_rank with title and themes weighted A.
-SQLite: an FTS5 table with the unicode61 tokenizer, ranked by bm25 with per-column weights.
-Both index accent-folded text, so `desinformation` finds `désinformation` in either language.
+PostgreSQL: a tsvector table with a GIN index. Each practice's words are indexed twice, as they are
+(the `simple` configuration) and stemmed by the configuration of the practice's language (`english`
+or `french`), title and themes with weight A, the rest with weight B; ranked by `ts_rank`.
+SQLite: an FTS5 table with the `porter unicode61 remove_diacritics 2` tokenizer, ranked by `bm25`
+with per-column weights (set once as the table's `rank`).
+Both index accent-folded text (folded here, in Python, so both engines and both languages see the same
+words; PostgreSQL's `unaccent` would only repeat it), so `desinformation` finds `désinformation`.
+Ranking, paging and counting all run in SQL: a search never brings every match into Python.
 """
 
 import re
 import unicodedata
 
 from django.db import connection
+from django.utils import translation
+
+from ..models import country_name
 
 TABLE = "sessions_app_library_index"
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 # Title and themes weigh most (bm25 weights per column, in column order).
-_BM25 = "bm25(" + TABLE + ", 10.0, 6.0, 1.0)"
+BM25_WEIGHTS = "bm25(10.0, 6.0, 1.0)"
+SQLITE_TOKENIZER = "porter unicode61 remove_diacritics 2"
+# The PostgreSQL text-search configuration that stems a practice's language; `simple` for the others.
+CONFIGS = {"en": "english", "fr": "french"}
+QUERY_CONFIGS = ("simple", "english", "french")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -36,11 +47,21 @@ def create_sql(vendor: str) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {TABLE} (practice_id bigint PRIMARY KEY, document tsvector NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_gin ON {TABLE} USING gin (document)",
         ]
-    return [f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5(title, themes, body, tokenize='unicode61')"]
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5(title, themes, body, tokenize='{SQLITE_TOKENIZER}')",
+        # The weights live in the table, so `ORDER BY rank` (FTS5's fast path) ranks with them.
+        f"INSERT INTO {TABLE}({TABLE}, rank) VALUES ('rank', '{BM25_WEIGHTS}')",
+    ]
 
 
 def drop_sql(vendor: str) -> list[str]:
     return [f"DROP TABLE IF EXISTS {TABLE}"]
+
+
+def config_for(practice) -> str:
+    """The stemming configuration of a practice's text: its own language, else its meeting's."""
+    language = (practice.language or practice.session.meeting.language or "").lower()[:2]
+    return CONFIGS.get(language, "simple")
 
 
 def _document(practice) -> tuple[str, str, str]:
@@ -54,12 +75,22 @@ def _document(practice) -> tuple[str, str, str]:
             practice.what_was_done,
             practice.results,
             practice.lessons,
-            practice.delegation.name if practice.delegation_id else "",
+            # The country in both languages, so "Allemagne" finds Germany's practices.
+            *(_country_names(str(practice.delegation.country)) if practice.delegation_id else []),
             practice.session.title,
             practice.session.meeting.title,
         ]
     )
     return _words(practice.title), _words(themes), _words(body)
+
+
+def _country_names(code: str) -> list[str]:
+    names = []
+    for language in ("en", "fr"):
+        # country_name() names the active language; its cache key must say the truth.
+        with translation.override(language):
+            names.append(country_name(code, language))
+    return names
 
 
 def _words(text: str) -> str:
@@ -68,30 +99,49 @@ def _words(text: str) -> str:
     return " ".join(_WORD.findall(fold(text)))
 
 
+def _vector(weight: str) -> str:
+    # The words as they are (so a stop word or a foreign word still matches) and stemmed.
+    return f"setweight(to_tsvector('simple', %s) || to_tsvector(%s::regconfig, %s), '{weight}')"
+
+
+def _insert_sql() -> str:
+    if connection.vendor == "postgresql":
+        return (
+            f"INSERT INTO {TABLE} (practice_id, document) VALUES (%s, "
+            f"{_vector('A')} || {_vector('A')} || {_vector('B')})"
+            " ON CONFLICT (practice_id) DO UPDATE SET document = EXCLUDED.document"
+        )
+    return f"INSERT INTO {TABLE} (rowid, title, themes, body) VALUES (%s, %s, %s, %s)"
+
+
+def _row(practice) -> list:
+    title, themes, body = _document(practice)
+    if connection.vendor == "postgresql":
+        config = config_for(practice)
+        return [practice.pk, title, config, title, themes, config, themes, body, config, body]
+    return [practice.pk, title, themes, body]
+
+
 def index_practice(practice) -> None:
     """Write (or rewrite) one practice's row in the index."""
-    title, themes, body = _document(practice)
+    index_practices([practice])
+
+
+def index_practices(practices) -> None:
+    """Write (or rewrite) the rows of many practices, in one statement per batch (the rebuild's way)."""
+    rows = [_row(practice) for practice in practices]
+    if not rows:
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {TABLE} (practice_id, document) VALUES (%s, "
-                "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'A')"
-                " || setweight(to_tsvector('simple', %s), 'C'))"
-                " ON CONFLICT (practice_id) DO UPDATE SET document = EXCLUDED.document",
-                [practice.pk, title, themes, body],
-            )
-        else:
-            cursor.execute(f"DELETE FROM {TABLE} WHERE rowid = %s", [practice.pk])
-            cursor.execute(
-                f"INSERT INTO {TABLE} (rowid, title, themes, body) VALUES (%s, %s, %s, %s)",
-                [practice.pk, title, themes, body],
-            )
+        if connection.vendor != "postgresql":
+            # FTS5 has no upsert: delete the old rows first.
+            cursor.executemany(f"DELETE FROM {TABLE} WHERE rowid = %s", [[row[0]] for row in rows])
+        cursor.executemany(_insert_sql(), rows)
 
 
 def unindex_practice(practice_id: int) -> None:
     with connection.cursor() as cursor:
-        column = "practice_id" if connection.vendor == "postgresql" else "rowid"
-        cursor.execute(f"DELETE FROM {TABLE} WHERE {column} = %s", [practice_id])
+        cursor.execute(f"DELETE FROM {TABLE} WHERE {id_column()} = %s", [practice_id])
 
 
 def clear() -> None:
@@ -99,41 +149,63 @@ def clear() -> None:
         cursor.execute(f"DELETE FROM {TABLE}")
 
 
-def _match_sql(words: list[str]) -> tuple[str, str, list[str]]:
-    """(FROM-and-WHERE clause, rank expression, params) of a search for every one of `words`."""
-    if connection.vendor == "postgresql":
-        # Each word becomes a quoted lexeme (so ':' or '&' in it mean nothing), ANDed with the rest.
-        tsquery = " & ".join("'" + w.replace("'", "") + "'" for w in words)
-        return (
-            f"FROM {TABLE}, to_tsquery('simple', %s) q WHERE document @@ q",
-            "ts_rank(document, q) DESC, practice_id",
-            [tsquery],
-        )
-    # Every word a quoted FTS5 string: operators (NEAR, AND, -, *, parentheses) stay words.
-    fts = " ".join('"' + w.replace('"', "") + '"' for w in words)
-    return f"FROM {TABLE} WHERE {TABLE} MATCH %s", f"{_BM25}, rowid", [fts]
-
-
-def _id_column() -> str:
+def id_column() -> str:
     return "practice_id" if connection.vendor == "postgresql" else "rowid"
 
 
+def _match_sql(words: list[str]) -> tuple[str, str, list[str]]:
+    """(FROM-and-WHERE clause, ORDER BY expression, params) of a search for every one of `words`."""
+    if connection.vendor == "postgresql":
+        # Each word a quoted lexeme (so ':' or '&' in it mean nothing), as it is or stemmed in either
+        # language (a stop word's stemmed form is empty, which `||` ignores); the words ANDed.
+        one = "(" + " || ".join(f"to_tsquery('{config}', %s)" for config in QUERY_CONFIGS) + ")"
+        tsquery = " && ".join([one] * len(words))
+        params = [f"'{word}'" for word in words for _config in QUERY_CONFIGS]
+        return (
+            f"FROM {TABLE}, (SELECT {tsquery} AS q) AS search WHERE document @@ search.q",
+            "ts_rank_cd(document, search.q) DESC, practice_id",
+            params,
+        )
+    # Every word a quoted FTS5 string: operators (NEAR, AND, -, *, parentheses) stay words.
+    fts = " ".join('"' + w + '"' for w in words)
+    return f"FROM {TABLE} WHERE {TABLE} MATCH %s", "rank, rowid", [fts]
+
+
+def match_subquery(query: str) -> tuple[str, list[str]] | None:
+    """The match as SQL for `pk__in=RawSQL(...)`, so filters and facets run in the database
+    without passing thousands of ids as parameters (SQLite caps them); None without words."""
+    words = terms(query)
+    if not words:
+        return None
+    where, _rank, params = _match_sql(words)
+    return f"SELECT {id_column()} {where}", params
+
+
+def ranked_page(query: str, within: tuple[str, list], *, offset: int, limit: int) -> list[int]:
+    """One page of the ids matching `query`, best first, among the ids the SQL `within` selects
+    (the visible, filtered practices): ranked, limited and offset by the engine."""
+    words = terms(query)
+    if not words:
+        return []
+    where, rank, params = _match_sql(words)
+    within_sql, within_params = within
+    # `+rowid`: an expression, not the column, so SQLite does not hand the IN list to FTS5 as its way
+    # in (which would run the match once per listed row) but matches first and filters the matches.
+    column = id_column() if connection.vendor == "postgresql" else "+rowid"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {id_column()} {where} AND {column} IN ({within_sql}) ORDER BY {rank} LIMIT %s OFFSET %s",
+            [*params, *within_params, limit, offset],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def match(query: str) -> list[int] | None:
-    """Practice ids matching every word of `query`, best first; None when the query has no words."""
+    """Every practice id matching `query`, best first (for the rebuild check and the shell); None without words."""
     words = terms(query)
     if not words:
         return None
     where, rank, params = _match_sql(words)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_id_column()} {where} ORDER BY {rank}", params)
+        cursor.execute(f"SELECT {id_column()} {where} ORDER BY {rank}", params)
         return [row[0] for row in cursor.fetchall()]
-
-
-def match_subquery(query: str) -> tuple[str, list[str]] | None:
-    """The same match as SQL for `pk__in=RawSQL(...)`, so filters and facets run in the database
-    without passing thousands of ids as parameters (SQLite caps them)."""
-    words = terms(query)
-    if not words:
-        return None
-    where, _rank, params = _match_sql(words)
-    return f"SELECT {_id_column()} {where}", params

@@ -102,20 +102,23 @@ def rebuild_library_index() -> int:
         rows = Practice.objects.select_related("delegation", "session__meeting").prefetch_related(
             "themes", "library_themes"
         )
+        batch = []
         for practice in rows.iterator(chunk_size=500):
-            search.index_practice(practice)
-            count += 1
+            batch.append(practice)
+            if len(batch) == 500:
+                search.index_practices(batch)
+                count, batch = count + len(batch), []
+        search.index_practices(batch)
+        count += len(batch)
     return count
 
 
 def index_meeting_practices(meeting) -> int:
     """Index every practice of one meeting (after a restore that bulk-created them)."""
     rows = Practice.objects.filter(session__meeting=meeting).select_related("delegation", "session__meeting")
-    count = 0
-    for practice in rows.prefetch_related("themes", "library_themes"):
-        search.index_practice(practice)
-        count += 1
-    return count
+    practices = list(rows.prefetch_related("themes", "library_themes"))
+    search.index_practices(practices)
+    return len(practices)
 
 
 @transaction.atomic

@@ -2,7 +2,8 @@
 
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.http import content_disposition_header
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..access import delegation_of, is_secretariat, require_secretariat
-from ..library import queries, services
-from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus, Session
+from ..library import bulk_import, exports, queries, services
+from ..models import LibraryTheme, Meeting, Practice, PracticeLevel, PracticeStatus, Session
 from ..services import ActionRefused
 
 PAGE_SIZE = 20
@@ -42,6 +43,32 @@ def library_list(request):
     }
     template = "sessions_app/library_list.html#library-results" if request.htmx else "sessions_app/library_list.html"
     return render(request, template, context)
+
+
+EXPORTS = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def library_export(request, fmt):
+    """The library's current search and filters as a compendium (.docx), CSV or XLSX; what the page shows."""
+    if fmt not in EXPORTS:
+        raise Http404
+    query = request.GET.get("q", "")[:2000]
+    filters = queries.parse_filters(request.GET)
+    if fmt == "docx":
+        content = exports.library_docx(request.user, query=query, filters=filters)
+    else:
+        base_url = request.build_absolute_uri("/").rstrip("/")
+        build = exports.library_csv if fmt == "csv" else exports.library_xlsx
+        content = build(request.user, query=query, filters=filters, base_url=base_url)
+        if fmt == "csv":
+            content = b"".join(content)  # at most MAX_EXPORT rows: one response, under WSGI and ASGI alike
+    response = HttpResponse(content, content_type=EXPORTS[fmt])
+    response["Content-Disposition"] = content_disposition_header(True, f"practice-library.{fmt}")
+    return response
 
 
 def _get_visible(request, practice_id) -> Practice:
@@ -221,3 +248,76 @@ def library_themes(request):
         "nav_active": "library",
     }
     return render(request, "sessions_app/library_themes.html", context, status=422 if error else 200)
+
+
+def _upload_path(token: str):
+    from django.conf import settings
+
+    return settings.DATA_DIR / "library-imports" / f"{token}.bin"
+
+
+@login_required
+def library_import(request):
+    """The secretariat imports a compendium spreadsheet: upload, map the columns in a preview, confirm.
+
+    Until the confirmation the file waits in DATA_DIR/library-imports (named by a random token kept in
+    the secretariat's session), not in the database; the confirmation stores every row or none."""
+    import secrets
+
+    require_secretariat(request.user)
+    meetings = list(Meeting.objects.order_by("-start_date", "title"))
+    context = {"meetings": meetings, "choices": bulk_import.field_choices(), "nav_active": "library", "errors": []}
+    if request.method != "POST":
+        return render(request, "sessions_app/library_import.html", context)
+    action = request.POST.get("action", "upload")
+    stored = request.session.get("library_import") or {}
+    try:
+        if action == "upload":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ActionRefused(_("Choose the file to import."))
+            bulk_import.check_size(upload.size)  # before reading a large file into memory
+            data = upload.read()
+            sheet = bulk_import.read_spreadsheet(upload.name, data)
+            meeting = Meeting.objects.filter(pk=request.POST.get("meeting") or 0).first()
+            if meeting is None:
+                raise ActionRefused(_("Choose the meeting the practices were shared at."))
+            token = secrets.token_urlsafe(24)
+            path = _upload_path(token)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            if stored.get("token"):
+                _upload_path(stored["token"]).unlink(missing_ok=True)
+            stored = {"token": token, "name": upload.name, "meeting": meeting.pk}
+            request.session["library_import"] = stored
+            mapping = bulk_import.suggest_mapping(sheet.headers)
+        else:
+            if not stored.get("token") or not _upload_path(stored["token"]).exists():
+                raise ActionRefused(_("The uploaded file is no longer here; upload it again."))
+            sheet = bulk_import.read_spreadsheet(stored["name"], _upload_path(stored["token"]).read_bytes())
+            meeting = get_object_or_404(Meeting, pk=stored["meeting"])
+            mapping = [request.POST.get(f"column-{index}", "") for index in range(len(sheet.headers))]
+    except ActionRefused as refusal:
+        context["errors"] = [refusal.message]
+        return render(request, "sessions_app/library_import.html", context, status=422)
+    if action == "confirm":
+        try:
+            count = bulk_import.import_practices(meeting, user=request.user, sheet=sheet, mapping=mapping)
+        except ActionRefused:
+            pass  # the checked rows below say which rows are wrong; nothing was stored
+        else:
+            _upload_path(stored["token"]).unlink(missing_ok=True)
+            request.session.pop("library_import", None)
+            messages.success(request, _("%(count)s practices were imported into the library.") % {"count": count})
+            return redirect(reverse("library") + "?" + f"meeting={meeting.slug}")
+    checked = bulk_import.check_rows(sheet, mapping, meeting)
+    context.update(
+        sheet=sheet,
+        meeting=meeting,
+        columns=[{"index": i, "header": header, "field": mapping[i], "sample": [row[i] for row in sheet.rows[:3]]}
+                 for i, header in enumerate(sheet.headers)],
+        preview=sheet.rows[:10],
+        checked=checked,
+        errors=checked.errors,
+    )  # fmt: skip
+    return render(request, "sessions_app/library_import.html", context, status=422 if checked.errors and action == "confirm" else 200)

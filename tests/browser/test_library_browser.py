@@ -73,3 +73,39 @@ def test_delegate_finds_a_practice_by_country_and_theme_with_the_keyboard(browse
         assert Axe().run(page).response["violations"] == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("device", list(VIEWPORTS))
+def test_secretariat_imports_a_spreadsheet_with_the_keyboard(browser, library_server, device, tmp_path):
+    """Upload, map in the preview, confirm: keyboard only (the file itself is chosen in the system's
+    dialog, which a test sets directly), no horizontal scroll of the page on a phone, 0 axe violations."""
+    sheet = tmp_path / "compendium.csv"
+    title = f"Imported citizens' jury ({device})"
+    sheet.write_text(f"Titre,Pays,Description,Année,Commentaire\n{title},Chile,A jury of citizens.,2020,{'long text ' * 30}\n", "utf-8")
+    context = browser.new_context(base_url=library_server.url, **VIEWPORTS[device])
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        helpers.login(page, "secretariat")
+        page.goto("/practices/import/")
+        assert Axe().run(page).response["violations"] == []
+        page.set_input_files("#import-file", str(sheet))
+        tab_to(page, "import-file")
+        page.keyboard.press("Tab")  # to "Read the file"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page.locator("#column-0")).to_have_value("title")
+        expect(page.locator("#column-4")).to_have_value("")
+        expect(page.get_by_role("status")).to_contain_text("1 practice is ready to import.")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert Axe().run(page).response["violations"] == []
+        confirm = page.get_by_role("button", name="Import the practices")
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if confirm.evaluate("el => el === document.activeElement"):
+                break
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page.get_by_role("link", name=title)).to_be_visible()
+    finally:
+        context.close()

@@ -8,5 +8,5 @@ replaced: `record.build`, `record.parse`, `record.restore_record`, `record.Recor
 from __future__ import annotations
 
 from .export import build, dumps, export_record  # noqa: F401
-from .format import BATCH, FORMAT, JOIN_CODE_ALPHABET, VERSION, RecordError  # noqa: F401
+from .format import BATCH, FORMAT, JOIN_CODE_ALPHABET, LIBRARY_FIELDS, VERSION, RecordError  # noqa: F401
 from .restore import parse, restore_record  # noqa: F401

@@ -29,7 +29,7 @@ from ...models import (
 )
 from .. import record_images
 from ..record_rounds import export_rounds
-from .format import FORMAT, VERSION
+from .format import FORMAT, LIBRARY_FIELDS, VERSION
 
 # --- Export --------------------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ def export_record(meeting: Meeting) -> dict:
         .values(
             "id", "session_id", "delegation__country", "question_id", "paragraph_id", "title", "description", "link",
             "visibility", "hidden_reason", "starred", "created_by__username", "updated_by__username", "created_at",
-            "updated_at",
+            "updated_at", *LIBRARY_FIELDS, "answer_id", "merged_into_id",
         )
     )  # fmt: skip
     practice_key = {row["id"]: key for key, row in enumerate(practices, start=1)}
@@ -128,6 +128,11 @@ def export_record(meeting: Meeting) -> dict:
         "practice_id", "theme__name"
     ):
         practice_themes.setdefault(practice_id, []).append(name)
+    library_themes: dict[int, list[dict]] = {}
+    for practice_id, slug, name_en, name_fr in Practice.library_themes.through.objects.filter(
+        practice__session__meeting=meeting
+    ).values_list("practice_id", "librarytheme__slug", "librarytheme__name_en", "librarytheme__name_fr"):
+        library_themes.setdefault(practice_id, []).append({"slug": slug, "en": name_en, "fr": name_fr})
     practices_by_session = _group(
         [
             {
@@ -147,6 +152,12 @@ def export_record(meeting: Meeting) -> dict:
                 "updated_by": user(row["updated_by__username"]),
                 "created_at": _dt(row["created_at"]),
                 "updated_at": _dt(row["updated_at"]),
+                # The library's fields (issue 24): a restored practice lands in the library as it was.
+                **{name: row[name] for name in LIBRARY_FIELDS},
+                "library_themes": sorted(library_themes.get(row["id"], []), key=lambda theme: theme["slug"]),
+                "answer": answer_ref.get(row["answer_id"]),
+                # A duplicate merged into another practice of the same meeting; other meetings' keepers are not in the record.
+                "merged_into": practice_key.get(row["merged_into_id"]),
             }
             for row in practices
         ],
@@ -269,6 +280,7 @@ def export_record(meeting: Meeting) -> dict:
             "answer_visibility": meeting.answer_visibility,
             "join_code": meeting.join_code,
             "source_name": meeting.source_name,
+            "library": meeting.library,
             "current_session": session_number.get(meeting.current_session_id),
             "current_question": question_ref.get(meeting.current_question_id),
             "created_at": _dt(meeting.created_at),

@@ -11,3 +11,10 @@ JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 class RecordError(Exception):
     """A record that cannot be read or restored; the message says why and is shown as it is."""
+
+
+# The practice's library fields, exported and restored as they are (all optional in older records).
+LIBRARY_FIELDS = (
+    "level", "year_started", "status", "problem", "what_was_done", "results", "lessons", "links", "contact",
+    "contact_consent", "language", "verified", "retired",
+)  # fmt: skip

@@ -27,12 +27,16 @@ from ...models import (
     Delegation,
     FigureImage,
     FloorRequest,
+    LibraryAccess,
+    LibraryTheme,
     Meeting,
     ModerationAction,
     Participant,
     Poll,
     PollOption,
     Practice,
+    PracticeLevel,
+    PracticeStatus,
     Question,
     Reference,
     Session,
@@ -40,7 +44,7 @@ from ...models import (
     Visibility,
     Vote,
 )
-from .format import BATCH, FORMAT, JOIN_CODE_ALPHABET, VERSION, RecordError
+from .format import BATCH, FORMAT, JOIN_CODE_ALPHABET, LIBRARY_FIELDS, VERSION, RecordError
 
 # --- Restore -------------------------------------------------------------------------------------
 
@@ -179,6 +183,7 @@ class _Restore:
         self.answers: dict[tuple[int, int, str], Answer] = {}
         self.practices: dict[int, Practice] = {}
         self.themes: dict[str, Theme] = {}
+        self.library_themes: dict[str, LibraryTheme] = {}
         self.images: list[FigureImage] = []
         self.image_srcs: set[str] = set()
 
@@ -216,6 +221,7 @@ class _Restore:
             answer_visibility=_choice(data["answer_visibility"], Meeting.AnswerVisibility),
             join_code=join_code or None,
             source_name=data["source_name"],
+            library=_choice(data.get("library", LibraryAccess.MEMBERS), LibraryAccess),
         )
         meeting.delegations.set([self.delegation(code) for code in document["delegations"]])
         for image in self.images:
@@ -406,16 +412,54 @@ class _Restore:
                     starred=bool(entry["starred"]),
                     created_by=self.user(entry["created_by"]),
                     updated_by=self.user(entry["updated_by"]),
+                    answer=self.answers[tuple(entry["answer"])] if entry.get("answer") is not None else None,
+                    **self._library_fields(entry),
                 )
                 rows.append((practice, {"created_at": _parse_dt(entry["created_at"]), "updated_at": _parse_dt(entry["updated_at"])}))
                 entries.append(entry)
         links = []
-        for practice, entry in zip(self._create(Practice, rows), entries):
+        created = self._create(Practice, rows)
+        for practice, entry in zip(created, entries):
             if entry["key"] in self.practices:
                 raise ValueError(f"practice key {entry['key']} appears twice")
             self.practices[entry["key"]] = practice
             links += [Practice.themes.through(practice=practice, theme=self.themes[name]) for name in entry["themes"]]
         Practice.themes.through.objects.bulk_create(links, batch_size=BATCH)
+        merged = []
+        library_links = []
+        for practice, entry in zip(created, entries):
+            if entry.get("merged_into") is not None:
+                practice.merged_into = self.practices[entry["merged_into"]]
+                merged.append(practice)
+            for theme in entry.get("library_themes", []):
+                library_links.append(Practice.library_themes.through(practice=practice, librarytheme=self.library_theme(theme)))
+        Practice.objects.bulk_update(merged, ["merged_into"], batch_size=BATCH)
+        Practice.library_themes.through.objects.bulk_create(library_links, batch_size=BATCH)
+
+    def library_theme(self, theme: dict) -> LibraryTheme:
+        """The vocabulary's theme by slug; one the vocabulary lacks is added with the record's labels."""
+        slug = _text(theme["slug"])[:80]
+        if slug not in self.library_themes:
+            self.library_themes[slug], _made = LibraryTheme.objects.get_or_create(
+                slug=slug, defaults={"name_en": _text(theme["en"])[:120], "name_fr": _text(theme.get("fr") or "")[:120]}
+            )
+        return self.library_themes[slug]
+
+    @staticmethod
+    def _library_fields(entry: dict) -> dict:
+        fields = {name: entry[name] for name in LIBRARY_FIELDS if entry.get(name) is not None}
+        for name in ("level", "status"):
+            if fields.get(name):
+                fields[name] = _choice(fields[name], PracticeLevel if name == "level" else PracticeStatus)
+        for name in ("problem", "what_was_done", "results", "lessons", "links", "contact", "language"):
+            if name in fields:
+                fields[name] = _text(fields[name])
+        if "year_started" in fields:
+            fields["year_started"] = int(fields["year_started"])
+        for name in ("contact_consent", "verified", "retired"):
+            if name in fields:
+                fields[name] = bool(fields[name])
+        return fields
 
     def _restore_conclusions(self, session: Session, entries: list[dict]) -> None:
         self._create(
