@@ -28,7 +28,7 @@ from ...models import (
     Vote,
 )
 from .. import record_images
-from ..record_rounds import export_rounds
+from .rounds import export_rounds
 from .format import FORMAT, LIBRARY_FIELDS, VERSION
 
 # --- Export --------------------------------------------------------------------------------------

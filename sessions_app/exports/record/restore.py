@@ -18,7 +18,7 @@ from django_countries import countries
 
 from ...library.services import index_meeting_practices
 from .. import record_images
-from ..record_rounds import restore_rounds
+from .rounds import restore_rounds
 from ...models import (
     Answer,
     AnswerRevision,
@@ -44,7 +44,7 @@ from ...models import (
     Visibility,
     Vote,
 )
-from .format import BATCH, FORMAT, JOIN_CODE_ALPHABET, LIBRARY_FIELDS, VERSION, RecordError
+from .format import BATCH, FORMAT, JOIN_CODE_ALPHABET, LIBRARY_FIELDS, VERSION, RecordError, parse_time
 
 # --- Restore -------------------------------------------------------------------------------------
 
@@ -86,13 +86,7 @@ def restore_record(document: dict) -> Meeting:
         raise RecordError(_("The record is malformed (%(detail)s); nothing was imported.") % {"detail": detail}) from error
 
 
-def _parse_dt(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"time without a time zone: {value}")
-    return parsed
+_parse_dt = parse_time
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -11,22 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ..models import Meeting, OpinionRound, Session, Statement, StatementVote
-from ..opinion import analysis
-from ..opinion.services import round_votes
+from ...models import Meeting, OpinionRound, Session, Statement, StatementVote
+from ...opinion import analysis
+from ...opinion.services import round_votes
+from .format import parse_time
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
 
 
-def _when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"time without a time zone: {value}")
-    return parsed
+_when = parse_time
 
 
 def _one_of(value, choices) -> object:
@@ -77,7 +72,7 @@ def export_rounds(meeting: Meeting, *, question_ref: dict, answer_ref: dict, use
 def restore_rounds(session: Session, entries: list[dict], *, question: Callable, answer: Callable, delegation: Callable,
                    user: Callable) -> None:
     """Create a session's rounds from its record entries, then compute each round's analysis again."""
-    from ..opinion.services import fold
+    from ...opinion.services import fold
 
     for entry in entries:
         round = OpinionRound.objects.create(
