@@ -103,3 +103,89 @@ def test_after_voting_on_all_statements_a_delegation_reviews_and_changes_its_vot
     services.set_round_status(user=room["chair"], round=round, status="paused")
     paused = client.get(page_url(room)).content.decode()
     assert 'aria-pressed' not in paused
+
+
+def stored_round(room, codes=("HU", "KR", "LV", "NO")):
+    """A round whose analysis is set by hand: one group holding the delegations `codes`, another of the rest."""
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round")
+    statement = services.add_statement(user=room["chair"], round=round, text="A statement")
+    members = [DelegationFactory(country=code) for code in codes]
+    room["meeting"].delegations.add(*members)
+    others = room["delegations"][:3]
+    everyone = members + others
+    round.analysis = {
+        "statements": {str(statement.pk): {"agree": 4, "disagree": 3, "pass": 0}}, "voters": 7, "counted": 7,
+        "mapped": True, "reason": "",
+        "points": [{"delegation": d.pk, "x": 0.123 * i + 0.0417, "y": -0.37 * (i % 3) + 0.011, "group": 0 if d in members else 1}
+                   for i, d in enumerate(everyone)],
+        "groups": [{"label": "A", "members": [d.pk for d in members],
+                    "representative": [{"statement": statement.pk, "direction": "agree", "p": 0.8333, "pt": 2.0, "share": 1.0}]},
+                   {"label": "B", "members": [d.pk for d in others], "representative": []}],
+        "consensus": [], "group_consensus": [], "divisive": [],
+    }
+    round.save(update_fields=["analysis"])
+    return round
+
+
+def render_analysis(room, round, language):
+    with translation.override(language):
+        return render_to_string("sessions_app/partials/opinion_analysis.html", queries.round_view(round, room["meeting"]))
+
+
+def test_the_map_writes_its_numbers_with_a_decimal_point_in_french(room):
+    round = stored_round(room)
+    html = render_analysis(room, round, "fr")
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert "Carte" in svg or "carte" in svg  # rendered in French
+    numbers = re.findall(r'\s(?:cx|cy|x|y|width|height|viewBox|r)="([^"]*)"', svg)
+    assert len(numbers) > 3 * 7 and all("," not in value for value in numbers)
+    assert re.search(r'cx="\d+\.\d"', svg)
+    assert all(0 <= float(value) <= queries.MAP_SIZE for value in re.findall(r'\scx="([^"]*)"', svg))
+
+
+def test_group_members_are_listed_in_the_order_of_their_names_in_the_reader_language(room):
+    round = stored_round(room)
+    english = render_analysis(room, round, "en")
+    cell = re.search(r'<th scope="row">A</th>\s*<td>([^<]*)</td>', english).group(1)
+    assert cell.index("Hungary") < cell.index("Latvia") < cell.index("Norway") < cell.index("Korea")
+    french = render_analysis(room, round, "fr")
+    cell = re.search(r'<th scope="row">A</th>\s*<td>([^<]*)</td>', french).group(1)
+    assert cell.index("Corée") < cell.index("Hongrie") < cell.index("Lettonie") < cell.index("Norvège")
+
+
+def test_a_representative_statement_says_what_its_number_means(room):
+    round = stored_round(room)
+    english = render_analysis(room, round, "en")
+    assert "100 % of the group agree" in english and "(0.83)" not in english
+    assert "100 % du groupe" in render_analysis(room, round, "fr")
+
+
+# A small matrix worked by hand: group A (rows 0-5) and group B (rows 6-9) on eight statements.
+# Statements 1-6 split the groups (A agrees, B disagrees): 6 agrees of 10, pa = 7/12, not a consensus.
+# Statement 7: A disagrees (6), B agrees 3 and disagrees 1: 7 disagrees of 10, pd = 8/12 > 1/2 and
+# pdt = 2 sqrt(11) (8/11 - 1/2) = 1.51 > 1.2816, a consensus; yet the groups' shares of agreement are
+# 1/8 and 4/6, a gap of 0.54 that the old rule called divisive.
+# Statement 8: A passes, B agrees: a gap of 0.71 but no group against it, so not divisive.
+def small_room():
+    A, D, P = analysis.AGREE, analysis.DISAGREE, analysis.PASS
+    votes = {}
+    for row in range(10):
+        in_a = row < 6
+        choices = {s: (A if in_a else D) for s in range(1, 7)}
+        choices[7] = D if in_a else (A if row < 9 else D)
+        choices[8] = P if in_a else A
+        votes[row] = choices
+    return analysis.analyse(votes, list(range(1, 9)))
+
+
+def test_consensus_and_divisive_statements_never_overlap():
+    result = small_room()
+    assert result["mapped"] and [len(g["members"]) for g in result["groups"]] == [6, 4]
+    consensus = {(row["statement"], row["direction"]) for row in result["consensus"]}
+    assert (7, "disagree") in consensus and not any(s in range(1, 7) for s, _d in consensus)
+    divisive = [row["statement"] for row in result["divisive"]]
+    assert 7 not in divisive
+    assert 8 not in divisive
+    assert set(divisive) == {1, 2, 3, 4, 5} and len(divisive) == analysis.MAX_REPRESENTATIVE
+    consensus_row = next(row for row in result["consensus"] if row["statement"] == 7)
+    assert consensus_row["share"] == 0.7

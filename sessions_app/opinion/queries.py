@@ -64,7 +64,11 @@ def round_view(round: OpinionRound, meeting: Meeting) -> dict:
                      **{f"{k}_pct": int(100 * v / total + 0.5) if total else 0 for k, v in tally.items()}})
 
     def text_of(rows):
-        return [{**row, "statement": statements[row["statement"]]} for row in rows if row["statement"] in statements]
+        # "percent": the share of the group (or of the room) that agrees, or disagrees, as counted; an analysis
+        # stored before "share" was kept shows its smoothed share, (n + 1) / (votes + 2).
+        return [{**row, "statement": statements[row["statement"]],
+                 **({"percent": int(100 * row.get("share", row["p"]) + 0.5)} if "p" in row else {})}
+                for row in rows if row["statement"] in statements]
 
     groups = [{"label": g["label"], "size": len(g["members"]), "colour": COLOURS[i % len(COLOURS)],
                "members": [delegations[m] for m in g["members"] if m in delegations] if named else [],
