@@ -41,3 +41,31 @@ def test_a_phone_votes_by_keyboard_and_the_console_follows_live(new_context, mee
     for page in (phone, console):
         violations = axe.run(page).response["violations"]
         assert violations == [], [(v["id"], [node["target"] for node in v["nodes"]]) for v in violations]
+
+
+def test_the_round_on_the_room_screen_is_full_width_and_fits_one_projector_screen(new_context, meeting_slug):
+    import os
+
+    screen = open_live_page(new_context("chair", viewport={"width": 1280, "height": 800}), f"/meetings/{meeting_slug}/screen/")
+    console = new_context("chair").new_page()
+    console.goto(f"/meetings/{meeting_slug}/sessions/2/console/")
+    console.get_by_role("button", name="Show on the room screen").first.click()
+    try:
+        shown = screen.locator(".screen-opinion-round")
+        expect(shown).to_contain_text("30 delegations counted", timeout=LIVE_TIMEOUT)
+        expect(shown.locator("svg[role=img] circle[r='7']")).to_have_count(30)
+        expect(shown.locator("table")).to_have_count(0)
+        box, question = shown.bounding_box(), screen.locator(".screen-main").bounding_box()
+        map_box = shown.locator("svg[role=img]").bounding_box()
+        assert box["width"] >= 0.85 * 1280 - 2 * 0.05 * 1280, box  # the whole width inside the screen's margins
+        assert box["x"] <= question["x"] + 1
+        assert map_box["x"] + map_box["width"] <= 1280 and map_box["height"] >= 300, map_box
+        assert box["height"] <= 800, box
+        if os.environ.get("SCREENSHOT_DIR"):
+            screen.screenshot(path=f"{os.environ['SCREENSHOT_DIR']}/screen-opinion.png")
+        violations = Axe().run(screen).response["violations"]
+        assert violations == [], [(v["id"], [node["target"] for node in v["nodes"]]) for v in violations]
+        assert screen.evaluate("window.__notReloaded") is True
+    finally:
+        console.get_by_role("button", name="Take off the room screen").first.click()
+    expect(screen.locator(".screen-opinion-round")).to_have_count(0, timeout=LIVE_TIMEOUT)
