@@ -189,3 +189,17 @@ def test_consensus_and_divisive_statements_never_overlap():
     assert set(divisive) == {1, 2, 3, 4, 5} and len(divisive) == analysis.MAX_REPRESENTATIVE
     consensus_row = next(row for row in result["consensus"] if row["statement"] == 7)
     assert consensus_row["share"] == 0.7
+
+
+def test_a_proposal_pushes_no_panel_to_delegations_so_the_proposer_keeps_the_thanks(room):
+    from sessions_app import live
+    from sessions_app.models import Event
+
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round", proposals_allowed=True)
+    services.add_statement(user=room["chair"], round=round, text="The only statement")
+    added = Event.objects.order_by("-seq").first()
+    services.propose_statement(user=room["delegates"][0], round=round, text="From a delegation")
+    proposed = Event.objects.order_by("-seq").first()
+    delegation_prefix = f"meeting.{room['meeting'].pk}.delegation."
+    assert any(group.startswith(delegation_prefix) for group, _html, _seq in live.render_batch([added]))
+    assert not any(group.startswith(delegation_prefix) for group, _html, _seq in live.render_batch([proposed]))
