@@ -322,8 +322,9 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
     # A vote changes the console only through the (debounced) analysis that follows it.
     fragments = [] if event.type == events.OPINION_VOTED else [(events.group_name(meeting.pk, events.CONSOLE), html)]
-    if event.type != events.OPINION_ANALYSED:
-        # Each delegation sees its own next statement: after a vote only the voter's, after a change everyone's.
+    if event.type != events.OPINION_ANALYSED and not event.payload.get("proposed"):
+        # Each delegation sees its own next statement: after a vote only the voter's, after a change everyone's
+        # (not after a proposal, which nobody sees before moderation: the proposer's panel keeps its thanks).
         session = Session.objects.select_related("meeting").get(pk=round.session_id)
         voter = event.payload.get("delegation") if event.type == events.OPINION_VOTED else None
         for delegation in meeting.delegations.filter(**({"pk": voter} if voter else {})):

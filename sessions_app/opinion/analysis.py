@@ -18,6 +18,7 @@ Z_90 = 1.2816  # one-sided 90 %
 MIN_VOTERS = 7
 MAX_REPRESENTATIVE = 5
 SEED = 0
+DIVISIVE_GAP = 0.25  # at least this gap between groups' shares of agreement
 
 # Why the map is not drawn (the templates say it in the reader's language).
 FEW_VOTERS = "few_voters"
@@ -142,6 +143,7 @@ def representative(values: np.ndarray, labels: np.ndarray, group: int, columns: 
                 metric = r * rt * p * pt
                 if best is None or metric > best["metric"]:
                     best = {"statement": statement, "direction": direction, "p": round(p, 4), "pt": round(pt, 4),
+                            "share": round(n_x / n_s, 4) if n_s else 0.0,
                             "r": round(r, 4), "rt": round(rt, 4), "metric": metric}
         if best is not None:
             chosen.append(best)
@@ -179,7 +181,8 @@ def analyse(votes: dict[int, dict[int, int]], statements: list[int]) -> dict:
         for direction, n_x in (("agree", n_a), ("disagree", n_d)):
             p, pt = pa_pat(n_x, n_s)
             if p > 0.5 and pt > Z_90:
-                result["consensus"].append({"statement": statement, "direction": direction, "p": round(p, 4), "pt": round(pt, 4)})
+                result["consensus"].append({"statement": statement, "direction": direction, "p": round(p, 4), "pt": round(pt, 4),
+                                            "share": round(n_x / n_s, 4) if n_s else 0.0})
     result["consensus"].sort(key=lambda row: (-row["p"], -row["pt"], columns.index(row["statement"])))
 
     if len(rows) < MIN_VOTERS:
@@ -215,13 +218,20 @@ def analyse(votes: dict[int, dict[int, int]], statements: list[int]) -> dict:
     aware.sort(key=lambda row: (-row["score"], columns.index(row["statement"])))
     result["group_consensus"] = aware[:MAX_REPRESENTATIVE]
 
-    # Divisive: the widest gap between groups in their share of agreement.
+    # Divisive: groups on opposite sides (one agrees more than it disagrees, another disagrees more than it
+    # agrees), ranked by the gap between groups in their share of agreement. A consensus is never divisive.
     if len(blocks) > 1:
+        agreed = {row["statement"] for row in result["consensus"]}
+        sides = [column_counts(block) for block in blocks]
         divisive = []
         for j, statement in enumerate(columns):
+            if statement in agreed:
+                continue
             shares = [row[j] for row in block_shares]
             gap = max(shares) - min(shares)
-            if gap >= 0.25:
+            for_it = any(a[j] > d[j] for a, d, _v in sides)
+            against = any(d[j] > a[j] for a, d, _v in sides)
+            if gap >= DIVISIVE_GAP and for_it and against:
                 divisive.append({"statement": statement, "gap": round(gap, 4)})
         divisive.sort(key=lambda row: (-row["gap"], columns.index(row["statement"])))
         result["divisive"] = divisive[:MAX_REPRESENTATIVE]

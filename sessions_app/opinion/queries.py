@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models import Delegation, Meeting, OpinionRound, Statement, StatementVote
 from . import analysis
@@ -12,11 +12,15 @@ MAP_MARGIN = 24
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]  # distinct in grey too (Tableau 10)
 
 
+CHOICE_NAMES = {-1: "agree", 0: "pass", 1: "disagree"}
+
+
 @dataclass
 class NextStatement:
     statement: Statement | None
     done: int
     total: int
+    voted: list[dict] = field(default_factory=list)  # {"statement", "choice"} in the round's order: to review and change
 
 
 def approved(round: OpinionRound) -> list[Statement]:
@@ -26,16 +30,18 @@ def approved(round: OpinionRound) -> list[Statement]:
 def next_statement(round: OpinionRound, delegation: Delegation) -> NextStatement:
     """The statement this delegation sees next (priority rule or chair's order), and its progress."""
     statements = approved(round)
-    voted = set(StatementVote.objects.filter(statement__round=round, delegation=delegation).values_list("statement_id", flat=True))
+    voted = dict(StatementVote.objects.filter(statement__round=round, delegation=delegation).values_list("statement_id", "choice"))
     left = [s for s in statements if s.pk not in voted]
+    review = [{"statement": s, "choice": CHOICE_NAMES[voted[s.pk]]} for s in statements if s.pk in voted]
     if left and round.order == OpinionRound.Order.PRIORITY:
         tallies = tallies_of(round)
         left.sort(key=lambda s: (-analysis.priority(tallies.get(s.pk, {"agree": 0, "disagree": 0, "pass": 0})), s.position, s.pk))
-    return NextStatement(statement=left[0] if left else None, done=len(statements) - len(left), total=len(statements))
+    return NextStatement(statement=left[0] if left else None, done=len(statements) - len(left), total=len(statements),
+                         voted=review)
 
 
 def tallies_of(round: OpinionRound) -> dict[int, dict[str, int]]:
-    names = {-1: "agree", 0: "pass", 1: "disagree"}
+    names = CHOICE_NAMES
     tallies: dict[int, dict[str, int]] = {}
     for statement_id, choice in StatementVote.objects.filter(statement__round=round).values_list("statement_id", "choice"):
         tallies.setdefault(statement_id, {"agree": 0, "disagree": 0, "pass": 0})[names[choice]] += 1
@@ -58,7 +64,11 @@ def round_view(round: OpinionRound, meeting: Meeting) -> dict:
                      **{f"{k}_pct": int(100 * v / total + 0.5) if total else 0 for k, v in tally.items()}})
 
     def text_of(rows):
-        return [{**row, "statement": statements[row["statement"]]} for row in rows if row["statement"] in statements]
+        # "percent": the share of the group (or of the room) that agrees, or disagrees, as counted; an analysis
+        # stored before "share" was kept shows its smoothed share, (n + 1) / (votes + 2).
+        return [{**row, "statement": statements[row["statement"]],
+                 **({"percent": int(100 * row.get("share", row["p"]) + 0.5)} if "p" in row else {})}
+                for row in rows if row["statement"] in statements]
 
     groups = [{"label": g["label"], "size": len(g["members"]), "colour": COLOURS[i % len(COLOURS)],
                "members": [delegations[m] for m in g["members"] if m in delegations] if named else [],

@@ -142,7 +142,7 @@ def propose_statement(*, user: User, round: OpinionRound, text: str) -> Statemen
     if round.status != Status.OPEN:
         raise ActionRefused(_("This round is not open."))
     statement = _new_statement(round, text, status=Statement.Status.PENDING, proposed_by=delegation)
-    _record(round, statement=statement.pk)
+    _record(round, statement=statement.pk, proposed=True)
     return statement
 
 

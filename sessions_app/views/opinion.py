@@ -127,8 +127,16 @@ def propose_statement(request, slug, round_id):
         services.propose_statement(user=request.user, round=round, text=request.POST.get("text", ""))
     except ActionRefused as refusal:
         return _refused(request, refusal, _session_url(round))
+    if request.htmx:
+        return _vote_panel(request, round, proposed=_proposed())
     messages.success(request, _proposed())
     return redirect(_session_url(round))
+
+
+def _vote_panel(request, round: OpinionRound, **extra) -> HttpResponse:
+    """The delegation's panel for the round, rendered with the request (so its forms carry a CSRF token)."""
+    context = {"meeting": round.session.meeting, **delegate_round(round, access.delegation_of(request.user)), **extra}
+    return render(request, "sessions_app/partials/opinion_vote.html", context)
 
 
 def _proposed() -> str:
@@ -149,8 +157,7 @@ def cast_vote(request, slug, statement_id):
         return _refused(request, refusal, _session_url(round))
     if not request.htmx:
         return redirect(_session_url(round))
-    context = {"meeting": round.session.meeting, **delegate_round(round, access.delegation_of(request.user))}
-    return render(request, "sessions_app/partials/opinion_vote.html", context)
+    return _vote_panel(request, round)
 
 
 @login_required
