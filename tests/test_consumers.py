@@ -382,3 +382,24 @@ async def test_a_render_whose_loop_does_not_answer_renders_every_language_instea
             stalled.close()
 
     assert await asyncio.wait_for(asyncio.to_thread(render_thread), timeout=5) is None
+
+
+async def test_switching_to_chatham_house_rerenders_the_screen_without_names():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+    screen, _, _ = await open_socket(screen_path(meeting), world["chair"])
+    secretariat = await database_sync_to_async(make_secretariat)()
+    await database_sync_to_async(change_meeting_settings)(
+        user=secretariat, meeting=meeting, values={"attribution": "chatham", "answer_visibility": meeting.answer_visibility})
+    html = await screen.receive_from(timeout=2)
+    assert 'id="screen-main"' in html and "Key idea" in html
+    assert 'id="opinion-screen"' in html  # the opinion round's part too, whose group tables name delegations
+    assert "France" not in html
+    await screen.disconnect()
