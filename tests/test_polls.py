@@ -284,3 +284,19 @@ def test_open_poll_shows_its_question_once_and_names_the_options_group_by_it(cli
     assert " ".join(shown.parts).count(poll.prompt) == 1
     # the fieldset's legend still carries the question for screen readers
     assert f'<legend class="poll-prompt visually-hidden" lang="{room["meeting"].language}">{poll.prompt}</legend>' in page
+
+
+@pytest.mark.parametrize("language, voters, turnout", [
+    ("en", ["de"], "1 of 4 delegations voted"),
+    ("en", ["de", "jp"], "2 of 4 delegations voted"),
+    ("fr", ["de"], "1 délégation sur 4 a voté"),
+    ("fr", ["de", "jp"], "2 délégations sur 4 ont voté"),
+])
+def test_poll_turnout_agrees_with_the_number_of_voters(client, room, language, voters, turnout):
+    poll = priority_poll(room)
+    for name in voters:
+        polls.cast_vote(user=room[name], poll=poll, key=name, options=option_ids(poll, "Other"))
+    polls.set_poll_results_visible(user=room["chair"], poll=poll, visible=True)
+    client.force_login(room["fr"])
+    page = client.get(reverse("session", args=[room["meeting"].slug, room["session"].number]), HTTP_ACCEPT_LANGUAGE=language)
+    assert turnout in page.content.decode()
