@@ -245,12 +245,17 @@ def _settings_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     rendered afresh: a switch of attribution must not leave names on an open screen until a reload."""
     from .models import OpinionRound
     from .opinion import queries as opinion_queries
+    from .synthesis import queries as synthesis_queries
 
     meeting = Meeting.objects.get(pk=meeting.pk)  # the settings just saved, not the caller's copy
     notice = _later("settings_notice", meeting=meeting)
     rounds = functools.cache(lambda: [opinion_queries.round_view(round, meeting)
                                       for round in OpinionRound.objects.filter(session__meeting=meeting).order_by("pk")])
-    console = lambda: notice() + "".join(_render("opinion_analysis", **view, oob="true") for view in rounds())  # noqa: E731
+    panels = functools.cache(lambda: synthesis_queries.theme_panels(
+        list(Question.objects.filter(session__meeting=meeting, synthesis__isnull=False).order_by("pk")), meeting))
+    console = lambda: notice() + "".join(  # noqa: E731
+        [_render("opinion_analysis", **view, oob="true") for view in rounds()]
+        + [_render("synthesis_question", **panel, oob="true") for panel in panels()])
     delegate: Callable[[], str] = notice
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         question_ids = list(Question.objects.filter(session__meeting=meeting).values_list("pk", flat=True))
