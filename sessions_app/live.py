@@ -241,11 +241,33 @@ def _conclusions_fragments(event: Event, meeting: Meeting) -> LazyFragments:
 
 
 def _settings_fragments(event: Event, meeting: Meeting) -> LazyFragments:
+    """The notice, and every live part that names delegations (or not, under the Chatham House rule),
+    rendered afresh: a switch of attribution must not leave names on an open screen until a reload."""
+    from .models import OpinionRound
+    from .opinion import queries as opinion_queries
+    from .synthesis import queries as synthesis_queries
+
+    meeting = Meeting.objects.get(pk=meeting.pk)  # the settings just saved, not the caller's copy
     notice = _later("settings_notice", meeting=meeting)
+    rounds = functools.cache(lambda: [opinion_queries.round_view(round, meeting)
+                                      for round in OpinionRound.objects.filter(session__meeting=meeting).order_by("pk")])
+    panels = functools.cache(lambda: synthesis_queries.theme_panels(
+        list(Question.objects.filter(session__meeting=meeting, synthesis__isnull=False).order_by("pk")), meeting))
+    console = lambda: notice() + "".join(  # noqa: E731
+        [_render("opinion_analysis", **view, oob="true") for view in rounds()]
+        + [_render("synthesis_question", **panel, oob="true") for panel in panels()])
+    delegate: Callable[[], str] = notice
+    if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
+        question_ids = list(Question.objects.filter(session__meeting=meeting).values_list("pk", flat=True))
+        published = functools.cache(lambda: queries.published_answers(question_ids=question_ids))
+        delegate = lambda: notice() + "".join(  # noqa: E731
+            _render("published_answers", question_id=pk, answers=answers, meeting=meeting, oob="true")
+            for pk, answers in published().items() if answers)
+    screen = screen_fragment(meeting)
     return [
-        (events.group_name(meeting.pk, events.CONSOLE), notice),
-        (events.group_name(meeting.pk, events.DELEGATE), notice),
-        (events.group_name(meeting.pk, events.SCREEN), screen_fragment(meeting)),
+        (events.group_name(meeting.pk, events.CONSOLE), console),
+        (events.group_name(meeting.pk, events.DELEGATE), delegate),
+        (events.group_name(meeting.pk, events.SCREEN), lambda: screen() + opinion_screen_html(meeting)),
     ]
 
 
@@ -332,12 +354,17 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
                 "opinion_delegate", **opinion_tags.delegate_context(session, meeting, delegation), oob="true")))
     if event.type != events.OPINION_VOTED:
         # The screen shows the round the chair put there (maybe another one, or none now).
-        def screen() -> str:
-            shown = opinion_queries.screen_round(meeting)
-            view = opinion_queries.round_view(shown, meeting) if shown else {"round": None}
-            return _render("opinion_screen", meeting=meeting, **view, oob="true")
-        fragments.append((events.group_name(meeting.pk, events.SCREEN), screen))
+        fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: opinion_screen_html(meeting)))
     return fragments
+
+
+def opinion_screen_html(meeting: Meeting) -> str:
+    """The opinion round the chair put on the room screen (maybe another one, or none now)."""
+    from .opinion import queries as opinion_queries
+
+    shown = opinion_queries.screen_round(meeting)
+    view = opinion_queries.round_view(shown, meeting) if shown else {"round": None}
+    return _render("opinion_screen", meeting=meeting, **view, oob="true")
 
 
 def _record_notice_fragments(event: Event, meeting: Meeting) -> LazyFragments:

@@ -382,3 +382,45 @@ async def test_a_render_whose_loop_does_not_answer_renders_every_language_instea
             stalled.close()
 
     assert await asyncio.wait_for(asyncio.to_thread(render_thread), timeout=5) is None
+
+
+async def test_switching_to_chatham_house_rerenders_the_screen_without_names():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Key idea", key="k")
+    await database_sync_to_async(services.set_discussion)(user=world["chair"], meeting=meeting, question=world["question"])
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="star")
+    screen, _, _ = await open_socket(screen_path(meeting), world["chair"])
+    secretariat = await database_sync_to_async(make_secretariat)()
+    await database_sync_to_async(change_meeting_settings)(
+        user=secretariat, meeting=meeting, values={"attribution": "chatham", "answer_visibility": meeting.answer_visibility})
+    html = await screen.receive_from(timeout=2)
+    assert 'id="screen-main"' in html and "Key idea" in html
+    assert 'id="opinion-screen"' in html  # the opinion round's part too, whose group tables name delegations
+    assert "France" not in html
+    await screen.disconnect()
+
+
+async def test_switching_to_chatham_house_rerenders_published_answers_for_delegates_without_names():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    meeting.answer_visibility = "published"
+    await database_sync_to_async(meeting.save)()
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Shared idea", key="k")
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="publish")
+    delegate, _, _ = await open_socket(delegate_path(meeting), world["de"])
+    secretariat = await database_sync_to_async(make_secretariat)()
+    await database_sync_to_async(change_meeting_settings)(
+        user=secretariat, meeting=meeting, values={"attribution": "chatham", "answer_visibility": "published"})
+    html = await receive_until(delegate, 'id="live-notice"', timeout=2)
+    assert f'id="published-q{world["question"].pk}"' in html and "Shared idea" in html
+    assert "A delegation" in html and "France" not in html
+    await delegate.disconnect()

@@ -74,3 +74,43 @@ async def test_statements_votes_and_the_map_arrive_live():
     finally:
         await close_room(sockets)
         await database_sync_to_async(services.wait_for_analyses)()
+
+
+async def test_switching_to_chatham_house_takes_the_names_off_the_opinion_groups_live():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_room()
+    round = await database_sync_to_async(services.open_round)(user=world["chair"], session=world["session"], title="Round", order="chair")
+    statements = [await database_sync_to_async(services.add_statement)(user=world["chair"], round=round, text=f"Statement {i}")
+                  for i in range(8)]
+    await database_sync_to_async(services.set_round_options)(user=world["chair"], round=round, on_screen=True)
+
+    def vote_blocs():
+        for i, user in enumerate(world["delegates"]):
+            for j, statement in enumerate(statements):
+                services.cast_statement_vote(user=user, statement=statement, choice="agree" if (i % 2 == 0) == (j < 4) else "disagree")
+    await database_sync_to_async(vote_blocs)()
+    await database_sync_to_async(services.wait_for_analyses)()
+    for _attempt in range(50):
+        if (await database_sync_to_async(lambda: OpinionRound.objects.get(pk=round.pk).analysis)()).get("mapped"):
+            break
+        await asyncio.sleep(0.1)
+    sockets = await open_room(world)
+    try:
+        for name in ("screen", "console"):  # the last analysis, if still on its way
+            while not await sockets[name].receive_nothing(timeout=0.5):
+                await sockets[name].receive_from()
+        secretariat = await database_sync_to_async(make_secretariat)()
+        meeting = world["meeting"]
+        await database_sync_to_async(change_meeting_settings)(
+            user=secretariat, meeting=meeting, values={"attribution": "chatham", "answer_visibility": meeting.answer_visibility})
+        screen = await receive_until(sockets["screen"], 'id="opinion-screen"', timeout=5)
+        console = await receive_until(sockets["console"], f'id="opinion-analysis-{round.pk}"', timeout=5)
+        assert 'id="live-notice"' in console  # the settings change's own message
+        for html in (screen, console):
+            assert "Group A" in html and "France" not in html and "Germany" not in html
+    finally:
+        await close_room(sockets)
+        await database_sync_to_async(services.wait_for_analyses)()

@@ -1,5 +1,7 @@
 """Live polls: preparing, launching, voting once, results with the briefing's benchmark, refusals."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
@@ -246,3 +248,55 @@ def test_polls_file_prepares_polls_once_and_refuses_unknown_sessions(room):
     with pytest.raises(ActionRefused, match="names no session"):
         polls.import_polls(user=room["chair"], meeting=room["meeting"], data={"polls": [{"session": 99, "prompt": "x", "kind": "text"}]})
     assert Poll.objects.count() == 2
+
+
+class _ShownText(HTMLParser):
+    """The text a sighted reader sees: everything outside `.visually-hidden` elements."""
+
+    VOID = {"br", "hr", "img", "input", "meta", "link", "source", "wbr", "col", "area", "base", "embed", "track"}
+
+    def __init__(self):
+        super().__init__()
+        self.hidden_depth = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        if self.hidden_depth or "visually-hidden" in (dict(attrs).get("class") or "").split():
+            self.hidden_depth += 1
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.hidden_depth:
+            self.hidden_depth -= 1
+
+    def handle_data(self, data):
+        if not self.hidden_depth:
+            self.parts.append(data)
+
+
+def test_open_poll_shows_its_question_once_and_names_the_options_group_by_it(client, room):
+    poll = priority_poll(room)
+    client.force_login(room["fr"])
+    page = client.get(reverse("session", args=[room["meeting"].slug, room["session"].number])).content.decode()
+    shown = _ShownText()
+    shown.feed(page)
+    assert " ".join(shown.parts).count(poll.prompt) == 1
+    # the fieldset's legend still carries the question for screen readers
+    assert f'<legend class="poll-prompt visually-hidden" lang="{room["meeting"].language}">{poll.prompt}</legend>' in page
+
+
+@pytest.mark.parametrize("language, voters, turnout", [
+    ("en", ["de"], "1 of 4 delegations voted"),
+    ("en", ["de", "jp"], "2 of 4 delegations voted"),
+    ("fr", ["de"], "1 délégation sur 4 a voté"),
+    ("fr", ["de", "jp"], "2 délégations sur 4 ont voté"),
+])
+def test_poll_turnout_agrees_with_the_number_of_voters(client, room, language, voters, turnout):
+    poll = priority_poll(room)
+    for name in voters:
+        polls.cast_vote(user=room[name], poll=poll, key=name, options=option_ids(poll, "Other"))
+    polls.set_poll_results_visible(user=room["chair"], poll=poll, visible=True)
+    client.force_login(room["fr"])
+    page = client.get(reverse("session", args=[room["meeting"].slug, room["session"].number]), HTTP_ACCEPT_LANGUAGE=language)
+    assert turnout in page.content.decode()

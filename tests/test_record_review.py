@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from sessions_app.models import Delegation, Meeting, Question, RecordAudit, RecordProposal, RecordVersion
 from sessions_app.records import services as review
@@ -242,3 +242,34 @@ def test_draft_page_query_count_is_the_same_with_1_and_30_proposals(client, meet
             assert client.get(url).status_code == 200
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("language, labels", [
+    ("en", ["Draft issued", "Comment sent", "Correction proposed", "Proposal accepted"]),
+    ("fr", ["Projet diffusé", "Commentaire envoyé", "Correction proposée", "Proposition acceptée"]),
+])
+def test_audit_log_names_each_step_in_the_readers_language(client, meeting, people, language, labels):
+    draft = review.issue_draft(people["secretariat"], meeting=meeting)
+    review.comment_passage(people["france"], version=draft, key=key_of(draft, "survey"), text="Note.")
+    proposal = review.propose_correction(people["france"], version=draft, key=key_of(draft, "trust unit"), text="France: 2022.")
+    review.decide_proposal(people["secretariat"], proposal=proposal, decision="accepted")
+    client.force_login(people["secretariat"])
+    page = client.get(reverse("record_review", args=[meeting.slug, draft.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    log = page[page.index('id="audit-title"'):]
+    assert [label in log for label in labels] == [True] * 4
+    assert "draft_issued" not in log and "comment_made" not in log and "proposal_accepted" not in log
+
+
+@pytest.mark.parametrize("language, comments, message", [
+    ("en", 1, "1 proposal still awaits a decision."),
+    ("en", 2, "2 proposals still await a decision."),
+    ("fr", 1, "1 proposition attend encore une décision."),
+    ("fr", 2, "2 propositions attendent encore une décision."),
+])
+def test_final_refused_while_proposals_wait_says_how_many_in_good_grammar(meeting, people, language, comments, message):
+    draft = review.issue_draft(people["secretariat"], meeting=meeting)
+    for n in range(comments):
+        review.comment_passage(people["france"], version=draft, key=key_of(draft, "survey"), text=f"Note {n}.")
+    with translation.override(language), pytest.raises(ActionRefused) as refused:
+        review.issue_final(people["secretariat"], version=draft)
+    assert str(refused.value.args[0]) == message

@@ -50,3 +50,31 @@ async def test_the_themes_follow_the_answers_onto_the_console():
     finally:
         await close_room(sockets)
         await database_sync_to_async(compute.wait_for_syntheses)()
+
+
+async def test_switching_to_chatham_house_takes_the_names_off_the_themes_live():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_room()
+
+    def answer_all():
+        for i, (user, text) in enumerate(zip(world["delegates"], WATER + SCHOOL)):
+            services.submit_answer(user=user, question=world["question"], kind="answer", text=text, key=f"k{i}")
+    await database_sync_to_async(answer_all)()
+    await database_sync_to_async(compute.wait_for_syntheses)()
+    sockets = await open_room(world)
+    try:
+        while not await sockets["console"].receive_nothing(timeout=0.5):  # the last recompute's panel, if still on its way
+            await sockets["console"].receive_from()
+        meeting = world["meeting"]
+        secretariat = await database_sync_to_async(make_secretariat)()
+        await database_sync_to_async(change_meeting_settings)(
+            user=secretariat, meeting=meeting, values={"attribution": "chatham", "answer_visibility": meeting.answer_visibility})
+        console = await receive_until(sockets["console"], f'id="synthesis-question-{world["question"].pk}"', timeout=5)
+        assert 'id="live-notice"' in console  # the settings change's own message
+        assert "2 themes." in console and "France" not in console and "Germany" not in console
+    finally:
+        await close_room(sockets)
+        await database_sync_to_async(compute.wait_for_syntheses)()

@@ -136,8 +136,10 @@ class PollRecord:
     def facts(self) -> list[str]:
         """What the poll was and who voted, one line each."""
         poll, results = self.poll, self.results
-        voted = {"voters": self.delegations_voted, "eligible": self.delegation_count}
-        turnout = _("%(voters)s of %(eligible)s delegations voted") % voted
+        voted = {"counter": self.delegations_voted, "eligible": self.delegation_count}
+        # counted by voters: French agrees with them ("1 délégation sur 38 a voté")
+        turnout = ngettext("%(counter)s of %(eligible)s delegations voted", "%(counter)s of %(eligible)s delegations voted",
+                           self.delegations_voted) % voted
         if results.voters != self.delegations_voted:  # one vote per delegate, or observers voted too
             votes = ngettext("%(count)s vote in all", "%(count)s votes in all", results.voters) % {"count": results.voters}
             turnout = f"{turnout} · {votes}"

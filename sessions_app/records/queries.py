@@ -1,7 +1,21 @@
 """Reads for the record's review pages."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from ..models import Delegation, Meeting, RecordAudit, RecordProposal, RecordVersion
+
+# RecordAudit.action codes as the audit log shows them (the codes stay in the database, untranslated).
+AUDIT_LABELS = {
+    "draft_issued": _("Draft issued"),
+    "correction_proposed": _("Correction proposed"),
+    "comment_made": _("Comment sent"),
+    "proposal_accepted": _("Proposal accepted"),
+    "proposal_edited": _("Proposal accepted with edits"),
+    "proposal_declined": _("Proposal declined"),
+    "final_issued": _("Final record issued"),
+    "deadline_reminder": _("Deadline reminder sent"),
+}
 
 
 def versions(meeting: Meeting) -> list[RecordVersion]:
@@ -32,7 +46,11 @@ def review_passages(version: RecordVersion, *, delegation: Delegation | None, se
 
 
 def audit_log(version: RecordVersion) -> list[RecordAudit]:
-    return list(RecordAudit.objects.filter(meeting=version.meeting).select_related("actor").order_by("created_at", "id"))
+    """The meeting's review steps, oldest first, each with `label`: its action in the reader's language."""
+    entries = list(RecordAudit.objects.filter(meeting=version.meeting).select_related("actor").order_by("created_at", "id"))
+    for entry in entries:
+        entry.label = AUDIT_LABELS.get(entry.action, entry.action)  # an unknown code is shown as it is
+    return entries
 
 
 def latest_version(meeting: Meeting) -> RecordVersion | None:

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..access import delegation_of, is_secretariat
 from ..exports import common
@@ -174,7 +175,8 @@ def issue_final(user: User, *, version: RecordVersion, base_url: str = "") -> Re
         raise ActionRefused(_("Only the latest draft can be issued as final."))
     pending = version.proposals.filter(status=RecordProposal.Status.PENDING).count()
     if pending:
-        raise ActionRefused(_("%(count)s proposals still await a decision.") % {"count": pending})
+        raise ActionRefused(ngettext("%(count)s proposal still awaits a decision.", "%(count)s proposals still await a decision.",
+                                     pending) % {"count": pending})
     new_text = {p.key: p.final_text for p in version.proposals.filter(
         status__in=[RecordProposal.Status.ACCEPTED, RecordProposal.Status.EDITED]).exclude(final_text="")}
     passages, changes = [], []

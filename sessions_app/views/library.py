@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ..access import delegation_of, is_secretariat, require_secretariat
@@ -233,7 +234,8 @@ def library_themes(request):
                 if theme is None:
                     raise ActionRefused(_("Choose a theme from the list."))
                 gained = services.map_free_theme(user=request.user, name=request.POST.get("name", ""), theme=theme)
-                messages.success(request, _("%(count)s practices gained the theme.") % {"count": gained})
+                messages.success(request, ngettext("%(count)s practice gained the theme.", "%(count)s practices gained the theme.",
+                                                    gained) % {"count": gained})
             else:
                 services.add_library_theme(user=request.user, name_en=request.POST.get("name_en", ""), name_fr=request.POST.get("name_fr", ""))
                 messages.success(request, _("The theme was added."))

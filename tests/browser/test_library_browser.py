@@ -6,11 +6,15 @@ loaded as `make run` loads it: the demo meeting plus the earlier demo meeting of
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from . import helpers
+from .test_controls_browser import assert_app_button, box
+from .test_review_browser import no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -107,5 +111,32 @@ def test_secretariat_imports_a_spreadsheet_with_the_keyboard(browser, library_se
         with page.expect_navigation():
             page.keyboard.press("Enter")
         expect(page.get_by_role("link", name=title)).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_library_search_and_curation_use_the_apps_controls(browser, library_server):
+    context = browser.new_context(base_url=library_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        helpers.login(page, "secretariat")
+        page.goto("/practices/")
+        search = page.get_by_role("searchbox", name="Search the practices")
+        assert box(search)["height"] >= 36 and box(search)["radius"] == "6px"
+        search_button = page.locator("form.library-search").get_by_role("button", name="Search")
+        assert_app_button(search_button)
+        assert box(search_button)["height"] == pytest.approx(box(search)["height"], abs=8)  # one row, not mismatched
+        no_axe_violations(page)
+
+        page.locator("#library-results a[href^='/practices/']").first.click()
+        expect(page.get_by_role("heading", name="Curation")).to_be_visible()
+        for name in (re.compile("Mark as verified|Remove the verified mark"), "Merge into it"):
+            assert_app_button(page.get_by_role("button", name=name))
+        retire = box(page.get_by_role("button", name="Retire from the library"))
+        assert retire["radius"] == "6px" and retire["height"] >= 36 and retire["border"] == "rgb(163, 34, 27)"  # --danger
+        number = page.get_by_label("Duplicate of practice number")
+        assert box(number)["height"] >= 36 and box(number)["radius"] == "6px"
+        no_axe_violations(page)
     finally:
         context.close()

@@ -50,3 +50,20 @@ def test_my_saved_confirmation_outlasts_my_own_live_update_and_goes_on_a_colleag
     expect(status).not_to_contain_text("Your answer was saved.", timeout=LIVE_TIMEOUT)
     expect(status).to_contain_text("Saved by")
     assert mine.evaluate("window.__notReloaded === true")
+
+
+def test_the_consoles_empty_practices_note_goes_when_a_practice_arrives(new_context, meeting_slug):
+    console = open_live_page(new_context(user="chair"), f"/meetings/{meeting_slug}/sessions/3/console/")
+    empty_note = console.locator("#practices-feed + .practices-empty")
+    if console.locator("#practices-feed li").count() == 0:  # another test may have shared one in session 3 already
+        expect(empty_note).to_be_visible()
+    delegate = new_context(user="delegate-ca").new_page()
+    title = unique("Citizens' panel on budget priorities")
+    delegate.goto(f"/meetings/{meeting_slug}/sessions/3/practices/new/")
+    delegate.locator("#p-title").fill(title)
+    delegate.locator("#p-description").fill("Randomly selected residents advise on the budget.")
+    delegate.locator("main form button[type=submit]").click()
+
+    expect(console.locator("#practices-feed")).to_contain_text(title, timeout=LIVE_TIMEOUT)
+    expect(console.locator("text=Practices shared by delegations appear here.")).to_be_hidden()
+    assert console.evaluate("window.__notReloaded === true")
