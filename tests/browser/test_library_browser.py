@@ -129,7 +129,7 @@ def test_library_search_and_curation_use_the_apps_controls(browser, library_serv
         assert box(search_button)["height"] == pytest.approx(box(search)["height"], abs=8)  # one row, not mismatched
         no_axe_violations(page)
 
-        page.locator("#library-results a[href^='/practices/']").first.click()
+        page.locator("#library-results a[href^='/practices/']:not([href*='export'])").first.click()
         expect(page.get_by_role("heading", name="Curation")).to_be_visible()
         for name in (re.compile("Mark as verified|Remove the verified mark"), "Merge into it"):
             assert_app_button(page.get_by_role("button", name=name))
