@@ -8,26 +8,17 @@ from sessions_app.models import Event, Meeting, Statement, StatementVote
 from sessions_app.opinion import queries, services
 from sessions_app.services import ActionRefused
 
-from .factories import AnswerFactory, DelegationFactory, QuestionFactory, SessionFactory, make_chair, make_delegate
+from .factories import AnswerFactory, DelegationFactory, QuestionFactory, make_delegate
+from .opinion_rooms import no_background_analysis, opinion_room  # noqa: F401 (an autouse fixture)
 
 pytestmark = pytest.mark.django_db
-CODES = ("FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX")
-
-
-@pytest.fixture(autouse=True)
-def no_background_analysis(settings):
-    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": -1}
 
 
 @pytest.fixture
 def room():
-    session = SessionFactory()
-    delegations = [DelegationFactory(country=code) for code in CODES]
-    session.meeting.delegations.add(*delegations)
-    chair = make_chair()
-    round = services.open_round(user=chair, session=session, title="Misinformation")
-    return {"session": session, "meeting": session.meeting, "chair": chair, "round": round,
-            "delegations": delegations, "delegates": [make_delegate(d) for d in delegations]}
+    room = opinion_room()
+    room["round"] = services.open_round(user=room["chair"], session=room["session"], title="Misinformation")
+    return room
 
 
 def statements(room, count=8):

@@ -12,24 +12,15 @@ from django.utils import translation
 from sessions_app.models import Statement, StatementVote
 from sessions_app.opinion import analysis, queries, services
 
-from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
+from .factories import DelegationFactory
+from .opinion_rooms import no_background_analysis, opinion_room  # noqa: F401 (an autouse fixture)
 
 pytestmark = pytest.mark.django_db
-CODES = ("FR", "DE", "JP", "CA", "CL", "NO", "KR", "MX")
-
-
-@pytest.fixture(autouse=True)
-def no_background_analysis(settings):
-    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": -1}
 
 
 @pytest.fixture
 def room():
-    session = SessionFactory()
-    delegations = [DelegationFactory(country=code) for code in CODES]
-    session.meeting.delegations.add(*delegations)
-    return {"session": session, "meeting": session.meeting, "chair": make_chair(), "delegations": delegations,
-            "delegates": [make_delegate(d) for d in delegations]}
+    return opinion_room()
 
 
 def page_url(room):

@@ -86,9 +86,6 @@ def restore_record(document: dict) -> Meeting:
         raise RecordError(_("The record is malformed (%(detail)s); nothing was imported.") % {"detail": detail}) from error
 
 
-_parse_dt = parse_time
-
-
 def _parse_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -247,8 +244,8 @@ class _Restore:
         Meeting.objects.filter(pk=meeting.pk).update(
             current_session=self.sessions[data["current_session"]] if data["current_session"] is not None else None,
             current_question=self.questions[tuple(current_question)] if current_question is not None else None,
-            created_at=_parse_dt(data["created_at"]),
-            updated_at=_parse_dt(data["updated_at"]),
+            created_at=parse_time(data["created_at"]),
+            updated_at=parse_time(data["updated_at"]),
         )
         meeting.refresh_from_db()
         return meeting
@@ -317,10 +314,10 @@ class _Restore:
             number=number,
             title=_text(entry["title"]),
             translations=_translations(entry.get("translations"), f"session {number}"),
-            scheduled_start=_parse_dt(entry["scheduled_start"]),
+            scheduled_start=parse_time(entry["scheduled_start"]),
             duration_minutes=entry["duration_minutes"],
-            started_at=_parse_dt(entry["started_at"]),
-            ended_at=_parse_dt(entry["ended_at"]),
+            started_at=parse_time(entry["started_at"]),
+            ended_at=parse_time(entry["ended_at"]),
             floor_closed=bool(entry["floor_closed"]),
         )
         self.sessions[number] = session
@@ -364,7 +361,7 @@ class _Restore:
                         created_by=self.user(entry["created_by"]),
                         updated_by=self.user(entry["updated_by"]),
                     )
-                    rows.append((answer, {"created_at": _parse_dt(entry["created_at"]), "updated_at": _parse_dt(entry["updated_at"])}))
+                    rows.append((answer, {"created_at": parse_time(entry["created_at"]), "updated_at": parse_time(entry["updated_at"])}))
                     entries.append(entry)
         created = self._create(Answer, rows)
         for answer in created:
@@ -380,7 +377,7 @@ class _Restore:
                     (
                         AnswerRevision(answer=answer, kind=_choice(revision["kind"], Answer.Kind), text=_text(revision["text"]),
                                        author=self.user(revision["author"])),
-                        {"created_at": _parse_dt(revision["created_at"])},
+                        {"created_at": parse_time(revision["created_at"])},
                     )
                 )  # fmt: skip
         if duplicates:
@@ -409,7 +406,7 @@ class _Restore:
                     answer=self.answers[tuple(entry["answer"])] if entry.get("answer") is not None else None,
                     **self._library_fields(entry),
                 )
-                rows.append((practice, {"created_at": _parse_dt(entry["created_at"]), "updated_at": _parse_dt(entry["updated_at"])}))
+                rows.append((practice, {"created_at": parse_time(entry["created_at"]), "updated_at": parse_time(entry["updated_at"])}))
                 entries.append(entry)
         links = []
         created = self._create(Practice, rows)
@@ -460,7 +457,7 @@ class _Restore:
             ConclusionRevision,
             [
                 (ConclusionRevision(session=session, text=_text(entry["text"]), author=self.user(entry["author"])),
-                 {"created_at": _parse_dt(entry["created_at"])})
+                 {"created_at": parse_time(entry["created_at"])})
                 for entry in entries
             ],
         )  # fmt: skip
@@ -478,10 +475,10 @@ class _Restore:
                         position=entry["position"],
                         requested_by=self.user(entry["requested_by"]),
                         speaking_seconds=entry["speaking_seconds"],
-                        started_at=_parse_dt(entry["started_at"]),
-                        ended_at=_parse_dt(entry["ended_at"]),
+                        started_at=parse_time(entry["started_at"]),
+                        ended_at=parse_time(entry["ended_at"]),
                     ),
-                    {"requested_at": _parse_dt(entry["requested_at"])},
+                    {"requested_at": parse_time(entry["requested_at"])},
                 )
                 for entry in entries
             ],
@@ -499,10 +496,10 @@ class _Restore:
                 open_to_observers=bool(entry["open_to_observers"]),
                 benchmark_label=entry["benchmark_label"],
                 benchmark_scale=None if entry.get("benchmark_scale") is None else Decimal(entry["benchmark_scale"]),
-                opened_at=_parse_dt(entry["opened_at"]),
-                closed_at=_parse_dt(entry["closed_at"]),
+                opened_at=parse_time(entry["opened_at"]),
+                closed_at=parse_time(entry["closed_at"]),
             )
-            Poll.objects.filter(pk=poll.pk).update(created_at=_parse_dt(entry["created_at"]))
+            Poll.objects.filter(pk=poll.pk).update(created_at=parse_time(entry["created_at"]))
             options = {
                 option.position: option
                 for option in PollOption.objects.bulk_create(
@@ -532,7 +529,7 @@ class _Restore:
                     (
                         Vote(poll=poll, voter_key=key, delegation=delegation, user=voter, ranking=ranking,
                              scale_value=vote["scale_value"], text=vote["text"]),
-                        {"created_at": _parse_dt(vote["created_at"])},
+                        {"created_at": parse_time(vote["created_at"])},
                     )
                 )  # fmt: skip
             votes = self._create(Vote, rows)
@@ -558,7 +555,7 @@ class _Restore:
                         question=self._question(entry["question"]),
                         reason=entry["reason"],
                     ),
-                    {"created_at": _parse_dt(entry["created_at"])},
+                    {"created_at": parse_time(entry["created_at"])},
                 )
                 for entry in entries
             ],

@@ -21,9 +21,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
 
 
-_when = parse_time
-
-
 def _one_of(value, choices) -> object:
     if value not in choices.values:
         raise ValueError(f"unknown value {value!r} for {choices.__name__}")
@@ -79,7 +76,7 @@ def restore_rounds(session: Session, entries: list[dict], *, question: Callable,
             session=session, question=question(entry["question"]), title=str(entry["title"])[:300],
             status=_one_of(entry["status"], OpinionRound.Status), order=_one_of(entry["order"], OpinionRound.Order),
             proposals_allowed=bool(entry["proposals_allowed"]), on_screen=bool(entry["on_screen"]))
-        OpinionRound.objects.filter(pk=round.pk).update(created_at=_when(entry["created_at"]))
+        OpinionRound.objects.filter(pk=round.pk).update(created_at=parse_time(entry["created_at"]))
         for item in entry["statements"]:
             text = item["text"]
             if not isinstance(text, str) or not text.strip() or len(text) > 400:
@@ -88,14 +85,14 @@ def restore_rounds(session: Session, entries: list[dict], *, question: Callable,
                 round=round, text=text, folded=fold(text), status=_one_of(item["status"], Statement.Status),
                 position=item["position"], answer=answer(item["answer"]),
                 proposed_by=delegation(item["proposed_by"]) if item["proposed_by"] else None)
-            Statement.objects.filter(pk=statement.pk).update(created_at=_when(item["created_at"]))
+            Statement.objects.filter(pk=statement.pk).update(created_at=parse_time(item["created_at"]))
             created = StatementVote.objects.bulk_create([
                 StatementVote(statement=statement, delegation=delegation(vote["delegation"]),
                               choice=_one_of(vote["choice"], StatementVote.Choice), user=user(vote["user"]))
                 for vote in item["votes"]
             ])
             for row, vote in zip(created, item["votes"]):  # auto_now overwrote them; bulk_update keeps what is set
-                row.updated_at = _when(vote["updated_at"])
+                row.updated_at = parse_time(vote["updated_at"])
             StatementVote.objects.bulk_update(created, ["updated_at"])
         result = analysis.analyse(*round_votes(round))
         result["statements"] = {str(k): v for k, v in result["statements"].items()}
