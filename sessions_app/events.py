@@ -173,7 +173,8 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
         raise ValueError(f"Unknown live event type {type!r}")
     seq = meeting.last_seq = _next_seq(meeting.pk)
     event = Event.objects.create(meeting=meeting, seq=seq, type=type, session=session, payload=payload or {})
-    transaction.on_commit(lambda: publish(event))
+    if not _quiet.active:
+        transaction.on_commit(lambda: publish(event))
     return event
 
 
@@ -191,8 +192,28 @@ def record_many(*, meeting_id: int, records: list[tuple[str, Session | None, dic
     ]
     columns = ["meeting", "seq", "type", "session", "payload", "created_at"]
     insert_rows(Event, columns, [[event.meeting_id, event.seq, event.type, event.session_id, event.payload, now] for event in batch])
-    transaction.on_commit(lambda: publish_all(batch))
+    if not _quiet.active:
+        transaction.on_commit(lambda: publish_all(batch))
     return batch
+
+
+class _Quiet(threading.local):
+    active = False
+
+
+_quiet = _Quiet()
+
+
+@contextlib.contextmanager
+def stored_only():
+    """Inside, events are stored (with their sequence numbers) but not broadcast: for commands that
+    build a meeting before anyone watches it (load_demo). A page opened later renders from the
+    database; one already open finds the new sequence numbers at its next check and resyncs."""
+    previous, _quiet.active = _quiet.active, True
+    try:
+        yield
+    finally:
+        _quiet.active = previous
 
 
 def _next_seq(meeting_id: int, *, count: int = 1) -> int:
