@@ -8,10 +8,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import run as bench  # noqa: E402
 from bench_live import Plan  # noqa: E402
+
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
 RUN_KEYS = {
     "mode", "server", "n", "fanout_all_ms", "fanout_p99_ms", "ingest_sustained_per_s", "ingest_p99_ms",

@@ -17,6 +17,8 @@ from facilitation.layers import InMemoryChannelLayer
 from facilitation.sqlite.base import DatabaseWrapper
 from sessions_app import consumers, fanout
 
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
+
 
 @pytest.mark.parametrize(("version", "supported"), [("4.3.2", True), ("4.3.0", True), ("4.4.0", False), ("4.2.2", False),
                                                    ("5.0.0", False), ("4.3", True), ("", False), ("main", False)])  # fmt: skip
