@@ -209,6 +209,16 @@ def round_votes(round: OpinionRound) -> tuple[dict[int, dict[int, int]], list[in
     return votes, statements
 
 
+def analyse_votes(round: OpinionRound) -> dict:
+    """The analysis of the round's stored votes, delegations ordered by ISO code (the same votes give the
+    same groups with the same letters in any database), statement keys as strings (as JSON stores them)."""
+    votes, statements = round_votes(round)
+    keys = dict(Delegation.objects.filter(pk__in=list(votes)).values_list("pk", "country")) if votes else {}
+    result = analysis.analyse(votes, statements, keys={pk: str(code) for pk, code in keys.items()})
+    result["statements"] = {str(k): v for k, v in result["statements"].items()}
+    return result
+
+
 def analyse_round(round_id: int) -> dict:
     """Compute the round's analysis from its stored votes, store it and tell the console and screen.
 
@@ -226,9 +236,7 @@ def compute_analysis(round_id: int) -> dict:
     include every vote committed up to it."""
     round = OpinionRound.objects.only("session__meeting_id").select_related("session").get(pk=round_id)
     as_of = Meeting.objects.values_list("last_seq", flat=True).get(pk=round.session.meeting_id)
-    result = analysis.analyse(*round_votes(round))
-    # JSON keys are strings: store them so, and readers use str(statement id).
-    result["statements"] = {str(k): v for k, v in result["statements"].items()}
+    result = analyse_votes(round)
     result["as_of"] = as_of
     return result
 
