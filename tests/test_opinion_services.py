@@ -177,3 +177,19 @@ def test_chair_actions_are_refused_to_delegates(room):
         services.add_statement(user=room["delegates"][0], round=room["round"], text="Mine")
     with pytest.raises(PermissionDenied):
         services.open_round(user=room["delegates"][0], session=room["session"], title="Mine")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_of_votes_is_analysed_a_few_times_and_the_last_analysis_counts_every_vote(room, settings):
+    """The analysis is throttled (OPINION_ANALYSIS_DELAY between starts, one at a time): a vote cast
+    while one runs is counted by the next, never lost; 32 votes do not cost 32 analyses."""
+    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": 0.2}
+    items = statements(room, 4)
+    for i, user in enumerate(room["delegates"]):  # 8 delegations x 4 statements, each vote committed on its own
+        for j, statement in enumerate(items):
+            services.cast_statement_vote(user=user, statement=statement, choice="agree" if (j < 2) != bool(i % 2) else "disagree")
+    services.wait_for_analyses(timeout=20)
+    room["round"].refresh_from_db()
+    tallies = room["round"].analysis["statements"]
+    assert sum(sum(tally.values()) for tally in tallies.values()) == 32 and len(tallies) == 4
+    assert 1 <= Event.objects.filter(type="opinion.analysed").count() < 16
