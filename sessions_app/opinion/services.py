@@ -37,7 +37,10 @@ def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) 
 
 
 def _locked(round: OpinionRound) -> OpinionRound:
-    return OpinionRound.objects.select_for_update().select_related("session__meeting").get(pk=round.pk)
+    # The round's row only (of="self"): FOR UPDATE over the join would also lock the session and the
+    # meeting, and a vote that holds the meeting's row (its event number) while it inserts its event
+    # (which checks the session's row) then deadlocks with us on PostgreSQL.
+    return OpinionRound.objects.select_for_update(of=("self",)).select_related("session__meeting").get(pk=round.pk)
 
 
 @transaction.atomic
@@ -246,7 +249,7 @@ def compute_analysis(round_id: int) -> dict:
 def store_analysis(round_id: int, result: dict) -> bool:
     """Store an analysis and tell the screens, unless one of fresher votes was stored meanwhile (then the
     screens keep it: they never go back to older votes). True when stored."""
-    round = OpinionRound.objects.select_for_update().select_related("session__meeting").get(pk=round_id)
+    round = _locked(OpinionRound(pk=round_id))
     if (round.analysis or {}).get("as_of", -1) > result["as_of"]:
         return False
     OpinionRound.objects.filter(pk=round_id).update(analysis=result)
