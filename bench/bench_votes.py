@@ -268,7 +268,8 @@ class VoteRun:
                 "target_p50_ms": at_target["p50_ms"] if at_target else None,
                 "target_p99_ms": at_target["p99_ms"] if at_target else None,
                 "target_sustained": at_target["passed"] if at_target else None,
-                "sent": votes_sent, "ok": len(self.confirmed), "stored": final["stored"],
+                # The round's stored votes less those bulk-created before the ladder.
+                "sent": votes_sent, "ok": len(self.confirmed), "stored": final["stored"] - plan.prevoted * d,
                 "shown": sum(s["shown"] for s in [warmup, *steps]),
                 "lost": len(self.confirmed) - sum(s["shown"] for s in [warmup, *steps]),
                 "http_statuses": {str(status): n for status, n in sorted(self.statuses.items())},
