@@ -35,7 +35,7 @@ import re
 import secrets
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +72,6 @@ class VotePlan:
     keep_up_p99_ms: float = 250.0
     keep_up_ms: float = 1000.0
     idle_s: float = 30.0
-    extra: dict = field(default_factory=dict)
 
     def sustains(self, step: dict) -> bool:
         return (step["sent"] == step["ok"] == step["shown"] and step["not_sent"] == 0
