@@ -137,9 +137,12 @@ def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) ->
     other delegations' answers and practices, and (unless the meeting publishes answers) moderation.
     """
     found = Event.objects.filter(meeting_id=meeting.pk, seq__gt=after)
+    audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
+    # A console too skips the types it never gets (a delegation's vote): a console back after a stream
+    # of votes replays the analyses, not hundreds of votes that render nothing for it (nor, past
+    # REPLAY_LIMIT of them, the whole console afresh).
+    found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
     if group_name(meeting.pk, CONSOLE) not in groups:
-        audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
-        found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
         prefix = delegation_group(meeting.pk, 0)[:-1]
         mine = [int(group[len(prefix):]) for group in groups if group.startswith(prefix)]
         others = Q(payload__has_key="delegation") & ~Q(payload__delegation__in=mine)
