@@ -18,13 +18,14 @@ import os
 import threading
 from collections.abc import Callable
 
+import asgiref
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import fanout
+from . import fanout, versions
 from .models import Event, Meeting, Session
 from .rows import insert_rows
 
@@ -365,12 +366,30 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     return _server_loop()
 
 
+# asgiref's SyncToAsync records, in each worker thread it runs a sync view or consumer call in, the
+# event loop that called it (`threadlocal.main_event_loop`, undocumented): how a sync caller finds the
+# server's loop and its Broadcaster. Read only on the asgiref versions it was tested with (pinned in
+# pyproject.toml; tests/test_stack_versions.py); elsewhere events are rendered and sent in the
+# committing thread (broadcast), correct but on the request's time.
+SERVER_LOOP_ASGIREF = ((3, 13), (3, 13))  # first and last (major, minor) tested
+
+
+def server_loop_supported(version: str) -> bool:
+    """Whether _server_loop may read this asgiref version's record of the calling loop."""
+    return versions.in_tested_range(version, SERVER_LOOP_ASGIREF)
+
+
+_READS_SERVER_LOOP = server_loop_supported(asgiref.__version__)
+
+
 def _server_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop whose worker thread we run in (asgiref's SyncToAsync records it), if it still runs."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
+    if not _READS_SERVER_LOOP:
+        return None
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
         return None
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
