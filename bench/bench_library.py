@@ -195,7 +195,10 @@ def run_engine(engine: str, sizes: list[int], pg_url: str, repeats: int) -> dict
         rows = []
         for n in sizes:
             built = library.grow(n)
-            client.get("/practices/")  # warm the caches of the engine, as a running server's are
+            # Warm the caches of the engine and the templates, as a running server's are: one request of
+            # each kind (at the first size, the first requests also compiled the templates).
+            for params, htmx in (searches[0], faceted[0], ({}, False)):
+                client.get("/practices/", params, headers={"HX-Request": "true"} if htmx else {})
             row = {"engine": engine, "practices": n, "build_s": round(built, 1),
                    "search": measure(client, member, searches, repeats), "faceted": measure(client, member, faceted, repeats),
                    "unfiltered": measure(client, member, [({}, False)], repeats * 10)}  # fmt: skip

@@ -11,9 +11,10 @@ they stay equal to counts made from the practices (tests/test_library_facets.py 
 every kind of change). `manage.py rebuild_library_index` rewrites them too.
 
 Reads: the whole library or one filter (one facet, one or several values; one theme) reads the
-kept counts; two facets or several themes count the practices the filters keep, found through the
-value rows (an intersection of index ranges, one query for every facet); a search counts among its
-candidates (search.py). The ids of the visible, filtered practices are SQL over the value rows.
+kept counts; two facets or several themes count the practices the filters keep, read from the
+smallest filter's range of the value index and checked against the others (one query for every
+facet); a search counts among its candidates (queries.Search). The ids of the visible, filtered
+practices are SQL over the value rows.
 """
 
 from __future__ import annotations
@@ -298,15 +299,4 @@ def _grouped(sql: str, params: list) -> dict[str, Counter]:
         for facet, value, n in cursor.fetchall():
             if facet in counts:
                 counts[facet][value] += int(n)
-    return counts
-
-
-def expected_counts(levels: list[str]) -> dict[str, Counter]:
-    """The counts of the whole library made from the practices themselves (no kept table): what the
-    kept counts must equal; for tests and `rebuild_library_index --check`."""
-    counts: dict[str, Counter] = {facet: Counter() for facet in FACETS}
-    rows = Practice.objects.filter(session__meeting__library__in=levels).select_related("session__meeting")
-    for practice in rows.prefetch_related("library_themes").iterator(chunk_size=BATCH):
-        for _access, facet, value in _values(practice):
-            counts[facet][value] += 1
     return counts
