@@ -50,13 +50,11 @@ BATCH = 500
 
 def _values(practice: Practice) -> set[tuple[str, str, str]]:
     """(access, facet, value) of a practice as the library sees it; empty outside the library."""
+    # The practice's own fields first: a pending practice (most saves during a meeting) costs no query.
+    if practice.visibility != Visibility.PUBLISHED or practice.retired or practice.merged_into_id:
+        return set()
     meeting = practice.session.meeting
-    if (
-        practice.visibility != Visibility.PUBLISHED
-        or practice.retired
-        or practice.merged_into_id
-        or meeting.library not in IN_LIBRARY
-    ):
+    if meeting.library not in IN_LIBRARY:
         return set()
     values = [("country", str(practice.delegation_id)), ("meeting", str(meeting.pk))]
     if practice.year_started:
