@@ -79,20 +79,37 @@ def visible_meetings(user: User | AnonymousUser) -> QuerySet[Meeting]:
         return Meeting.objects.none()
     if participant.role in OFFICERS:
         return Meeting.objects.all()
+    return Meeting.objects.filter(pk__in=Meeting.objects.filter(_taking_part(participant)).values("pk"))
+
+
+def _taking_part(participant: Participant) -> Q:
+    """The meetings a participant who is no officer takes part in, as a filter (rows may repeat)."""
     taking_part = Q(attendees=participant)
     if participant.role in {Role.DELEGATE, Role.HEAD} and participant.delegation_id:
         taking_part |= Q(delegations=participant.delegation_id)
-    return Meeting.objects.filter(pk__in=Meeting.objects.filter(taking_part).values("pk"))
+    return taking_part
 
 
-def takes_part(user: User | AnonymousUser, meeting: Meeting | int) -> bool:
-    """Whether the user may read (and, by role, act in) this meeting."""
-    meeting_id = meeting.pk if isinstance(meeting, Meeting) else meeting
-    if user.is_authenticated and (user.is_superuser or role_of(user) in OFFICERS):
+def takes_part(user: User | AnonymousUser, meeting: Meeting | int | str) -> bool:
+    """Whether the user may read (and, by role, act in) this meeting (a Meeting, its pk or its slug).
+
+    One flat EXISTS (no subquery: repeated rows do not matter to it): it runs on every request
+    under meetings/<slug>/ (middleware.MeetingWallMiddleware), where visible_meetings' subquery cost
+    as much as the rest of the request's queries together."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or role_of(user) in OFFICERS:
         return True  # no query: the common case of a console
-    return visible_meetings(user).filter(pk=meeting_id).exists()
+    participant = participant_of(user)
+    if participant is None:
+        return False
+    if isinstance(meeting, str):
+        which = Q(slug=meeting)
+    else:
+        which = Q(pk=meeting.pk if isinstance(meeting, Meeting) else meeting)
+    return Meeting.objects.filter(which).filter(_taking_part(participant)).exists()
 
 
-def require_taking_part(user: User | AnonymousUser, meeting: Meeting | int) -> None:
+def require_taking_part(user: User | AnonymousUser, meeting: Meeting | int | str) -> None:
     if not takes_part(user, meeting):
         raise PermissionDenied(_("You do not take part in this meeting."))
