@@ -1,5 +1,6 @@
 """Who may do what. Roles live on Participant; a superuser counts as secretariat."""
 
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -19,6 +20,30 @@ def participant_of(user: User | AnonymousUser) -> Participant | None:
     if "participant" not in cache:
         cache["participant"] = Participant.objects.select_related("delegation").filter(user=user).first()
     return cache["participant"]
+
+
+class ParticipantBackend(ModelBackend):
+    """Django's ModelBackend, reading a signed-in user's Participant and delegation in the same query
+    as the user (every request of a signed-in user needs them: its language, role and wall), where
+    participant_of cost a query of its own on each request.
+
+    ModelBackend stays listed after it, for sessions signed in before it was (Django keeps each
+    session's backend): a password this backend refuses ends the chain (PermissionDenied), so the
+    hasher runs once per attempt and not again in ModelBackend.
+    """
+
+    def get_user(self, user_id):
+        try:
+            user = User._default_manager.select_related("participant__delegation").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None and password is not None:
+            raise PermissionDenied
+        return user
 
 
 def role_of(user: User | AnonymousUser) -> str | None:
