@@ -135,3 +135,16 @@ def test_close_idle_closes_the_kept_connections():
     _in_a_new_thread(Delegation.objects.exists)
     assert base.close_idle() == 1
     assert base.close_idle() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_died_under_django_is_not_handed_on():
+    base.close_idle()
+
+    def died():
+        Delegation.objects.exists()
+        connection.connection.close()  # as a broken file handle would
+        return connection.connection
+
+    dead = _in_a_new_thread(died)
+    assert _in_a_new_thread(lambda: (Delegation.objects.exists(), connection.connection)[1]) is not dead

@@ -57,9 +57,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
             else:
                 conn = None
         if conn is not None:
-            # As Django sets it up for a new connection; a migration may have turned it off meanwhile.
-            conn.execute("PRAGMA foreign_keys = ON")
-            return conn
+            try:
+                # As Django sets it up for a new connection; a migration may have turned it off meanwhile.
+                conn.execute("PRAGMA foreign_keys = ON")
+                return conn
+            except base.Database.Error:  # closed under Django's feet meanwhile: a new one
+                conn.close()
         self.opened_at = now
         return super().get_new_connection(conn_params)
 
@@ -104,7 +107,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _keep_for_next_request(self) -> bool:
         """Hand a clean connection (no transaction, no error, under a minute old) to the next one to connect."""
         conn = self.connection
-        if conn is None or conn.in_transaction or not self.reusable_by_next_task():
+        try:
+            if conn is None or conn.in_transaction or not self.reusable_by_next_task():
+                return False
+        except base.Database.Error:  # closed under Django's feet (its is_usable() says yes regardless)
             return False
         with _idle_lock:
             kept = _idle.setdefault(str(self.settings_dict["NAME"]), [])
