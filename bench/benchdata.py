@@ -43,6 +43,7 @@ def meeting_of(label: str):
 
 
 def setup(*, label: str, delegates: int, delegations: int, chairs: int, pairs: int) -> dict:
+    from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
@@ -83,7 +84,7 @@ def setup(*, label: str, delegates: int, delegations: int, chairs: int, pairs: i
         [
             WebSession(
                 session_key=key, expire_date=expiry,
-                session_data=store.encode({"_auth_user_id": str(user.pk), "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+                session_data=store.encode({"_auth_user_id": str(user.pk), "_auth_user_backend": settings.SIGN_IN_BACKEND,
                                            "_auth_user_hash": user.get_session_auth_hash()}),
             )
             for key, user in zip(keys, users)

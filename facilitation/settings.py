@@ -165,7 +165,10 @@ LIBRARY_SEARCH_CANDIDATES = int(os.environ.get("LIBRARY_SEARCH_CANDIDATES", "100
 # Password sign-in is limited by django-axes: failures are counted per account and per client address
 # in the database every process shares (one table, AccessAttempt), so two workers count together; a
 # lock-out expires after AXES_COOLOFF_TIME and the secretariat lifts it early (signin_limits/).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# ParticipantBackend reads the user's participant with the user (one query a request instead of two);
+# ModelBackend only for sessions signed in before it (sessions_app.access.ParticipantBackend).
+SIGN_IN_BACKEND = "sessions_app.access.ParticipantBackend"
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", SIGN_IN_BACKEND, "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_FAILURE_LIMIT", "8"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one past the limit locks

@@ -128,12 +128,12 @@ class AnswerBatcher:
 
 
 def release_connection() -> None:
-    """Give this thread's database connection back before a wait (to PostgreSQL's pool, or closed
-    without one), so that a waiting request holds none of the pool or of the server's
-    max_connections; the next query borrows or opens one again. Not inside a transaction, which the
-    connection carries. SQLite's is kept: it is a file handle, limited by nothing a wait could
-    exhaust, and opening one again costs the schema's first read."""
-    if connection.vendor != "sqlite" and not connection.in_atomic_block:
+    """Give this thread's database connection back before a wait (to PostgreSQL's pool; SQLite's to
+    the process's kept connections, facilitation.sqlite), so that a waiting request holds none of the
+    pool or of the server's max_connections, and 200 requests waiting for a batch do not each keep a
+    SQLite connection the next requests would then open anew; the next query takes one again. Not
+    inside a transaction, which the connection carries."""
+    if not connection.in_atomic_block:
         connection.close()
 
 

@@ -136,7 +136,7 @@ class MeetingWallMiddleware:
         if request.user.is_superuser or access.role_of(request.user) in access.OFFICERS:
             return None
         # One query when the user takes part; a missing meeting is left to the view's 404.
-        if not access.visible_meetings(request.user).filter(slug=slug).exists() and Meeting.objects.filter(slug=slug).exists():
+        if not access.takes_part(request.user, slug) and Meeting.objects.filter(slug=slug).exists():
             raise PermissionDenied(_("You do not take part in this meeting."))
         return None
 

@@ -308,15 +308,24 @@ def clean_text(text: str, *, limit: int, label: str, required: bool = True) -> s
     return text
 
 
+class QuestionNotFound(ActionRefused):
+    """The question an answer was sent to does not exist, or not in the meeting its address names."""
+
+
 @dataclass(frozen=True)
 class AnswerSubmission:
-    """One answer form as a delegate sent it: who, to which question, what, and the form's key."""
+    """One answer form as a delegate sent it: who, to which question, what, and the form's key.
+
+    `meeting_slug` is the meeting its address names (the answer view's URL), checked with the run's
+    questions in one query instead of a lookup per request; None: not checked (a caller that has
+    the Question already)."""
 
     user: User
     question_id: int
     kind: str
     text: str
     key: str
+    meeting_slug: str | None = None
 
 
 def submit_answer(*, user: User, question: Question, kind: str, text: str, key: str) -> Answer:
@@ -345,7 +354,7 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
     earlier = {row.key: row for row in Submission.objects.filter(key__in=keys)} if keys else {}
     earlier_answers = Answer.objects.in_bulk([row.object_id for row in earlier.values() if row.action == "answer"]) if earlier else {}
     # Read inside the transaction: the chair may have closed a question since the callers read it.
-    questions = Question.objects.select_related("session").in_bulk({item.question_id for item in submissions})
+    questions = Question.objects.select_related("session__meeting").in_bulk({item.question_id for item in submissions})
     delegations = {access.delegation_of(item.user) for item in submissions} - {None}  # cached on each user
     members = set(
         Meeting.delegations.through.objects.filter(
@@ -373,8 +382,8 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
                 continue
             delegation = require_delegation(item.user)
             question = questions.get(item.question_id)
-            if question is None:
-                raise ActionRefused(_("This question no longer exists; reload the page."))
+            if question is None or item.meeting_slug not in (None, question.session.meeting.slug):
+                raise QuestionNotFound(_("This question no longer exists; reload the page."))
             if (question.session.meeting_id, delegation.pk) not in members:
                 raise ActionRefused(_("Your delegation does not take part in this meeting."))
             if question.status != Question.Status.OPEN:

@@ -16,9 +16,18 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port on 127.0.0.1: any the system picks, or one of FREE_PORTS ("8400-8499") where
+    several people share the machine and each has a range."""
+    first, _, last = os.environ.get("FREE_PORTS", "").partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in FREE_PORTS={os.environ['FREE_PORTS']}")
 
 
 def manage(env: dict, *args: str) -> None:

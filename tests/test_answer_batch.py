@@ -14,11 +14,15 @@ from django.contrib.auth.hashers import make_password
 from django.core.asgi import get_asgi_application
 from django.db import connection
 from django.http import HttpResponse
-from django.test import override_settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from facilitation.asgi import application
-from sessions_app import answer_batch, services
+from sessions_app import access, answer_batch, services
+from sessions_app.middleware import MeetingWallMiddleware, UserLanguageMiddleware
+from sessions_app.views import answers as views_answers
 from sessions_app.models import Answer, AnswerRevision, Event, Question, Submission
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
@@ -253,3 +257,46 @@ async def test_edits_sent_one_after_another_apply_in_order():
                                                   list(AnswerRevision.objects.order_by("pk").values_list("text", flat=True))))()  # fmt: skip
     assert texts == (["Edit 2"], ["Edit 0", "Edit 1", "Edit 2"])
 
+
+
+async def test_a_session_signed_in_before_the_participant_backend_still_answers():
+    """Sessions keep the backend that signed them in: one of Django's ModelBackend still works."""
+    world = await setup_meeting()
+    delegate = world["delegates"][0]
+
+    @database_sync_to_async
+    def old_session():
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.db import SessionStore
+
+        store = SessionStore()
+        store.update({SESSION_KEY: str(delegate.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                      HASH_SESSION_KEY: delegate.get_session_auth_hash()})  # fmt: skip
+        store.save()
+        return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+    response = await post(answer_path(world), {"kind": "answer", "text": "Signed in last week", "key": "old"}, cookie=await old_session())
+    assert response["status"] == 200
+    assert await database_sync_to_async(lambda: list(Answer.objects.values_list("text", flat=True)))() == ["Signed in last week"]
+
+
+async def test_a_signed_in_post_reads_the_user_and_participant_in_one_query_before_the_batch():
+    """Before its batch an answer post costs three queries: its session, its user (with participant
+    and delegation: access.ParticipantBackend) and the meeting wall; the question is the batch's."""
+    world = await setup_meeting()
+    delegate, cookie = world["delegates"][0], await session_cookie(world["delegates"][0])
+
+    @database_sync_to_async
+    def queries_before_the_batch():
+        request = RequestFactory().post(answer_path(world), {"text": "x"}, HTTP_COOKIE=cookie)
+        with CaptureQueriesContext(connection) as captured:
+            SessionMiddleware(lambda r: None).process_request(request)
+            AuthenticationMiddleware(lambda r: None).process_request(request)
+            UserLanguageMiddleware(lambda r: HttpResponse())(request)
+            MeetingWallMiddleware(lambda r: None).process_view(request, views_answers.submit_answer, (), {"slug": world["meeting"].slug})
+            delegation = access.delegation_of(request.user)
+        return delegation.pk, [query["sql"].split(" FROM ")[1].split()[0] for query in captured.captured_queries]
+
+    delegation, tables = await queries_before_the_batch()
+    assert delegation == delegate.participant.delegation_id
+    assert tables == ['"django_session"', '"auth_user"', '"sessions_app_meeting"']

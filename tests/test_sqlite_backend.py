@@ -79,3 +79,72 @@ def test_a_worker_thread_reuses_its_connection_for_the_next_task():
     thread.start()
     thread.join(timeout=10)
     assert len(raw) == 2 and raw[0] is raw[1]
+
+
+def _in_a_new_thread(task):
+    """Run `task` in a thread of its own, as Django runs each request under ASGI, closing the thread's
+    connection after it as the request's end does; what it returned."""
+    out = []
+
+    def run():
+        try:
+            out.append(task())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    return out[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_requests_thread_takes_the_connection_the_last_one_closed():
+    base.close_idle()
+    first = _in_a_new_thread(lambda: (Delegation.objects.exists(), connection.connection)[1])
+    second = _in_a_new_thread(lambda: (Delegation.objects.create(country="FR"), connection.connection)[1])
+    assert second is first
+    assert Delegation.objects.filter(country="FR").exists()  # and what it wrote is committed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_closed_after_an_error_or_in_a_transaction_is_not_handed_on():
+    base.close_idle()
+
+    def broken():
+        Delegation.objects.exists()
+        connection.errors_occurred = True
+        return connection.connection
+
+    def mid_transaction():
+        transaction.atomic().__enter__()  # left open: the close happens inside it
+        Delegation.objects.create(country="DE")
+        return connection.connection
+
+    first = _in_a_new_thread(broken)
+    second = _in_a_new_thread(mid_transaction)
+    third = _in_a_new_thread(lambda: (Delegation.objects.exists(), connection.connection)[1])
+    assert len({id(first), id(second), id(third)}) == 3
+    assert not Delegation.objects.filter(country="DE").exists()  # rolled back, never committed by a next user
+    assert not base._writer.locked()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_close_idle_closes_the_kept_connections():
+    base.close_idle()
+    _in_a_new_thread(Delegation.objects.exists)
+    assert base.close_idle() == 1
+    assert base.close_idle() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_died_under_django_is_not_handed_on():
+    base.close_idle()
+
+    def died():
+        Delegation.objects.exists()
+        connection.connection.close()  # as a broken file handle would
+        return connection.connection
+
+    dead = _in_a_new_thread(died)
+    assert _in_a_new_thread(lambda: (Delegation.objects.exists(), connection.connection)[1]) is not dead

@@ -48,7 +48,7 @@ def test_the_layer_sweep_override_still_overrides_a_method_of_channels():
     assert InMemoryChannelLayer._clean_expired is not layers.InMemoryChannelLayer._clean_expired
 
 
-@pytest.mark.parametrize("name", ["_start_transaction_under_autocommit", "_commit", "_rollback", "_close"])
+@pytest.mark.parametrize("name", ["_start_transaction_under_autocommit", "_commit", "_rollback", "_close", "get_new_connection"])
 def test_the_sqlite_writer_lock_still_overrides_methods_of_djangos_backend(name):
     assert callable(getattr(sqlite_base.DatabaseWrapper, name, None))
     assert getattr(DatabaseWrapper, name) is not getattr(sqlite_base.DatabaseWrapper, name)

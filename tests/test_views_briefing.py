@@ -61,13 +61,15 @@ def test_session_page_query_count_does_not_grow_with_blocks(client, django_asser
     BlockFactory.create_batch(blocks, session=session)
     QuestionFactory.create_batch(3, session=session)
     client.force_login(make_delegate(delegation))
-    # session+meeting, user, participant, meeting with current items, blocks, references, questions,
+    # session+meeting, user with its participant (access.ParticipantBackend), meeting with current items, blocks, references, questions,
     # own answers, own practices, the session save/load of the auth session, the meeting wall.
     with django_assert_num_queries(QUERIES_FOR_SESSION_PAGE):
         assert client.get(session_url(session)).status_code == 200
 
 
-QUERIES_FOR_SESSION_PAGE = 19  # 16, the session's opinion rounds (issue 25), the meeting wall (issue 23), the record notice (issue 26)
+# 16, the session's opinion rounds (issue 25), the meeting wall (issue 23), the record notice (issue 26),
+# less the participant read with the user (issue 22)
+QUERIES_FOR_SESSION_PAGE = 18
 
 
 def test_every_page_names_an_icon_that_is_served(client):

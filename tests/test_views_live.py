@@ -166,8 +166,8 @@ def test_console_query_count_does_not_grow_with_answers(client, django_assert_nu
     Practice.objects.create(session=question.session, delegation=meeting.delegations.first(), title="P", description="D")
     client.force_login(make_chair())
     # 23, the opinion rounds with the questions to open one on (issue 25), who answered what (cards on demand),
-    # the themes of the questions (issue 25)
-    with django_assert_num_queries(28):
+    # the themes of the questions (issue 25); less the participant, read with the user (access.ParticipantBackend)
+    with django_assert_num_queries(27):
         assert client.get(reverse("console", args=[meeting.slug, question.session.number])).status_code == 200
 
 
@@ -181,7 +181,8 @@ def test_an_answer_posted_with_htmx_costs_the_same_queries_however_full_the_sess
     for code in ["DE", "JP", "CA", "CL", "NO", "KR", "MX", "IT", "ES", "AT"][: others // 3]:
         AnswerFactory(question=world["question"], delegation=DelegationFactory(country=code))
     client.force_login(world["fr"])
-    with django_assert_num_queries(16):  # 15, and the meeting wall's
+    # the session, the user with its participant, the meeting wall's, then the batch's (the question among them)
+    with django_assert_num_queries(14):
         response = client.post(answer_url(world), {"kind": "answer", "text": "Yes.", "key": f"k{others}"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200 and "Your answer was saved." in html and "Saved by" in html
@@ -328,6 +329,6 @@ def test_opening_a_question_costs_the_same_queries_however_many_answers(client, 
     question = answered_question(QuestionFactory().session, answers, position=2)
     url = reverse("console", args=[question.session.meeting.slug, question.session.number])
     client.force_login(make_chair())
-    with django_assert_num_queries(6):  # sign-in and role, the session, the question, its answers
+    with django_assert_num_queries(5):  # sign-in with the role, the session, the question, its answers
         response = client.get(url, {"open": question.pk}, headers={"HX-Request": "true"})
     assert response.content.decode().count('class="answer-card') == answers

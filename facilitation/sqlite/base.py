@@ -9,7 +9,11 @@ command during the meeting) still meets SQLite's busy timeout as before, and a w
 get the lock within that timeout goes ahead and does too.
 
 A connection can also outlive a task on the server's long-lived worker threads (an answer batch, a
-live render): see reusable_by_next_task.
+live render): see reusable_by_next_task. And one closed clean by a request (Django closes the
+request's connection when it ends) goes back to a small process-wide set instead, where the next
+request's thread takes it: under ASGI each request runs in a thread of its own, so each request
+opened a connection (which reads the schema again, with an empty page cache) and closed it, about a
+fifth of an answer post's CPU (docs/performance.md, "Ingest through Django's request path").
 """
 
 from __future__ import annotations
@@ -21,6 +25,20 @@ from django.db.backends.sqlite3 import base
 
 _writer = threading.Lock()
 
+IDLE_MAX = 16  # connections kept for the next request; more are closed (a burst opens what it needs)
+_idle: dict[str, list] = {}  # database file -> [(sqlite3 connection, opened_at)], under _idle_lock
+_idle_lock = threading.Lock()
+
+
+def close_idle() -> int:
+    """Close every connection kept for a next request (before the database file goes away); how many."""
+    with _idle_lock:
+        kept = [conn for conns in _idle.values() for conn, _opened in conns]
+        _idle.clear()
+    for conn in kept:
+        conn.close()
+    return len(kept)
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     holds_writer_lock = False
@@ -28,7 +46,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
     KEEP_FOR_NEXT_TASK_S = 60.0
 
     def get_new_connection(self, conn_params):
-        self.opened_at = time.monotonic()
+        now = time.monotonic()
+        with _idle_lock:
+            kept = _idle.get(str(conn_params["database"]), [])
+            while kept:  # the most recently used first: its pages are the warmest
+                conn, self.opened_at = kept.pop()
+                if now - self.opened_at < self.KEEP_FOR_NEXT_TASK_S:
+                    break
+                conn.close()
+            else:
+                conn = None
+        if conn is not None:
+            try:
+                # As Django sets it up for a new connection; a migration may have turned it off meanwhile.
+                conn.execute("PRAGMA foreign_keys = ON")
+                return conn
+            except base.Database.Error:  # closed under Django's feet meanwhile: a new one
+                conn.close()
+        self.opened_at = now
         return super().get_new_connection(conn_params)
 
     def reusable_by_next_task(self) -> bool:
@@ -63,9 +98,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self):
         try:
+            if self._keep_for_next_request():
+                return None
             return super()._close()
         finally:
             self._release_writer()
+
+    def _keep_for_next_request(self) -> bool:
+        """Hand a clean connection (no transaction, no error, under a minute old) to the next one to connect."""
+        conn = self.connection
+        try:
+            if conn is None or conn.in_transaction or not self.reusable_by_next_task():
+                return False
+        except base.Database.Error:  # closed under Django's feet (its is_usable() says yes regardless)
+            return False
+        with _idle_lock:
+            kept = _idle.setdefault(str(self.settings_dict["NAME"]), [])
+            if len(kept) >= IDLE_MAX:
+                return False
+            kept.append((conn, self.opened_at))
+        return True
 
     def _release_writer(self) -> None:
         if self.holds_writer_lock:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -33,24 +33,27 @@ def _with_one_retry(call):
 @require_POST
 def submit_answer(request, slug, question_id):
     """A delegation's answer to a question: stored with the others arriving now (answer_batch), in one
-    transaction per batch; the htmx reply once it is committed."""
-    question = get_object_or_404(Question.objects.select_related("session__meeting"), pk=question_id, session__meeting__slug=slug)
+    transaction per batch; the htmx reply once it is committed. The batch checks the question (that
+    it exists in this meeting and is open) for all its answers at once; the question is read here
+    only for a refusal's reply."""
     delegation = delegation_of(request.user)
     if delegation is None:
         raise PermissionDenied
     submission = services.AnswerSubmission(
-        user=request.user, question_id=question.pk, kind=request.POST.get("kind", "answer"),
-        text=request.POST.get("text", ""), key=request.POST.get("key", ""),
+        user=request.user, question_id=question_id, kind=request.POST.get("kind", "answer"),
+        text=request.POST.get("text", ""), key=request.POST.get("key", ""), meeting_slug=slug,
     )  # fmt: skip
     result = answer_batch.store_answer(submission, waiting=lambda: slot_released(request))
+    if isinstance(result, services.QuestionNotFound):
+        raise Http404(result.message)
     error = result.message if isinstance(result, services.ActionRefused) else None
-    if not request.htmx:
-        if error is None:
-            return redirect(_session_url(question))
-        return _render_page_with_error(request, question, error)
-    if error is None:
+    if error is None and request.htmx:
         return answer_saved_response(result)
-    question.refresh_from_db(fields=["status"])  # closed meanwhile: the card says so
+    question = get_object_or_404(Question.objects.select_related("session__meeting"), pk=question_id, session__meeting__slug=slug)
+    if error is None:
+        return redirect(_session_url(question))
+    if not request.htmx:
+        return _render_page_with_error(request, question, error)
     context = answer_card_context(question, delegation, error=error, submitted_text=request.POST.get("text", ""))
     return render(request, "sessions_app/partials/question_delegate.html", context, status=422)
 

@@ -108,7 +108,7 @@ def _landing(slug: str | None):
 
 
 def _log_in(request, user):
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=settings.SIGN_IN_BACKEND)
 
 
 def _qr_data_uri(url: str) -> str:
