@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ..access import is_secretariat, participant_of
 from ..models import (
     country_name,
+    name_key,
     Delegation,
     LibraryAccess,
     LibraryTheme,
@@ -157,9 +158,12 @@ def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> l
 
     codes = dict(Delegation.objects.values_list("pk", "country"))
     country = Facet("country", _("Country"))
-    for row in sorted(rows("delegation_id"), key=lambda row: (-row["n"], codes[row["delegation_id"]])):
+    language = get_language()
+    for row in rows("delegation_id"):
         code = codes[row["delegation_id"]]
-        country.options.append({"value": code, "label": country_name(code, get_language()), "count": row["n"]})
+        country.options.append({"value": code, "label": country_name(code, language), "count": row["n"]})
+    # In the order of the names as the reader reads them (Allemagne before Autriche), not of ISO codes.
+    country.options.sort(key=lambda option: name_key(option["label"]))
     facets.append(country)
 
     theme = Facet("theme", _("Theme"))
