@@ -4,9 +4,9 @@ picking the practice to merge into."""
 import pytest
 from django.urls import reverse
 
-from sessions_app.models import Visibility
+from sessions_app.models import Practice, Visibility
 
-from .factories import DelegationFactory, PracticeFactory, make_delegate
+from .factories import DelegationFactory, PracticeFactory, make_delegate, make_secretariat
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +29,49 @@ def test_library_country_facet_is_in_name_order_of_the_reader_language(client, l
 
     country = next(facet for facet in response.context["results"].facets if facet.name == "country")
     assert [option["label"] for option in country.options] == expected
+
+
+def curation_page(client, practice, **params):
+    return client.get(reverse("library_practice", args=[practice.pk]), params)
+
+
+def test_library_merge_offers_the_same_country_practices_closest_title_first(client):
+    france, japan = DelegationFactory(country="FR"), DelegationFactory(country="JP")
+    practice = PracticeFactory(delegation=france, visibility=Visibility.PUBLISHED, title="Interministerial crisis cell")
+    far = PracticeFactory(delegation=france, visibility=Visibility.PUBLISHED, title="Open budget portal")
+    close = PracticeFactory(delegation=france, visibility=Visibility.PUBLISHED, title="Inter-ministerial crisis cell (2023)")
+    PracticeFactory(delegation=japan, visibility=Visibility.PUBLISHED, title="Interministerial crisis cell")
+    PracticeFactory(delegation=france, visibility=Visibility.HIDDEN, title="Interministerial crisis cell, hidden")
+    client.force_login(make_secretariat())
+
+    html = curation_page(client, practice).content.decode()
+
+    assert html.index(f'id="merge-into-{close.pk}"') < html.index(f'id="merge-into-{far.pk}"')
+    assert html.count('name="into"') == 2  # neither itself, another country's, nor a hidden practice
+    assert f'<label for="merge-into-{close.pk}">Inter-ministerial crisis cell (2023)' in html
+
+
+def test_library_merge_search_finds_the_practice_to_keep_by_words_or_number(client):
+    practice = PracticeFactory(visibility=Visibility.PUBLISHED, title="Fact-checking desk")
+    other = PracticeFactory(delegation=DelegationFactory(country="DE"), visibility=Visibility.PUBLISHED, title="Desk for fact-checking <b>claims</b>")
+    client.force_login(make_secretariat())
+
+    by_words = curation_page(client, practice, merge_q="fact checking").content.decode()
+    by_number = curation_page(client, practice, merge_q=f"#{other.pk}").content.decode()
+
+    assert f'value="{other.pk}" id="merge-into-{other.pk}"' in by_words
+    assert f'id="merge-into-{practice.pk}"' not in by_words
+    assert "Desk for fact-checking &lt;b&gt;claims&lt;/b&gt;" in by_words
+    assert f'id="merge-into-{other.pk}"' in by_number
+
+
+def test_library_merge_with_the_chosen_practice_merges_it(client):
+    keeper = PracticeFactory(visibility=Visibility.PUBLISHED, title="Citizens' panel")
+    duplicate = PracticeFactory(delegation=keeper.delegation, visibility=Visibility.PUBLISHED, title="Citizens panel")
+    client.force_login(make_secretariat())
+    assert f'id="merge-into-{keeper.pk}"' in curation_page(client, duplicate).content.decode()
+
+    response = client.post(reverse("library_curate", args=[duplicate.pk]), {"action": "merge", "into": str(keeper.pk)})
+
+    assert response.url == reverse("library_practice", args=[keeper.pk])
+    assert Practice.objects.get(pk=duplicate.pk).merged_into_id == keeper.pk

@@ -281,3 +281,24 @@ def free_theme_suggestions() -> list[dict]:
         entry = merged.setdefault(key, {"name": row["name"], "count": 0})
         entry["count"] += row["n"]
     return sorted(merged.values(), key=lambda e: (-e["count"], e["name"].lower()))
+
+
+def merge_candidates(user, practice: Practice, *, query: str = "", limit: int = 8) -> list[Practice]:
+    """The practices the secretariat may merge `practice` into, to pick from rather than type a number:
+    with `query`, those the library search finds (or the practice of that number); without, the same
+    country's other practices, closest title first (a practice reported again, or imported twice)."""
+    import difflib
+
+    others = visible_practices(user).exclude(pk=practice.pk)
+    query = query.strip()[:500]
+    if query:
+        number = query.lstrip("#")
+        if number.isdigit():
+            return load_page(list(others.filter(pk=int(number)).values_list("pk", flat=True)))
+        words = query if search.terms(query) else ""
+        ranked = RankedIds(matching_practices(user, query=query), words, filtered=visible_practices(user))
+        return load_page([pk for pk in ranked[: limit + 1] if pk != practice.pk][:limit])
+    title = search.fold(practice.title)
+    rows = others.filter(delegation_id=practice.delegation_id).values_list("pk", "title")[:2000]
+    ranked = sorted(rows, key=lambda row: (-difflib.SequenceMatcher(None, title, search.fold(row[1])).ratio(), -row[0]))
+    return load_page([pk for pk, _title in ranked[:limit]])

@@ -101,6 +101,9 @@ def library_detail(request, practice_id):
         "is_secretariat": is_secretariat(request.user),
         "nav_active": "library",
     }
+    if context["is_secretariat"]:
+        context["merge_query"] = request.GET.get("merge_q", "")[:500]
+        context["merge_candidates"] = queries.merge_candidates(request.user, practice, query=context["merge_query"])
     return render(request, "sessions_app/library_detail.html", context)
 
 
@@ -114,7 +117,7 @@ def library_curate(request, practice_id):
             into = request.POST.get("into", "").strip().lstrip("#")
             target = Practice.objects.filter(pk=int(into)).first() if into.isdigit() else None
             if target is None:
-                raise ActionRefused(_("Give the number of the practice to keep."))
+                raise ActionRefused(_("Choose the practice to keep."))
             practice = services.merge_practices(target, duplicate=practice, user=request.user)
         else:
             services.curate_practice(practice, user=request.user, action=action)

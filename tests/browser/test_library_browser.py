@@ -131,12 +131,21 @@ def test_library_search_and_curation_use_the_apps_controls(browser, library_serv
 
         page.locator("#library-results a[href^='/practices/']:not([href*='export'])").first.click()
         expect(page.get_by_role("heading", name="Curation")).to_be_visible()
-        for name in (re.compile("Mark as verified|Remove the verified mark"), "Merge into it"):
-            assert_app_button(page.get_by_role("button", name=name))
+        for name in (re.compile("Mark as verified|Remove the verified mark"), "Find"):
+            assert_app_button(page.get_by_role("button", name=name, exact=True))
         retire = box(page.get_by_role("button", name="Retire from the library"))
         assert retire["radius"] == "6px" and retire["height"] >= 36 and retire["border"] == "rgb(163, 34, 27)"  # --danger
-        number = page.get_by_label("Duplicate of practice number")
-        assert box(number)["height"] >= 36 and box(number)["radius"] == "6px"
+        # The practice to merge into is found and chosen with the keyboard, no number to type.
+        find = page.get_by_role("searchbox", name=re.compile("Find the practice this one duplicates"))
+        assert box(find)["height"] >= 36 and box(find)["radius"] == "6px"
+        find.fill("citizen")
+        with page.expect_navigation():
+            find.press("Enter")
+        choice = page.locator("input[name=into]").first
+        choice.focus()
+        page.keyboard.press("Space")
+        expect(choice).to_be_checked()
+        assert_app_button(page.get_by_role("button", name="Merge this practice into the one chosen"))
         no_axe_violations(page)
     finally:
         context.close()
