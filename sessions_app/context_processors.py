@@ -1,13 +1,12 @@
 from django.utils.functional import SimpleLazyObject
 
 from .access import delegation_of, is_moderator, is_secretariat, role_of
-from .navigation import last_place, remember_place
+from .navigation import last_place
 
 
 def navigation(request):
     """Role flags for the top bar; computed lazily so pages that do not show it pay nothing."""
     user = request.user
-    remember_place(request)
     return {
         "nav_role": role_of(user),
         "nav_is_moderator": is_moderator(user),

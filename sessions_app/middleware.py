@@ -14,6 +14,7 @@ from . import access
 from .access import participant_of
 from .events import end_worker_task
 from .models import Meeting
+from .navigation import remember_place
 
 
 class UserLanguageMiddleware:
@@ -139,6 +140,18 @@ class MeetingWallMiddleware:
         if not access.visible_meetings(request.user).filter(slug=slug).exists() and Meeting.objects.filter(slug=slug).exists():
             raise PermissionDenied(_("You do not take part in this meeting."))
         return None
+
+
+class LastPlaceMiddleware:
+    """Remembers the meeting page last open, for the top bar of pages of no meeting (navigation.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        remember_place(request, response)
+        return response
 
 
 # The browser features the app never uses, denied to every page (and to anything injected into one).
