@@ -190,7 +190,9 @@ def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments
     published = functools.cache(lambda: queries.published_answers_of(question_id))
     console = lambda: (answer_card(answer, meeting, oob="true")  # noqa: E731
                        + _render("tally", question_id=question_id, **tally(), oob="true"))
-    fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), console),
+                 # The delegation's own status line says whether the chair has hidden its answer.
+                 (events.delegation_group(meeting.pk, answer.delegation_id), lambda: answer_saved_status(answer, oob="true"))]
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE),
                           lambda: _render("published_answers", question_id=question_id, answers=published(), meeting=meeting, oob="true")))

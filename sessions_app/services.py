@@ -536,7 +536,7 @@ def moderate_answer(
     oplog.log_event("moderation.answer", meeting_id=meeting.pk, user_id=user.pk, object_id=answer.pk, action=action)
     events.record(
         meeting=meeting, type=events.ANSWER_MODERATED, session=answer.question.session,
-        payload={"answer": answer.pk, "action": action},
+        payload={"answer": answer.pk, "delegation": answer.delegation_id, "action": action},
     )
     if action in ("hide", "publish"):  # a hidden answer leaves the themes, a published one comes back
         transaction.on_commit(lambda: synthesis.schedule_synthesis([answer.question_id]))

@@ -331,3 +331,19 @@ def test_opening_a_question_costs_the_same_queries_however_many_answers(client, 
     with django_assert_num_queries(6):  # sign-in and role, the session, the question, its answers
         response = client.get(url, {"open": question.pk}, headers={"HX-Request": "true"})
     assert response.content.decode().count('class="answer-card') == answers
+
+
+def test_delegation_page_says_its_hidden_answer_is_hidden_by_the_moderator_not_deleted(client, world):
+    answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Off topic", key="k")
+    services.moderate_answer(user=make_chair(), answer=answer, action="hide", reason="Not about the question")
+    client.force_login(world["fr"])
+    page = reverse("session", args=[world["meeting"].slug, world["session"].number])
+
+    english = client.get(page).content.decode()
+    french = client.get(page, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert "Hidden by the moderator: your answer is kept, not deleted" in english
+    assert "Masquée par la modération : votre réponse est conservée, pas supprimée" in french
+    assert "Not about the question" not in english  # the chair's reason stays on the console
+    services.moderate_answer(user=make_chair(), answer=answer, action="publish")
+    assert "Hidden by the moderator" not in client.get(page).content.decode()
