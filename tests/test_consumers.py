@@ -446,3 +446,27 @@ async def test_hiding_an_answer_tells_its_delegation_live_and_on_reconnect():
     assert "Hidden by the moderator" not in await other.receive_from(timeout=2)
     for communicator in (back, other):
         await communicator.disconnect()
+
+
+async def test_keeping_answers_to_the_chair_empties_the_published_answers_of_open_pages():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    meeting.answer_visibility = "published"
+    await database_sync_to_async(meeting.save)()
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Shared idea", key="k")
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="publish")
+    delegate, _, _ = await open_socket(delegate_path(meeting), world["de"])
+    secretariat = await database_sync_to_async(make_secretariat)()
+
+    await database_sync_to_async(change_meeting_settings)(
+        user=secretariat, meeting=meeting, values={"attribution": meeting.attribution, "answer_visibility": "chair"})
+
+    html = await receive_until(delegate, 'id="live-notice"', timeout=2)
+    assert f'<section class="published" id="published-q{world["question"].pk}" hx-swap-oob="true">' in html
+    assert "Shared idea" not in html
+    assert "This page already follows them" in html and "Reload" not in html
+    await delegate.disconnect()

@@ -105,6 +105,25 @@
       live.gapTimer = setTimeout(function () { live.gapTimer = null; if (needsResync()) resync(); }, GAP_GRACE_MS);
     }
   }
+  // A live message goes to every page of the meeting: a fragment for a part this page does not show
+  // (another session's question, a panel it has not rendered) is left out here, rather than htmx
+  // reporting an out-of-band swap without a target as an error. Sockets use hx-ext="ws,live-targets".
+  function oobTarget(child) {
+    var spec = child.getAttribute("hx-swap-oob") || "true", colon = spec.indexOf(":");
+    if (colon !== -1) return document.querySelector(spec.slice(colon + 1));
+    return child.id ? document.getElementById(child.id) : null;
+  }
+  if (window.htmx) htmx.defineExtension("live-targets", {
+    transformResponse: function (text) {
+      if (text.indexOf("hx-swap-oob") === -1) return text;
+      var template = document.createElement("template");
+      template.innerHTML = text;
+      var children = Array.prototype.slice.call(template.content.children);
+      var kept = children.filter(function (child) { return !!oobTarget(child); });
+      if (kept.length === children.length) return text;
+      return kept.map(function (child) { return child.outerHTML; }).join("");
+    },
+  });
   // Reconnect after a drop with full jitter, as htmx's ws extension does, but within 5 s rather than
   // 64 s: a console back from a long network cut is live again seconds after, not a minute after.
   document.addEventListener("DOMContentLoaded", function () {
