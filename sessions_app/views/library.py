@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -43,7 +44,10 @@ def library_list(request):
         "nav_active": "library",
     }
     template = "sessions_app/library_list.html#library-results" if request.htmx else "sessions_app/library_list.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # One address, the fragment or the page: a browser's cache must not serve the one for the other.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 EXPORTS = {

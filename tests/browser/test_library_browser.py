@@ -63,6 +63,13 @@ def test_delegate_finds_a_practice_by_country_and_theme_with_the_keyboard(browse
         page.keyboard.press("Space")
         expect(count).to_have_text("1 practice")
         assert "country=FR" in page.url and "theme=mis-disinformation" in page.url
+        # Back and forward through the filters (htmx restores them): the whole page each time, top bar
+        # with the way back to the meeting included.
+        page.go_back()
+        expect(count).to_have_text("5 practices")
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Meeting", exact=True)).to_be_visible()
+        page.go_forward()
+        expect(count).to_have_text("1 practice")
         link = page.get_by_role("link", name="Cellule de veille contre la désinformation")
         for _ in range(100):
             page.keyboard.press("Tab")
