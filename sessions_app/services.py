@@ -490,7 +490,9 @@ def save_practice(
             URLValidator(schemes=["http", "https"])(link)
         except ValidationError:
             raise ActionRefused(_("The link must be a web address starting with http:// or https://."), field="link")
-    theme_names = sorted({clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()})
+    # One theme per name whatever its case ("Désinformation, désinformation" is one theme, as written first).
+    cleaned = [clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()]
+    theme_names = sorted({name.casefold(): name for name in reversed(cleaned)}.values())
     created = practice is None
     if created:
         practice = Practice(session=session, delegation=delegation, created_by=user)

@@ -1,6 +1,8 @@
 """The library as the secretariat and delegations use it: facets in reading order, theme suggestions,
 picking the practice to merge into."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -75,3 +77,31 @@ def test_library_merge_with_the_chosen_practice_merges_it(client):
 
     assert response.url == reverse("library_practice", args=[keeper.pk])
     assert Practice.objects.get(pk=duplicate.pk).merged_into_id == keeper.pk
+
+
+def test_themes_a_delegate_types_become_suggestions_the_secretariat_maps(client):
+    from .factories import SessionFactory
+
+    france = DelegationFactory(country="FR")
+    session = SessionFactory()
+    session.meeting.delegations.add(france)
+    client.force_login(make_delegate(france))
+    client.post(reverse("new_practice", args=[session.meeting.slug, session.number]), {
+        "title": "Cellule de veille", "description": "Une équipe détecte les campagnes.", "key": "k1",
+        "themes": "Désinformation ; <i>Veille</i>, désinformation",
+    })
+    PracticeFactory(session=session, delegation=france).themes.create(meeting=session.meeting, name="DÉSINFORMATION")
+    typed = Practice.objects.get(title="Cellule de veille")
+    client.force_login(make_secretariat())
+
+    html = client.get(reverse("library_themes")).content.decode()
+
+    assert re.search(r'<label for="map-\d+">Désinformation \(2\)</label>', html, re.IGNORECASE)  # one theme per practice whatever the case
+    assert "&lt;i&gt;Veille&lt;/i&gt; (1)" in html
+    # The likely vocabulary theme is chosen already; one with no word in common is not guessed.
+    assert '<option value="mis-disinformation" selected>Mis- and disinformation (suggested)</option>' in html
+    assert html.count(" selected>") == 1
+    response = client.post(reverse("library_themes"), {"action": "map", "name": "désinformation", "theme": "mis-disinformation"})
+    assert response.status_code == 302
+    assert [list(p.library_themes.values_list("slug", flat=True)) for p in Practice.objects.order_by("pk")] == [["mis-disinformation"]] * 2
+    assert typed.themes.count() == 2

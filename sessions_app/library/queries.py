@@ -270,17 +270,31 @@ def practices_for_session(user, session, *, limit: int = 5) -> list[Practice]:
     return load_page(ids)
 
 
-def free_theme_suggestions() -> list[dict]:
-    """The delegations' free-text themes (across meetings, case folded) with how many practices use them."""
+def free_theme_suggestions(limit: int = 200) -> list[dict]:
+    """The delegations' free-text themes (across meetings, case folded) with how many practices use
+    them, most used first, each with the vocabulary theme it most likely means (`suggested`, a slug,
+    or None): the one sharing the most words with it, in English or French (first five letters of
+    each word, accents and case aside, so "co-ordination" meets "coordination")."""
     from ..models import Theme
 
     rows = Theme.objects.values("name").annotate(n=Count("practices", distinct=True)).order_by("-n", "name")
     merged: dict[str, dict] = {}
     for row in rows:
-        key = row["name"].strip().lower()
+        key = search.fold(row["name"]).strip()
         entry = merged.setdefault(key, {"name": row["name"], "count": 0})
         entry["count"] += row["n"]
-    return sorted(merged.values(), key=lambda e: (-e["count"], e["name"].lower()))
+    vocabulary = [(slug, _stems(f"{en} {fr}")) for slug, en, fr in LibraryTheme.objects.values_list("slug", "name_en", "name_fr")]
+    suggestions = sorted(merged.values(), key=lambda e: (-e["count"], search.fold(e["name"])))[:limit]
+    for entry in suggestions:
+        stems = _stems(entry["name"])
+        best = max(vocabulary, key=lambda theme: len(stems & theme[1]), default=None)
+        entry["suggested"] = best[0] if best and stems & best[1] else None
+    return suggestions
+
+
+def _stems(text: str) -> set[str]:
+    words = search.fold(text).replace("-", "").replace("’", " ").replace("'", " ").split()
+    return {word[:5] for word in ("".join(c for c in w if c.isalnum()) for w in words) if len(word) >= 4}
 
 
 def merge_candidates(user, practice: Practice, *, query: str = "", limit: int = 8) -> list[Practice]:
