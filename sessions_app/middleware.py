@@ -155,10 +155,11 @@ class LastPlaceMiddleware:
 
 
 # The browser features the app never uses, denied to every page (and to anything injected into one).
+# Only features browsers know: an unknown one ("bluetooth") is a console warning on every page in Chromium.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
-        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media", "geolocation",
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "geolocation",
         "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
         "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
     )
