@@ -377,8 +377,9 @@
     var mine = target.querySelector(".saved-now");
     var fresh = fragment.querySelector ? fragment.querySelector("#" + CSS.escape(target.id)) : null;
     if (!mine || !fresh || fresh.querySelector(".saved-now") || fresh.getAttribute("data-saved") !== target.getAttribute("data-saved")) return;
-    fresh.appendChild(document.createTextNode(" "));
-    fresh.appendChild(mine.cloneNode(true));
+    var hidden = fresh.querySelector(".answer-hidden");  // the moderator's notice stays last
+    fresh.insertBefore(document.createTextNode(" "), hidden);
+    fresh.insertBefore(mine.cloneNode(true), hidden);
   });
 
   // A saved answer's reply replaces only the status line, the key and the button (the form stays as
