@@ -129,6 +129,8 @@ def test_console_moderation_over_htmx_returns_the_updated_card(client, world):
 
 def test_a_cards_hide_and_duplicate_forms_load_when_the_chair_opens_them(client, world):
     answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Ours", key="k")
+    germany = make_delegate(DelegationFactory(country="DE"))
+    theirs = services.submit_answer(user=germany, question=world["question"], kind="answer", text="Theirs", key="k2")
     client.force_login(make_chair())
     url = reverse("moderate_answer", args=[world["meeting"].slug, answer.pk])
     card = client.get(console_url(world)).content.decode()
@@ -136,10 +138,16 @@ def test_a_cards_hide_and_duplicate_forms_load_when_the_chair_opens_them(client,
 
     forms = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert f'<label for="reason-answer-{answer.pk}">Reason for hiding</label>' in forms
-    assert f'<label for="dup-{answer.pk}">Duplicate of the answer of (ISO code)</label>' in forms
+    # The answer it duplicates is chosen among the question's other answers, by the delegation's name.
+    assert f'<label for="dup-{answer.pk}">Duplicate of the answer of</label>' in forms
+    assert f'<select id="dup-{answer.pk}" name="duplicate_of" required><option value="">Choose a delegation</option><option value="DE">Germany</option></select>' in forms
     assert f'hx-post="{url}"' in forms and 'name="csrfmiddlewaretoken"' in forms
     answer.refresh_from_db()
     assert (answer.visibility, answer.starred) == ("pending", False)  # looking changes nothing
+
+    marked = client.post(url, {"action": "duplicate", "duplicate_of": "DE"}, headers={"HX-Request": "true"})
+    assert marked.status_code == 200 and "Duplicate of the answer of Germany." in marked.content.decode()
+    assert Answer.objects.get(pk=answer.pk).duplicate_of == theirs
 
     hidden = client.post(url, {"action": "hide", "reason": "Off topic"}, headers={"HX-Request": "true"})
     assert hidden.status_code == 200 and "Hidden: Off topic" in hidden.content.decode()
