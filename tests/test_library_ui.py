@@ -105,3 +105,16 @@ def test_themes_a_delegate_types_become_suggestions_the_secretariat_maps(client)
     assert response.status_code == 302
     assert [list(p.library_themes.values_list("slug", flat=True)) for p in Practice.objects.order_by("pk")] == [["mis-disinformation"]] * 2
     assert typed.themes.count() == 2
+
+
+def test_library_lets_a_phone_reader_skip_the_filters_to_the_results(client):
+    for code in ("FR", "DE"):
+        PracticeFactory(delegation=DelegationFactory(country=code), visibility=Visibility.PUBLISHED)
+    client.force_login(make_delegate(DelegationFactory(country="NO")))
+
+    english = client.get(reverse("library")).content.decode()
+    french = client.get(reverse("library"), {"country": "FR"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert '<a href="#library-count">Skip the filters to the 2 practices</a>' in english
+    assert english.index("Skip the filters") < english.index('class="library-facet"') < english.index('id="library-count"')
+    assert '<a href="#library-count">Passer les filtres : 1 pratique</a>' in french
