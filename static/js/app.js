@@ -108,10 +108,17 @@
   // A live message goes to every page of the meeting: a fragment for a part this page does not show
   // (another session's question, a panel it has not rendered) is left out here, rather than htmx
   // reporting an out-of-band swap without a target as an error. Sockets use hx-ext="ws,live-targets".
-  function oobTarget(child) {
+  function oobTarget(child, earlier) {
     var spec = child.getAttribute("hx-swap-oob") || "true", colon = spec.indexOf(":");
-    if (colon !== -1) return document.querySelector(spec.slice(colon + 1));
-    return child.id ? document.getElementById(child.id) : null;
+    var selector = colon !== -1 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : null);
+    if (!selector) return null;
+    try {  // in the page, or brought by a fragment before it in the same message (swapped first)
+      return document.querySelector(selector) || earlier.reduce(function (found, previous) {
+        return found || (previous.matches(selector) ? previous : previous.querySelector(selector));
+      }, null);
+    } catch (error) {
+      return child;  // a selector this browser cannot read: left to htmx, as before
+    }
   }
   if (window.htmx) htmx.defineExtension("live-targets", {
     transformResponse: function (text) {
@@ -119,7 +126,8 @@
       var template = document.createElement("template");
       template.innerHTML = text;
       var children = Array.prototype.slice.call(template.content.children);
-      var kept = children.filter(function (child) { return !!oobTarget(child); });
+      var kept = [];
+      children.forEach(function (child) { if (oobTarget(child, kept)) kept.push(child); });
       if (kept.length === children.length) return text;
       return kept.map(function (child) { return child.outerHTML; }).join("");
     },
