@@ -3,6 +3,8 @@
     python bench/benchdata.py setup --label L --delegates N --delegations D --chairs C --pairs P
     python bench/benchdata.py count --label L --marker bnch
     python bench/benchdata.py fill --label L --answers 10000
+    python bench/benchdata.py round --label L --statements S --prevoted P
+    python bench/benchdata.py votes --label L --round R
 
 `setup` imports the demo meeting's notes, its three sessions repeated until there are at least P
 (question, delegation) pairs (so that every benchmark answer is a new answer, as in a meeting),
@@ -133,6 +135,52 @@ def fill(*, label: str, answers: int) -> dict:
     return {"answers": Answer.objects.filter(question__session__meeting=meeting).count()}
 
 
+def choice_of(delegation: int, statement: int) -> int:
+    """The vote of delegation index d on statement index j: three blocs (d mod 3) with their own stance
+    on each statement, 10 % voting the other way and 5 % passing; fixed seeds."""
+    import numpy as np
+
+    stance = np.random.default_rng(statement).choice([-1, 1], size=3)
+    noise = np.random.default_rng(10_000 + statement * 1_000 + delegation).random()
+    if noise < 0.1:
+        return int(-stance[delegation % 3])
+    if noise < 0.15:
+        return 0
+    return int(stance[delegation % 3])
+
+
+def opinion_round(*, label: str, statements: int, prevoted: int = 0) -> dict:
+    """An open opinion round on session 1 with this many approved statements, each text marked
+    "vstmt<j>x" (the vote benchmark finds its row in the console's table of votes by it), and each
+    delegate's delegation id (delegate i votes for it). Every delegation has already voted on the
+    first `prevoted` statements, and the round is analysed: the console starts with groups and a map."""
+    from sessions_app.models import OpinionRound, Participant, Statement, StatementVote
+    from sessions_app.opinion.services import analyse_round, fold
+
+    meeting = meeting_of(label)
+    round = OpinionRound.objects.create(session=meeting.sessions.get(number=1), title=f"Benchmark round {label}")
+    texts = [f"vstmt{j}x Our delegation supports measure {j} of the draft conclusions." for j in range(statements)]
+    rows = Statement.objects.bulk_create([Statement(round=round, text=text, folded=fold(text), position=j + 1) for j, text in enumerate(texts)])
+    delegates = Participant.objects.filter(user__username__startswith=f"{label}-delegate-", role="delegate")
+    by_name = dict(delegates.values_list("user__username", "delegation_id"))
+    delegation_of = [by_name[f"{label}-delegate-{i}"] for i in range(len(by_name))]
+    StatementVote.objects.bulk_create([StatementVote(statement=rows[j], delegation_id=delegation, choice=choice_of(i, j))
+                                       for j in range(prevoted) for i, delegation in enumerate(delegation_of)], batch_size=1000)
+    if prevoted:
+        analyse_round(round.pk)
+    return {"round": round.pk, "statements": [row.pk for row in rows], "delegation_of": delegation_of}
+
+
+def vote_events(*, label: str, round: int) -> dict:
+    """The round's stored votes and the live event number each was stored with: [statement, delegation, seq]."""
+    from sessions_app.models import Event, StatementVote
+
+    meeting = meeting_of(label)
+    rows = Event.objects.filter(meeting=meeting, type="opinion.voted", payload__round=round).values_list("seq", "payload")
+    return {"votes": [[payload["statement"], payload["delegation"], seq] for seq, payload in rows],
+            "stored": StatementVote.objects.filter(statement__round_id=round).count()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,10 +196,18 @@ def main() -> None:
     three = commands.add_parser("fill")
     three.add_argument("--label", required=True)
     three.add_argument("--answers", type=int, required=True)
+    four = commands.add_parser("round")
+    four.add_argument("--label", required=True)
+    four.add_argument("--statements", type=int, required=True)
+    four.add_argument("--prevoted", type=int, default=0)
+    five = commands.add_parser("votes")
+    five.add_argument("--label", required=True)
+    five.add_argument("--round", type=int, required=True)
     options = vars(parser.parse_args())
     command = options.pop("command")
     setup_django()
-    result = {"setup": setup, "count": count, "fill": fill}[command](**options)
+    commands = {"setup": setup, "count": count, "fill": fill, "round": opinion_round, "votes": vote_events}
+    result = commands[command](**options)
     print(json.dumps(result))
 
 

@@ -15,6 +15,7 @@ import re
 import resource
 import signal
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,29 @@ from tests.servers import free_port, manage, project_env  # noqa: E402
 PR_SET_PDEATHSIG = 1  # prctl(2)
 NOISE = re.compile(r'"WebSocket /|connection (open|closed)')
 UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log", "--backlog", "4096"]
+
+
+def server_port() -> int:
+    """A free port for a server: in BENCH_PORTS ("8300-8399") when set, so that engineers sharing a
+    machine keep to their own ranges; else any free port."""
+    span = os.environ.get("BENCH_PORTS", "")
+    if not span:
+        return free_port()
+    first, last = (int(part) for part in span.split("-"))
+    # Round the range, not from its start each time: a server just started may not listen yet.
+    for offset in range(last - first + 1):
+        port = first + (_cursor[0] + offset) % (last - first + 1)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _cursor[0] = port - first + 1
+        return port
+    raise RuntimeError(f"no free port left in BENCH_PORTS={span}")
+
+
+_cursor = [0]
 
 
 def raise_fd_limit() -> int:
@@ -198,7 +222,7 @@ class Mode:
         servers = []
         try:
             for _ in range(processes or self.processes):
-                port = free_port()
+                port = server_port()
                 if server == "ours":
                     argv, probe = [str(BIN / "uvicorn"), "facilitation.asgi:application", "--port", str(port), *UVICORN_FLAGS], "/accounts/login/"
                 elif server == "channels":

@@ -4,8 +4,10 @@
     .venv/bin/python bench/run.py --n 200 --modes embedded       # one mode, one size
     .venv/bin/python bench/run.py --n 20 --quick --no-pages      # seconds: what the smoke test runs
 
-Then bench_exports.py and bench_library.py (the practice library at 1k/10k/50k practices on SQLite
-and PostgreSQL; BENCH_LIBRARY_SKIP_50K=1 skips the 50,000 size, for CI).
+Each mode also runs the opinion round's vote ladder (bench_votes.py: votes at 50 to 750 per second until
+the chair's console shows them; --no-votes skips it). Then bench_exports.py and bench_library.py (the
+practice library at 1k/10k/50k practices on SQLite and PostgreSQL; BENCH_LIBRARY_SKIP_50K=1 skips the
+50,000 size, for CI).
 Writes bench/results/latest.json (or --out) and prints a table with the ratios ours/channels and
 ours/raw. docs/performance.md explains every figure. Needs PostgreSQL and Redis on 127.0.0.1 for
 the scaled mode (--modes embedded runs without them).
@@ -34,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_live  # noqa: E402
+import bench_votes  # noqa: E402
 from harness import ROOT, Mode, raise_fd_limit  # noqa: E402
 
 SERVERS = ("ours", "channels", "raw")
@@ -66,6 +69,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
     parser.add_argument("--no-overrides", action="store_true", help="skip bench_overrides.py")
     parser.add_argument("--no-opinion", action="store_true", help="skip bench_opinion.py (round analysis, themes of answers)")
+    parser.add_argument("--no-votes", action="store_true", help="skip the opinion round's vote ladder (bench_votes.py) in each mode")
     parser.add_argument("--no-library", action="store_true",
                         help="skip bench_library.py (BENCH_LIBRARY_SKIP_50K=1 keeps it to 1,000 and 10,000 practices)")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
@@ -111,8 +115,9 @@ def machine() -> dict:
     }
 
 
-async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict) -> tuple[list[dict], list[dict]]:
-    runs, pages = [], []
+async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    runs, pages, votes = [], [], []
+    vote_plan = replace(bench_votes.VotePlan(), **bench_votes.QUICK) if options.quick else bench_votes.VotePlan()
     deadline = time.monotonic() + options.max_minutes * 60
     for mode_name in options.modes:
         print(f"{mode_name} mode", flush=True)
@@ -124,6 +129,8 @@ async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict)
                 pages.append(page)
                 print(f"  session page: {page['empty']['delegate_ms']} ms with 0 answers, {page['full']['delegate_ms']} ms with "
                       f"{page['answers'][1]:,} (console {page['empty']['console_ms']} / {page['full']['console_ms']} ms)", flush=True)
+            if not options.no_votes and "ours" in options.servers:
+                votes.append(await bench_votes.measure_votes(mode, vote_plan))
             shared: dict = {}
             for n in options.n:
                 for server in options.servers:
@@ -139,7 +146,7 @@ async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict)
                         run["session_page_ms"] = pages[-1]["empty"]["delegate_ms"]
                         run["session_page_10k_ms"] = pages[-1]["full"]["delegate_ms"]
                     runs.append(run)
-    return runs, pages
+    return runs, pages, votes
 
 
 def before(runs: list[dict]) -> list[dict]:
@@ -228,18 +235,21 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         started = time.perf_counter()
         info = machine()
-        runs, pages = uvloop.run(matrix(options, plan, info))
+        runs, pages, votes = uvloop.run(matrix(options, plan, info))
         info["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
         info["live_duration_s"] = round(time.perf_counter() - started, 1)
     finally:
         signal.signal(signal.SIGTERM, previous)
     ratio_rows, before_rows = ratios(runs), before(runs)
     result = {"machine": info, "plan": asdict(plan), "extra_env": options.env, "runs": runs, "ratios": ratio_rows, "pages": pages,
-              "ingest_before": before_rows}  # fmt: skip
+              "ingest_before": before_rows, "votes": votes}  # fmt: skip
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2) + "\n")
     print()
     print(table(runs, ratio_rows, pages, plan, before_rows))
+    if votes:
+        print("\nopinion round, votes until the console shows them:")
+        print(bench_votes.table(votes))
     print(f"\nlive benchmark: {info['live_duration_s']} s, written to {options.out}")
     exports = HERE / "bench_exports.py"
     if not options.no_exports and exports.exists():

@@ -159,6 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The practice library ranks, lists and counts at most this many matches of a search (its newest),
+# so a search costs the same at 50,000 practices as at 1,000 (docs/library.md, "Speed").
+LIBRARY_SEARCH_CANDIDATES = int(os.environ.get("LIBRARY_SEARCH_CANDIDATES", "1000"))
+
 # Password sign-in is limited by django-axes: failures are counted per account and per client address
 # in the database every process shares (one table, AccessAttempt), so two workers count together; a
 # lock-out expires after AXES_COOLOFF_TIME and the secretariat lifts it early (signin_limits/).

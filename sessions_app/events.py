@@ -18,13 +18,14 @@ import os
 import threading
 from collections.abc import Callable
 
+import asgiref
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import fanout
+from . import fanout, versions
 from .models import Event, Meeting, Session
 from .rows import insert_rows
 
@@ -137,9 +138,12 @@ def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) ->
     other delegations' answers and practices, and (unless the meeting publishes answers) moderation.
     """
     found = Event.objects.filter(meeting_id=meeting.pk, seq__gt=after)
+    audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
+    # A console too skips the types it never gets (a delegation's vote): a console back after a stream
+    # of votes replays the analyses, not hundreds of votes that render nothing for it (nor, past
+    # REPLAY_LIMIT of them, the whole console afresh).
+    found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
     if group_name(meeting.pk, CONSOLE) not in groups:
-        audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
-        found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
         prefix = delegation_group(meeting.pk, 0)[:-1]
         mine = [int(group[len(prefix):]) for group in groups if group.startswith(prefix)]
         others = Q(payload__has_key="delegation") & ~Q(payload__delegation__in=mine)
@@ -174,7 +178,8 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
         raise ValueError(f"Unknown live event type {type!r}")
     seq = meeting.last_seq = _next_seq(meeting.pk)
     event = Event.objects.create(meeting=meeting, seq=seq, type=type, session=session, payload=payload or {})
-    transaction.on_commit(lambda: publish(event))
+    if not _quiet.active:
+        transaction.on_commit(lambda: publish(event))
     return event
 
 
@@ -192,8 +197,28 @@ def record_many(*, meeting_id: int, records: list[tuple[str, Session | None, dic
     ]
     columns = ["meeting", "seq", "type", "session", "payload", "created_at"]
     insert_rows(Event, columns, [[event.meeting_id, event.seq, event.type, event.session_id, event.payload, now] for event in batch])
-    transaction.on_commit(lambda: publish_all(batch))
+    if not _quiet.active:
+        transaction.on_commit(lambda: publish_all(batch))
     return batch
+
+
+class _Quiet(threading.local):
+    active = False
+
+
+_quiet = _Quiet()
+
+
+@contextlib.contextmanager
+def stored_only():
+    """Inside, events are stored (with their sequence numbers) but not broadcast: for commands that
+    build a meeting before anyone watches it (load_demo). A page opened later renders from the
+    database; one already open finds the new sequence numbers at its next check and resyncs."""
+    previous, _quiet.active = _quiet.active, True
+    try:
+        yield
+    finally:
+        _quiet.active = previous
 
 
 def _next_seq(meeting_id: int, *, count: int = 1) -> int:
@@ -342,12 +367,30 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     return _server_loop()
 
 
+# asgiref's SyncToAsync records, in each worker thread it runs a sync view or consumer call in, the
+# event loop that called it (`threadlocal.main_event_loop`, undocumented): how a sync caller finds the
+# server's loop and its Broadcaster. Read only on the asgiref versions it was tested with (pinned in
+# pyproject.toml; tests/test_stack_versions.py); elsewhere events are rendered and sent in the
+# committing thread (broadcast), correct but on the request's time.
+SERVER_LOOP_ASGIREF = ((3, 13), (3, 13))  # first and last (major, minor) tested
+
+
+def server_loop_supported(version: str) -> bool:
+    """Whether _server_loop may read this asgiref version's record of the calling loop."""
+    return versions.in_tested_range(version, SERVER_LOOP_ASGIREF)
+
+
+_READS_SERVER_LOOP = server_loop_supported(asgiref.__version__)
+
+
 def _server_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop whose worker thread we run in (asgiref's SyncToAsync records it), if it still runs."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
+    if not _READS_SERVER_LOOP:
+        return None
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
         return None
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)

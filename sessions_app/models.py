@@ -414,6 +414,44 @@ class Practice(models.Model):
         return self.title
 
 
+class LibraryFacetValue(models.Model):
+    """One facet value of one practice in the library, under its meeting's access level (public or
+    members): what the kept counts were made of. Written by the index's signals (library/facets.py);
+    a practice outside the library has no row. A plain id, not a foreign key, so a deleted practice's
+    rows are still there for its counts to be taken back."""
+
+    practice_id = models.BigIntegerField()
+    access = models.CharField(max_length=10)
+    facet = models.CharField(max_length=10)
+    value = models.CharField(max_length=20)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["facet", "value", "access", "practice_id"], name="library_facet_by_value"),
+            models.Index(fields=["practice_id", "facet", "value", "access"], name="library_facet_by_practice"),
+        ]
+
+
+class LibraryFacetCount(models.Model):
+    """How many practices of the library (per access level) have a facet value, among all of them
+    (`filter_facet` empty) or among those with one other value (a filter): the faceted page reads
+    these few rows instead of counting the practices. Kept equal to the practices by library/facets.py."""
+
+    access = models.CharField(max_length=10)
+    filter_facet = models.CharField(max_length=10, blank=True)
+    filter_value = models.CharField(max_length=20, blank=True)
+    facet = models.CharField(max_length=10)
+    value = models.CharField(max_length=20)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["filter_facet", "filter_value", "access", "facet", "value"], name="unique_library_facet_count"
+            )
+        ]
+
+
 class Submission(models.Model):
     """A client-made key per form submission, so a retry is stored once and answered as the first was."""
 

@@ -124,3 +124,16 @@ def english_after_each_test():
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the suite twice, embedded (SQLite, in-memory layer) and on the services
+    (DATABASE_URL, REDIS_URL). A test marked `embedded_pass` uses neither the pass's database nor its
+    channel layer (pure functions, or processes it starts with settings of its own): the services
+    pass leaves it out instead of running it a second time for nothing."""
+    if not os.environ.get("DATABASE_URL"):
+        return
+    once = [item for item in items if item.get_closest_marker("embedded_pass")]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if not item.get_closest_marker("embedded_pass")]

@@ -5,9 +5,13 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import bench_opinion  # noqa: E402
+
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
 
 def test_opinion_benchmark_reports_each_step_against_its_baseline(tmp_path):

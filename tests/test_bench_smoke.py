@@ -8,10 +8,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import run as bench  # noqa: E402
 from bench_live import Plan  # noqa: E402
+
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
 RUN_KEYS = {
     "mode", "server", "n", "fanout_all_ms", "fanout_p99_ms", "ingest_sustained_per_s", "ingest_p99_ms",
@@ -21,7 +25,7 @@ RUN_KEYS = {
 
 def test_live_benchmark_smoke_has_every_figure_and_loses_no_answer(tmp_path):
     out = tmp_path / "latest.json"
-    bench.main(["--n", "20", "--modes", "embedded", "--quick", "--no-pages", "--no-exports", "--no-overrides", "--no-opinion", "--out", str(out)])
+    bench.main(["--n", "20", "--modes", "embedded", "--quick", "--no-pages", "--no-exports", "--no-overrides", "--no-opinion", "--no-votes", "--out", str(out)])
 
     result = json.loads(out.read_text())
     assert {"cpus", "python", "django", "channels", "uvicorn"} <= set(result["machine"])
@@ -58,3 +62,26 @@ def test_the_old_designs_ingest_figures_are_printed_beside_this_runs():
     row = rows[0]
     assert (row["processes"], row["now_ingest_sustained_per_s"], row["before_ingest_sustained_per_s"]) == (2, 750, 1000)
     assert "sustained 750 / 1000 per s" in bench.table([run], [], [], Plan(), rows)
+
+
+def test_a_vote_is_shown_once_the_consoles_table_counts_it_in_event_number_order():
+    from bench_votes import shown_times
+
+    # Statement 7 (index 0) got three votes, committed as events 12, 15 and 20 (delegations 1, 2, 3).
+    seqs = {(7, 1): 12, (7, 2): 20, (7, 3): 15}
+    # Console 0 counted 1 vote at t=1.0, 3 at t=2.0; console 1 counted 2 at t=1.5 and never 3.
+    reached = [{0: [1.0, 2.0, 2.0]}, {0: [1.5, 1.5]}]
+    times = shown_times([(7, 1), (7, 2), (7, 3), (7, 4)], seqs, reached, {7: 0})
+    # Delegation 2's vote is the third in event order: shown when a table counts 3; delegation 4's was never stored.
+    assert times == [[1.0, 1.5], [2.0, None], [2.0, 1.5], [None, None]]
+
+
+def test_a_vote_step_is_sustained_only_with_nothing_lost_and_its_p99_within_250_ms():
+    from bench_votes import VotePlan
+
+    plan = VotePlan()
+    kept_up = {"sent": 750, "ok": 750, "shown": 750, "not_sent": 0, "p99_ms": 180.0, "max_ms": 400.0}
+    assert plan.sustains(kept_up)
+    assert not plan.sustains(kept_up | {"p99_ms": 260.0})
+    assert not plan.sustains(kept_up | {"shown": 749})  # one vote confirmed, never counted on a console
+    assert not plan.sustains(kept_up | {"not_sent": 3})  # the client could not even send them in time

@@ -355,3 +355,28 @@ def test_a_broadcast_for_a_meeting_travels_as_one_bundle_and_a_users_own_message
         ("meeting.2.live", [("meeting.2.console", 4)]),
     ]
     assert events.bundle_group(1) == "meeting.1.live"
+
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")
+async def test_what_is_built_before_anyone_watches_is_stored_with_its_numbers_and_sent_to_no_socket():
+    """load_demo builds the demo inside events.stored_only(): the events exist (a page resyncs from
+    them) but none is rendered and sent; outside it, the next change goes out again."""
+    world = await database_sync_to_async(two_questions_three_delegations)()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+
+    def built_quietly():
+        with events.stored_only():
+            return submit(world, "fr", "first", "Built by the demo", "a")
+
+    await database_sync_to_async(built_quietly)()
+    await live_events_sent()
+    assert await console.receive_nothing(timeout=0.3)
+    assert await database_sync_to_async(lambda: list(Event.objects.values_list("seq", flat=True)))() == [1]
+
+    await database_sync_to_async(submit)(world, "de", "first", "Sent to the console", "b")
+    html = await console.receive_from(timeout=2)
+    assert "Sent to the console" in html and 'data-seq="2"' in html and "Built by the demo" not in html
+    await console.disconnect()

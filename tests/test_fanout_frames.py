@@ -17,6 +17,8 @@ import uvicorn
 
 from sessions_app import fanout
 
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
+
 
 @pytest.fixture(autouse=True)
 def direct_writes(settings):

@@ -69,6 +69,7 @@ def _shell(env: dict, script: str) -> str:
     return result.stdout.strip().splitlines()[-1]  # after the shell's own "objects imported" line
 
 
+@pytest.mark.embedded_pass  # its own processes and settings: once, in the embedded pass
 def test_the_language_cookie_is_secure_under_https(tmp_path):
     env = servers.project_env(DATA_DIR=str(tmp_path), **PRODUCTION)
     assert _shell(env, _LANGUAGE_COOKIE) == "secure"
@@ -79,12 +80,14 @@ def test_the_language_cookie_is_secure_under_https(tmp_path):
 _PROXY_HEADER = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
 
 
+@pytest.mark.embedded_pass  # its own processes and settings: once, in the embedded pass
 def test_https_trusts_x_forwarded_proto_unless_told_there_is_no_proxy(tmp_path):
     env = servers.project_env(DATA_DIR=str(tmp_path), **PRODUCTION)
     assert _shell(env, _PROXY_HEADER) == "('HTTP_X_FORWARDED_PROTO', 'https')"
     assert _shell({**env, "TRUST_X_FORWARDED_PROTO": "0"}, _PROXY_HEADER) == "None"
 
 
+@pytest.mark.embedded_pass  # its own processes and settings: once, in the embedded pass
 def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
     env = servers.project_env(DATA_DIR=str(tmp_path), **PRODUCTION)
     result = subprocess.run(

@@ -34,9 +34,11 @@ def test_healthz_is_503_when_the_channel_layer_is_unreachable(client, settings):
     assert response.json() == {"status": "unavailable", "database": "ok", "channel_layer": "unreachable"}
 
 
+@pytest.mark.embedded_pass
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     port = servers.free_port()
-    env = servers.project_env(DATA_DIR=str(tmp_path), DATABASE_URL=f"postgres://nobody@127.0.0.1:{port}/none")
+    # The pool's wait for a connection (30 s by default) bounded, as a probe's timeout would be.
+    env = servers.project_env(DATA_DIR=str(tmp_path), DATABASE_URL=f"postgres://nobody@127.0.0.1:{port}/none", DB_POOL_TIMEOUT="2")
     script = "from django.test import Client; r = Client(HTTP_HOST='127.0.0.1').get('/healthz/'); print(r.status_code, r.content.decode())"
     result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=servers.ROOT, env=env, capture_output=True, text=True)
     status, body = result.stdout.strip().splitlines()[-1].split(" ", 1)

@@ -213,6 +213,7 @@ def test_templates_show_no_untranslated_text():
 _GETTEXT_TOOLS = ("xgettext", "msgmerge", "msguniq")
 
 
+@pytest.mark.embedded_pass  # reads the code and templates, not the pass's services: once, in the embedded pass
 def test_catalogue_has_every_message_makemessages_finds(tmp_path):
     missing_tools = [tool for tool in _GETTEXT_TOOLS if shutil.which(tool) is None]
     if missing_tools:

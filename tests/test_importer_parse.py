@@ -18,6 +18,8 @@ from sessions_app.importer import (
     render_inline,
 )
 
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "meetings" / "oecd-cog-2023.txt"
 OTHER = Path(__file__).resolve().parent / "data" / "other_meeting.txt"

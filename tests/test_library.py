@@ -4,6 +4,7 @@ import io
 import json
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -109,9 +110,10 @@ def test_library_ranks_and_pages_in_sql_without_listing_every_match(client, memb
         response = client.get(reverse("library"), {"q": "open data", "page": 1})
     assert titles(response)[0] == best.title
     assert response.context["results"].total == 26
-    # The engine ranks and pages: the one query on the index that returns ids asks for one page.
-    ranked = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(f"SELECT {search.id_column()} FROM")]
-    assert len(ranked) == 1 and "LIMIT 20" in ranked[0]
+    # The engine ranks and pages: of the queries on the index that return ids, one reads the
+    # candidates (at most one more than are ranked) and one asks for one page.
+    ranked = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(f"SELECT {search.outer_id()} FROM")]
+    assert [sql.split("LIMIT ")[1].split()[0] for sql in ranked] == [str(settings.LIBRARY_SEARCH_CANDIDATES + 1), "20"]
     assert len(client.get(reverse("library"), {"q": "open data", "page": 2}).context["practices"]) == 6
 
 

@@ -3,8 +3,12 @@
 import math
 import random
 
+import pytest
+
 from sessions_app.opinion import analysis
 from sessions_app.opinion.analysis import AGREE, DISAGREE, PASS
+
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
 STATEMENTS = list(range(1, 9))
 
@@ -99,6 +103,25 @@ def test_the_same_votes_give_the_same_groups():
     first = analysis.analyse(votes, list(range(1, 21)))
     second = analysis.analyse(dict(reversed(list(votes.items()))), list(range(1, 21)))
     assert first == second
+
+
+def test_the_same_votes_under_other_ids_give_the_same_groups_with_the_same_letters():
+    # Two blocs of four, each delegation known by a stable key; a restore gives them other ids in another order.
+    keys = ["AT", "BE", "CY", "DK", "EE", "FI", "GR", "HU"]
+    bloc_one = {"AT", "CY", "EE", "GR"}
+    def votes_with(ids: list[int]) -> tuple[dict, dict]:
+        votes = {i: {s: (AGREE if s <= 4 else DISAGREE) if key in bloc_one else (DISAGREE if s <= 4 else AGREE) for s in STATEMENTS}
+                 for i, key in zip(ids, keys)}
+        return votes, dict(zip(ids, keys))
+
+    def lettered(ids: list[int]) -> dict[str, list[str]]:
+        votes, key_of = votes_with(ids)
+        result = analysis.analyse(votes, STATEMENTS, keys=key_of)
+        return {g["label"]: sorted(key_of[m] for m in g["members"]) for g in result["groups"]}
+
+    # Groups of equal size: the one holding the smallest key (AT) is A, whatever the ids.
+    expected = {"A": ["AT", "CY", "EE", "GR"], "B": ["BE", "DK", "FI", "HU"]}
+    assert lettered([1, 2, 3, 4, 5, 6, 7, 8]) == lettered([80, 70, 60, 50, 40, 30, 20, 10]) == expected
 
 
 def test_missing_votes_are_imputed_and_scaled():

@@ -8,6 +8,8 @@ import pytest
 
 from sessions_app.opinion import analysis
 
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # red-dwarf's pydantic models warn on import
     polis = pytest.importorskip("reddwarf.implementations.polis")

@@ -1,5 +1,7 @@
 """Opinion rounds: the chair's statements, delegations' proposals and votes, refusals, the analysis shown."""
 
+import time
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
@@ -177,3 +179,36 @@ def test_chair_actions_are_refused_to_delegates(room):
         services.add_statement(user=room["delegates"][0], round=room["round"], text="Mine")
     with pytest.raises(PermissionDenied):
         services.open_round(user=room["delegates"][0], session=room["session"], title="Mine")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_of_votes_is_analysed_a_few_times_and_the_last_analysis_counts_every_vote(room, settings):
+    """The analysis is throttled (OPINION_ANALYSIS_DELAY between starts, one at a time): a vote cast
+    while one runs is counted by the next, never lost, and analyses start at least the delay apart."""
+    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": 0.5}
+    items = statements(room, 4)
+    started = time.monotonic()
+    for i, user in enumerate(room["delegates"]):  # 8 delegations x 4 statements, each vote committed on its own
+        for j, statement in enumerate(items):
+            services.cast_statement_vote(user=user, statement=statement, choice="agree" if (j < 2) != bool(i % 2) else "disagree")
+    services.wait_for_analyses(timeout=20)
+    elapsed = time.monotonic() - started
+    room["round"].refresh_from_db()
+    tallies = room["round"].analysis["statements"]
+    assert sum(sum(tally.values()) for tally in tallies.values()) == 32 and len(tallies) == 4
+    assert 1 <= Event.objects.filter(type="opinion.analysed").count() <= elapsed / 0.5 + 1
+
+
+def test_a_console_back_after_a_stream_of_votes_replays_the_analysis_not_the_votes(room):
+    from sessions_app import events, live
+
+    vote_two_blocs(room)  # 64 votes, each an event for the voting delegation's pages only
+    services.analyse_round(room["round"].pk)
+    meeting = room["meeting"]
+    meeting.refresh_from_db()
+    console = {events.group_name(meeting.pk, events.CONSOLE)}
+    missed = events.missed_events(meeting, 0, console, events.REPLAY_LIMIT)
+    assert events.OPINION_VOTED not in {event.type for event in missed} and len(missed) == 10  # the round, 8 statements, the analysis
+    current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=console, full_render=lambda: "a full render")
+    assert current == meeting.last_seq and "a full render" not in "".join(messages)
+    assert any(f'id="opinion-analysis-{room["round"].pk}"' in html for html in messages)

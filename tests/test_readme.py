@@ -2,10 +2,13 @@
 
 import re
 
+import pytest
 from django.conf import settings
 from django.utils.text import slugify
 
 from sessions_app import importer
+
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
 README = (settings.BASE_DIR / "README.md").read_text(encoding="utf-8")
 MAKEFILE = (settings.BASE_DIR / "Makefile").read_text(encoding="utf-8")

@@ -157,6 +157,7 @@ def _login_attempt(client: httpx.Client, base: str, username: str, password: str
     return client.post(f"{base}{LOGIN}", data={"username": username, "password": password, "csrfmiddlewaretoken": token}).status_code
 
 
+@pytest.mark.embedded_pass  # its own processes and settings: once, in the embedded pass
 @pytest.mark.django_db(transaction=True)
 def test_two_server_processes_count_the_failures_together(tmp_path):
     """Wrong passwords alternate between two Uvicorn processes; the account is locked at the limit."""

@@ -5,6 +5,8 @@ import pytest
 from sessions_app.synthesis import themes
 from sessions_app.synthesis.themes import Text, synthesise
 
+pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
+
 WATER = [
     "Irrigation and drought management: we store rain water for farmers during drought.",
     "Water scarcity: drought plans, irrigation quotas and rain water storage for farms.",

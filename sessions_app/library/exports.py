@@ -25,7 +25,7 @@ MAX_EXPORT = 20_000
 
 def matching(user, *, query: str, filters: dict) -> Iterator[Practice]:
     """Every practice of the search, best first (newest first without words), a chunk at a time."""
-    ids = queries.search_library(user, query=query, filters=filters).ids
+    ids = queries.search_library(user, query=query, filters=filters, candidates=MAX_EXPORT).ids
     total = min(ids.count(), MAX_EXPORT)
     for offset in range(0, total, CHUNK):
         yield from queries.load_page(ids[offset : min(offset + CHUNK, total)])

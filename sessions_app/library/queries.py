@@ -1,9 +1,12 @@
 """Reads of the library: who sees which practices, search, facets with counts, related practices."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -21,7 +24,7 @@ from ..models import (
     Session,
     Visibility,
 )
-from . import search
+from . import facets, search
 
 FILTERS = ("country", "theme", "year", "meeting", "level", "status")
 
@@ -36,8 +39,8 @@ def visible_practices(user: User | AnonymousUser) -> QuerySet[Practice]:
     levels = [LibraryAccess.PUBLIC]
     if is_member(user) or is_secretariat(user):
         levels.append(LibraryAccess.MEMBERS)
-    # Subqueries rather than joins: the facet counts then group the practice table alone, read from
-    # its covering index (practice_library), which keeps them fast at 50,000 practices.
+    # The same rule as the kept facet values (facets.py), which the list pages read instead; this one
+    # serves single practices (detail, related, peers) and is the truth the tests check those against.
     return Practice.objects.filter(
         visibility=Visibility.PUBLISHED,
         retired=False,
@@ -52,6 +55,7 @@ def parse_filters(params) -> dict[str, list[str]]:
 
 
 def apply_filters(qs: QuerySet[Practice], filters: dict[str, list[str]]) -> QuerySet[Practice]:
+    """The filters as an ORM condition, for the shell and the tests (the pages use facets.stored_filters)."""
     if "country" in filters:
         qs = qs.filter(delegation_id__in=Delegation.objects.filter(country__in=[c.upper() for c in filters["country"]]).values("pk"))
     if "theme" in filters:
@@ -70,6 +74,10 @@ def apply_filters(qs: QuerySet[Practice], filters: dict[str, list[str]]) -> Quer
     return qs
 
 
+# Up to this many filtered practices are sorted at once for a page; past it, only the page's meetings.
+SORTED_AT_ONCE = 1000
+
+
 @dataclass
 class Facet:
     name: str
@@ -77,20 +85,24 @@ class Facet:
     options: list[dict] = field(default_factory=list)  # {"value", "label", "count", "selected"}
 
 
+def access_levels(user: User | AnonymousUser) -> list[str]:
+    """The meetings' library settings whose practices this user sees."""
+    if is_member(user) or is_secretariat(user):
+        return [LibraryAccess.PUBLIC, LibraryAccess.MEMBERS]
+    return [LibraryAccess.PUBLIC]
+
+
 class RankedIds:
     """The ids of a search, counted and sliced in SQL: what Django's Paginator needs (count() and
-    slicing), so a page of 20 never lists every match."""
+    slicing), so a page of 20 never lists every match. Without words, newest meeting first, read
+    from the meetings the page falls in (their counts are known); with words, the engine ranks the
+    candidates."""
 
-    def __init__(self, matching: QuerySet[Practice], query: str, *, filtered: QuerySet[Practice]):
-        self.matching = matching  # filtered and matching the words
-        self.filtered = filtered  # the visible practices the filters keep, before the words
-        self.query = query
-        self._count: int | None = None
+    def __init__(self, search_: Search):
+        self.search = search_
 
     def count(self) -> int:
-        if self._count is None:
-            self._count = self.matching.count()
-        return self._count
+        return self.search.total
 
     def __len__(self) -> int:
         return self.count()
@@ -102,13 +114,72 @@ class RankedIds:
         limit = (item.stop if item.stop is not None else self.count()) - offset
         if limit <= 0:
             return []
-        if not self.query:
-            ordered = self.matching.order_by("-session__meeting__start_date", "-created_at", "-pk")
-            return list(ordered.values_list("pk", flat=True)[offset : offset + limit])
-        # The engine matches the words itself: the practices it may return are the filtered ones
-        # (matching them again inside would make SQLite run the match once per row).
-        within = self.filtered.order_by().values("pk").query.sql_with_params()
-        return search.ranked_page(self.query, within, offset=offset, limit=limit)
+        return self.search.page(offset, limit)
+
+
+class Search:
+    """One search of the library: the visible practices the filters keep, and the words' candidates
+    among them; the counts, facets and pages of either are SQL of a bounded size."""
+
+    def __init__(self, user, *, query: str, filters: dict[str, list[str]], candidates: int):
+        self.levels = access_levels(user)
+        self.names = facets.Names.load()
+        self.conditions = facets.stored_filters(filters, self.names)
+        self.query = query
+        self.capped = False
+        self.sizes = None
+        if query:
+            self.within = facets.within_sql(self.levels, self.conditions, outer=search.outer_id())
+            # One more than ranked, to know whether more match.
+            self.ids = search.candidates(query, self.within, limit=candidates + 1)
+            self.capped = len(self.ids) > candidates
+            self.ids = self.ids[:candidates]
+            self.total = len(self.ids)
+            self.counts = facets.counted_ids(self.levels, self.ids)
+        else:
+            counts = facets.kept_counts(self.levels, self.conditions)
+            if counts is None:
+                # Two filters or more: counted among the practices they keep, found from the smallest.
+                self.sizes = facets.kept_counts(self.levels, [])
+                counts = facets.counted(self.levels, facets.ids_sql(self.levels, self.conditions, sizes=self.sizes))
+            self.counts = counts
+            # Every practice has one meeting: the meetings' counts add up to the results.
+            self.total = sum(counts["meeting"].values())
+
+    def page(self, offset: int, limit: int) -> list[int]:
+        if self.query:
+            return search.ranked_page(self.query, self.within, self.ids, offset=offset, limit=limit)
+        # Newest meeting first: only the meetings this page falls in are read (their counts say which),
+        # meetings of the same day together, as the ordering mixes them.
+        days: dict = {}
+        for meeting_id, n in self.counts["meeting"].items():
+            start = self.names.meetings[int(meeting_id)]["start_date"]
+            days.setdefault(start, []).append((meeting_id, n))
+        wanted, before, seen = [], 0, 0
+        # Undated meetings last, on both databases (the SQL below says so too).
+        for start in sorted(days, key=lambda day: (day is not None, day or 0), reverse=True):
+            size = sum(n for _m, n in days[start])
+            if seen + size > offset and seen < offset + limit:
+                if not wanted:
+                    before = seen
+                wanted += [meeting_id for meeting_id, _n in days[start]]
+            seen += size
+        wanted = wanted or [facets.NOTHING]
+        if self.conditions:
+            # The filters' practices (an intersection no larger than the smallest filter), then their meetings.
+            conditions = self.conditions
+            if self.total > SORTED_AT_ONCE:
+                # Many: the page's meetings as one more condition (read first), so fewer are sorted.
+                conditions = [("meeting", wanted), *conditions]
+            ids = facets.ids_sql(self.levels, conditions, sizes=self.sizes)
+            rows = Practice.objects.filter(pk__in=RawSQL(*ids), session__meeting_id__in=[int(m) for m in wanted if m.isdigit()])
+        else:
+            # The whole library: only the practices of the page's meetings are read and sorted.
+            rows = Practice.objects.filter(pk__in=RawSQL(*facets.ids_sql(self.levels, [("meeting", wanted)])))
+        newest = F("session__meeting__start_date").desc(nulls_last=True)
+        ordered = rows.order_by(newest, "-created_at", "-pk")
+        skip = offset - before
+        return list(ordered.values_list("pk", flat=True)[skip : skip + limit])
 
 
 @dataclass
@@ -117,6 +188,8 @@ class Results:
     facets: list[Facet]
     query: str
     filters: dict[str, list[str]]
+    capped: bool = False  # more practices match the words than are ranked and counted
+    candidates: int = 0
 
     @property
     def total(self) -> int:
@@ -128,89 +201,68 @@ class Results:
         return bool(self.query.strip()) and not search.terms(self.query)
 
 
-def matching_practices(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> QuerySet[Practice]:
-    """The visible practices that match the search words and the filters (unordered, in SQL)."""
-    qs = apply_filters(visible_practices(user), filters or {})
-    subquery = search.match_subquery(query) if query.strip() else None
-    if subquery is not None:
-        qs = qs.filter(pk__in=RawSQL(*subquery))
-    return qs
-
-
-def search_library(user, *, query: str = "", filters: dict[str, list[str]] | None = None) -> Results:
-    """The search's ids (ranked by the engine, newest first without words; read by pages), with facet counts."""
+def search_library(
+    user, *, query: str = "", filters: dict[str, list[str]] | None = None, candidates: int | None = None
+) -> Results:
+    """The search's ids (ranked by the engine among its `candidates` newest matches, by default
+    settings.LIBRARY_SEARCH_CANDIDATES; newest meeting first without words; read by pages), with
+    facet counts among the same practices."""
     filters = filters or {}
-    qs = matching_practices(user, query=query, filters=filters)
+    candidates = candidates or settings.LIBRARY_SEARCH_CANDIDATES
     words = query if search.terms(query) else ""
-    ids = RankedIds(qs, words, filtered=apply_filters(visible_practices(user), filters))
-    return Results(ids=ids, facets=facets_for(qs, filters), query=query, filters=filters)
+    found = Search(user, query=words, filters=filters, candidates=candidates)
+    return Results(
+        ids=RankedIds(found), facets=facets_for(found, filters), query=query, filters=filters,
+        capped=found.capped, candidates=candidates,
+    )  # fmt: skip
 
 
-def facets_for(matching: QuerySet[Practice], filters: dict[str, list[str]]) -> list[Facet]:
-    """Counts of each facet value among the results: one aggregate query per facet, whatever the size,
-    grouped on the practice table's own columns (names are looked up afterwards, a few rows each)."""
+def facets_for(found: Search, filters: dict[str, list[str]]) -> list[Facet]:
+    """Each facet's values with their counts among the results, named from the small tables."""
     selected = {name: set(values) for name, values in filters.items()}
-    matching = matching.order_by()
-    facets = []
+    counts, names = found.counts, found.names
+    facets_ = []
 
-    def rows(column):
-        return list(matching.values(column).annotate(n=Count("pk")).order_by())
-
-    codes = dict(Delegation.objects.values_list("pk", "country"))
     country = Facet("country", _("Country"))
+    by_code: dict[str, int] = {}
+    for delegation_id, n in counts["country"].items():
+        code = names.countries[int(delegation_id)]
+        by_code[code] = by_code.get(code, 0) + n
     language = get_language()
-    for row in rows("delegation_id"):
-        code = codes[row["delegation_id"]]
-        country.options.append({"value": code, "label": country_name(code, language), "count": row["n"]})
+    for code, n in by_code.items():
+        country.options.append({"value": code, "label": country_name(code, language), "count": n})
     # In the order of the names as the reader reads them (Allemagne before Autriche), not of ISO codes.
     country.options.sort(key=lambda option: name_key(option["label"]))
-    facets.append(country)
+    facets_.append(country)
 
     theme = Facet("theme", _("Theme"))
-    names = {t.pk: t for t in LibraryTheme.objects.all()}
-    theme_rows = (
-        Practice.library_themes.through.objects.filter(practice_id__in=matching.values("pk"))
-        .values("librarytheme_id")
-        .annotate(n=Count("practice_id"))
-        .order_by()
-    )
-    for row in sorted(theme_rows, key=lambda row: (-row["n"], names[row["librarytheme_id"]].slug)):
-        option = names[row["librarytheme_id"]]
-        theme.options.append({"value": option.slug, "label": option.name, "count": row["n"]})
-    facets.append(theme)
+    rows = [(names.themes[int(pk)], n) for pk, n in counts["theme"].items()]
+    for option, n in sorted(rows, key=lambda row: (-row[1], row[0].slug)):
+        theme.options.append({"value": option.slug, "label": option.name, "count": n})
+    facets_.append(theme)
 
     year = Facet("year", _("Year started"))
-    for row in sorted(rows("year_started"), key=lambda row: -(row["year_started"] or 0)):
-        if row["year_started"]:
-            year.options.append({"value": str(row["year_started"]), "label": str(row["year_started"]), "count": row["n"]})
-    facets.append(year)
+    for value, n in sorted(counts["year"].items(), key=lambda item: -int(item[0])):
+        year.options.append({"value": value, "label": value, "count": n})
+    facets_.append(year)
 
     meeting = Facet("meeting", _("Meeting"))
-    by_session = rows("session_id")
-    sessions = {
-        row["pk"]: (row["meeting__slug"], row["meeting__title"])
-        for row in Session.objects.filter(pk__in=[row["session_id"] for row in by_session]).values("pk", "meeting__slug", "meeting__title")
-    }
-    counts: dict[tuple[str, str], int] = {}
-    for row in by_session:
-        key = sessions[row["session_id"]]
-        counts[key] = counts.get(key, 0) + row["n"]
-    for (slug, title), n in sorted(counts.items(), key=lambda item: (-item[1], item[0][0])):
-        meeting.options.append({"value": slug, "label": title, "count": n})
-    facets.append(meeting)
+    rows = [(names.meetings[int(pk)], n) for pk, n in counts["meeting"].items()]
+    for row, n in sorted(rows, key=lambda item: (-item[1], item[0]["slug"])):
+        meeting.options.append({"value": row["slug"], "label": row["title"], "count": n})
+    facets_.append(meeting)
 
     for name, label, choices in (("level", _("Level of government"), PracticeLevel), ("status", _("Status"), PracticeStatus)):
         facet = Facet(name, label)
         labels = dict(choices.choices)
-        for row in sorted(rows(name), key=lambda row: (-row["n"], row[name])):
-            if row[name]:
-                facet.options.append({"value": row[name], "label": labels.get(row[name], row[name]), "count": row["n"]})
-        facets.append(facet)
+        for value, n in sorted(counts[name].items(), key=lambda item: (-item[1], item[0])):
+            facet.options.append({"value": value, "label": labels.get(value, value), "count": n})
+        facets_.append(facet)
 
-    for facet in facets:
+    for facet in facets_:
         for option in facet.options:
             option["selected"] = option["value"] in selected.get(facet.name, set())
-    return facets
+    return facets_
 
 
 def load_page(ids: list[int]) -> list[Practice]:
@@ -309,8 +361,7 @@ def merge_candidates(user, practice: Practice, *, query: str = "", limit: int = 
         number = query.lstrip("#")
         if number.isdigit():
             return load_page(list(others.filter(pk=int(number)).values_list("pk", flat=True)))
-        words = query if search.terms(query) else ""
-        ranked = RankedIds(matching_practices(user, query=query), words, filtered=visible_practices(user))
+        ranked = search_library(user, query=query).ids
         return load_page([pk for pk in ranked[: limit + 1] if pk != practice.pk][:limit])
     title = search.fold(practice.title)
     rows = others.filter(delegation_id=practice.delegation_id).values_list("pk", "title")[:2000]

@@ -1,14 +1,14 @@
 """The secretariat's curation of the library: edit, merge duplicates, retire, verify; and the index rebuild."""
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ..access import delegation_of, is_secretariat
 from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus, Theme
 from ..services import ActionRefused
-from . import search
+from . import facets, search
 
 MAX_THEMES = 3
 TEXT_FIELDS = ("problem", "what_was_done", "results", "lessons", "links", "contact", "language")
@@ -95,7 +95,7 @@ def curate_practice(practice: Practice, *, user: User, action: str) -> Practice:
 
 
 def rebuild_library_index() -> int:
-    """Rewrite the whole index from the practices; returns how many were indexed."""
+    """Rewrite the whole index and the facet counts from the practices; returns how many were indexed."""
     count = 0
     with transaction.atomic():
         search.clear()
@@ -110,6 +110,14 @@ def rebuild_library_index() -> int:
                 count, batch = count + len(batch), []
         search.index_practices(batch)
         count += len(batch)
+        facets.rebuild(rows.iterator(chunk_size=500))
+    if connection.vendor == "postgresql":
+        # Fresh statistics, so the planner knows how common each word and value is; and, outside a
+        # transaction (the command), a vacuum, so the value index is read without the table.
+        command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+        with connection.cursor() as cursor:
+            for table in (search.TABLE, facets.VALUES, facets.COUNTS):
+                cursor.execute(f"{command} {table}")
     return count
 
 
@@ -118,6 +126,7 @@ def index_meeting_practices(meeting) -> int:
     rows = Practice.objects.filter(session__meeting=meeting).select_related("delegation", "session__meeting")
     practices = list(rows.prefetch_related("themes", "library_themes"))
     search.index_practices(practices)
+    facets.refresh(practices)
     return len(practices)
 
 

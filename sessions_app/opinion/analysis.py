@@ -34,8 +34,11 @@ class Matrix:
     values: np.ndarray
 
     @classmethod
-    def of(cls, votes: dict[int, dict[int, int]], statements: list[int]) -> Matrix:
-        rows = sorted(votes)
+    def of(cls, votes: dict[int, dict[int, int]], statements: list[int], keys: dict[int, str] | None = None) -> Matrix:
+        # Rows in the order of the delegations' stable keys (their ISO codes), not of their database ids:
+        # k-means' start depends on the order of the points, and groups are lettered by their first row,
+        # so a round restored into another database (other ids) gets the same groups with the same letters.
+        rows = sorted(votes, key=lambda row: (keys.get(row, ""), row)) if keys else sorted(votes)
         values = np.full((len(rows), len(statements)), np.nan)
         index = {s: j for j, s in enumerate(statements)}
         for i, row in enumerate(rows):
@@ -153,9 +156,11 @@ def representative(values: np.ndarray, labels: np.ndarray, group: int, columns: 
     return chosen[:MAX_REPRESENTATIVE]
 
 
-def analyse(votes: dict[int, dict[int, int]], statements: list[int]) -> dict:
-    """Everything the pages show about a round, from its votes (delegation -> statement -> choice)."""
-    matrix = Matrix.of(votes, statements)
+def analyse(votes: dict[int, dict[int, int]], statements: list[int], keys: dict[int, str] | None = None) -> dict:
+    """Everything the pages show about a round, from its votes (delegation -> statement -> choice).
+
+    `keys`: each delegation's stable key (see Matrix.of); statements are taken in the order given."""
+    matrix = Matrix.of(votes, statements, keys)
     values, columns = matrix.values, matrix.columns
     tallies = {}
     for j, statement in enumerate(columns):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count
+
 from ..models import Delegation, Meeting, OpinionRound, Statement, StatementVote
 from . import analysis
 
@@ -41,10 +43,14 @@ def next_statement(round: OpinionRound, delegation: Delegation) -> NextStatement
 
 
 def tallies_of(round: OpinionRound) -> dict[int, dict[str, int]]:
+    """Agree / disagree / pass counts per statement, counted by the database: one row per (statement,
+    choice), not one per vote (a delegate's next statement is chosen with them after every vote)."""
     names = CHOICE_NAMES
     tallies: dict[int, dict[str, int]] = {}
-    for statement_id, choice in StatementVote.objects.filter(statement__round=round).values_list("statement_id", "choice"):
-        tallies.setdefault(statement_id, {"agree": 0, "disagree": 0, "pass": 0})[names[choice]] += 1
+    rows = (StatementVote.objects.filter(statement__round=round).order_by().values_list("statement_id", "choice")
+            .annotate(n=Count("pk")))
+    for statement_id, choice, n in rows:
+        tallies.setdefault(statement_id, {"agree": 0, "disagree": 0, "pass": 0})[names[choice]] += n
     return tallies
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -36,7 +37,10 @@ def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) 
 
 
 def _locked(round: OpinionRound) -> OpinionRound:
-    return OpinionRound.objects.select_for_update().select_related("session__meeting").get(pk=round.pk)
+    # The round's row only (of="self"): FOR UPDATE over the join would also lock the session and the
+    # meeting, and a vote that holds the meeting's row (its event number) while it inserts its event
+    # (which checks the session's row) then deadlocks with us on PostgreSQL.
+    return OpinionRound.objects.select_for_update(of=("self",)).select_related("session__meeting").get(pk=round.pk)
 
 
 @transaction.atomic
@@ -209,6 +213,16 @@ def round_votes(round: OpinionRound) -> tuple[dict[int, dict[int, int]], list[in
     return votes, statements
 
 
+def analyse_votes(round: OpinionRound) -> dict:
+    """The analysis of the round's stored votes, delegations ordered by ISO code (the same votes give the
+    same groups with the same letters in any database), statement keys as strings (as JSON stores them)."""
+    votes, statements = round_votes(round)
+    keys = dict(Delegation.objects.filter(pk__in=list(votes)).values_list("pk", "country")) if votes else {}
+    result = analysis.analyse(votes, statements, keys={pk: str(code) for pk, code in keys.items()})
+    result["statements"] = {str(k): v for k, v in result["statements"].items()}
+    return result
+
+
 def analyse_round(round_id: int) -> dict:
     """Compute the round's analysis from its stored votes, store it and tell the console and screen.
 
@@ -226,9 +240,7 @@ def compute_analysis(round_id: int) -> dict:
     include every vote committed up to it."""
     round = OpinionRound.objects.only("session__meeting_id").select_related("session").get(pk=round_id)
     as_of = Meeting.objects.values_list("last_seq", flat=True).get(pk=round.session.meeting_id)
-    result = analysis.analyse(*round_votes(round))
-    # JSON keys are strings: store them so, and readers use str(statement id).
-    result["statements"] = {str(k): v for k, v in result["statements"].items()}
+    result = analyse_votes(round)
     result["as_of"] = as_of
     return result
 
@@ -237,7 +249,7 @@ def compute_analysis(round_id: int) -> dict:
 def store_analysis(round_id: int, result: dict) -> bool:
     """Store an analysis and tell the screens, unless one of fresher votes was stored meanwhile (then the
     screens keep it: they never go back to older votes). True when stored."""
-    round = OpinionRound.objects.select_for_update().select_related("session__meeting").get(pk=round_id)
+    round = _locked(OpinionRound(pk=round_id))
     if (round.analysis or {}).get("as_of", -1) > result["as_of"]:
         return False
     OpinionRound.objects.filter(pk=round_id).update(analysis=result)
@@ -246,12 +258,19 @@ def store_analysis(round_id: int, result: dict) -> bool:
     return True
 
 
-_pending: dict[int, threading.Timer | None] = {}
+_pending: dict[int, threading.Timer | None] = {}  # rounds whose analysis is scheduled, not started
+_running: set[int] = set()
+_again: set[int] = set()  # rounds voted on while their analysis ran: analysed once more after it
+_last_start: dict[int, float] = {}
 _pending_lock = threading.Lock()
 
 
 def schedule_analysis(round_id: int) -> None:
-    """Analyse the round shortly, once for a burst of votes, in a thread of its own."""
+    """Analyse the round soon, in a thread of its own: throttled, not debounced. The first vote of a
+    burst is analysed at once; while votes keep coming, an analysis starts at most every
+    OPINION_ANALYSIS_DELAY seconds and never two of one round at a time in a process, so a vote waits at
+    most the delay plus the analysis in progress before it is counted (a debounce would make every vote
+    of a steady stream wait the whole delay, and more)."""
     delay = settings.FACILITATION["OPINION_ANALYSIS_DELAY"]
     if delay < 0:  # analysis switched off (tests call analyse_round themselves)
         return
@@ -259,14 +278,18 @@ def schedule_analysis(round_id: int) -> None:
     with _pending_lock:
         if round_id in _pending:
             return
+        if round_id in _running:
+            _again.add(round_id)
+            return
+        wait = max(0.0, _last_start.get(round_id, -delay) + delay - time.monotonic())
         if loop is not None:
             # Under the server: run later in a worker thread of its loop (asgiref records the loop
             # there), so the analysis' event goes through the loop's Broadcaster in sequence order.
             _pending[round_id] = None
             work = sync_to_async(_run_analysis, thread_sensitive=False)
-            loop.call_soon_threadsafe(lambda: loop.call_later(delay, lambda: loop.create_task(work(round_id))))
+            loop.call_soon_threadsafe(lambda: loop.call_later(wait, lambda: loop.create_task(work(round_id))))
             return
-        timer = _pending[round_id] = threading.Timer(delay, _run_analysis, args=(round_id,))
+        timer = _pending[round_id] = threading.Timer(wait, _run_analysis, args=(round_id,))
         timer.daemon = True
     timer.start()
 
@@ -274,17 +297,35 @@ def schedule_analysis(round_id: int) -> None:
 def _run_analysis(round_id: int) -> None:
     with _pending_lock:
         _pending.pop(round_id, None)
+        _running.add(round_id)
+        _last_start[round_id] = time.monotonic()
     try:
         analyse_round(round_id)
     except Exception:  # a failed analysis leaves the last one shown; the next vote tries again
         log.exception("Analysis of opinion round %s failed", round_id)
     finally:
         close_old_connections()
+        with _pending_lock:
+            _running.discard(round_id)
+            again = round_id in _again
+            _again.discard(round_id)
+        if again:
+            schedule_analysis(round_id)
 
 
 def wait_for_analyses(timeout: float = 5.0) -> None:
-    """Block until the scheduled analyses ran (tests and the demo loader)."""
-    with _pending_lock:
-        timers = [timer for timer in _pending.values() if timer is not None]
-    for timer in timers:
-        timer.join(timeout)
+    """Block until the scheduled analyses (and those they scheduled again) ran (tests and the demo loader)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _pending_lock:
+            timers = [timer for timer in _pending.values() if timer is not None]
+            busy = bool(_running)
+        if not timers and not busy:
+            return
+        for timer in timers:
+            try:
+                timer.join(max(deadline - time.monotonic(), 0))
+            except RuntimeError:  # scheduled, not started yet (it starts just after the lock is released)
+                time.sleep(0.01)
+        if not timers:
+            time.sleep(0.01)

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 def answer_texts(question: Question) -> list[themes.Text]:
     """The answers the themes are made of: written answers, not those the chair hid."""
     rows = (Answer.objects.filter(question=question, kind=Answer.Kind.ANSWER).exclude(text="")
-            .exclude(visibility=Visibility.HIDDEN).values_list("pk", "delegation_id", "text"))
-    return [themes.Text(answer=pk, delegation=delegation, text=text) for pk, delegation, text in rows]
+            .exclude(visibility=Visibility.HIDDEN).values_list("pk", "delegation_id", "text", "delegation__country"))
+    return [themes.Text(answer=pk, delegation=delegation, text=text, key=str(code)) for pk, delegation, text, code in rows]
 
 
 @transaction.atomic

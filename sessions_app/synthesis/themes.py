@@ -61,11 +61,14 @@ class Text:
     answer: int
     delegation: int
     text: str
+    # A key that survives a restore into another database (the delegation's ISO code): the answers are
+    # taken in its order, so that a restored question, whose answers have other ids, gets the same themes.
+    key: str = ""
 
 
 def synthesise(texts: list[Text], edits: dict | None = None) -> dict:
     """Themes and outliers of a question's answers, with the chair's edits applied (see apply_merges)."""
-    texts = sorted(texts, key=lambda t: t.answer)
+    texts = sorted(texts, key=lambda t: (t.key, t.answer))
     edits = edits or {}
     result = {"answers": len(texts), "themes": [], "outliers": [], "reason": "", "silhouette": None}
     analysed = [(t, words(t.text)) for t in texts]
@@ -189,7 +192,7 @@ def _themes(labels: np.ndarray, vectors: np.ndarray, members: list[Text], vocabu
         terms = [shown[vocabulary[j]] for j in order[:TERMS] if distinct[j] > 0]
         indices = np.flatnonzero(inside)
         closeness = vectors[indices] @ mean_in
-        central = members[int(indices[int(np.argmax(closeness))])]  # argmax keeps the first (lowest id) on ties
+        central = members[int(indices[int(np.argmax(closeness))])]  # argmax keeps the first (in key order) on ties
         themes.append({"terms": terms, "name": "", "central": central.answer,
                        "members": [members[i].answer for i in indices],
                        "delegations": [members[i].delegation for i in indices],

@@ -158,6 +158,8 @@ def api_list(request):
     return JsonResponse(
         {
             "count": results.total,
+            # More practices match the words than are ranked and counted (the newest `count` are).
+            "capped": results.capped,
             "page": page.number,
             "pages": page.paginator.num_pages,
             "results": [_as_json(p, request) for p in practices],

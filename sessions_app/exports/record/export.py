@@ -29,6 +29,7 @@ from ...models import (
 )
 from .. import record_images
 from .rounds import export_rounds
+from .themes import export_themes
 from .format import FORMAT, LIBRARY_FIELDS, VERSION
 
 # --- Export --------------------------------------------------------------------------------------
@@ -199,6 +200,7 @@ def export_record(meeting: Meeting) -> dict:
     )  # fmt: skip
     polls_by_session = _export_polls(meeting, user)
     rounds_by_session = export_rounds(meeting, question_ref=question_ref, answer_ref=answer_ref, user=user)
+    themes_by_question = export_themes(meeting, answer_ref=answer_ref)
 
     moderation = [
         {
@@ -229,6 +231,7 @@ def export_record(meeting: Meeting) -> dict:
                     "translations": row["translations"],
                     "status": row["status"],
                     "answers": answers_by_question.get(row["id"], []),
+                    "themes": themes_by_question.get(row["id"]),
                 }
             )
         session_entries.append(

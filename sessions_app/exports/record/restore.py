@@ -19,6 +19,7 @@ from django_countries import countries
 from ...library.services import index_meeting_practices
 from .. import record_images
 from .rounds import restore_rounds
+from .themes import restore_themes
 from ...models import (
     Answer,
     AnswerRevision,
@@ -239,6 +240,12 @@ class _Restore:
             restore_rounds(session, entry.get("rounds", []), question=self._question, delegation=self.delegation, user=self.user,
                            answer=lambda ref: None if ref is None else self.answers[tuple(ref)])
         self._restore_moderation(meeting, document["moderation"])
+        # The themes of answers last: they are computed from the answers as moderated (hidden ones left out).
+        for entry in document["sessions"]:
+            for question_entry in entry["questions"]:
+                # Records written before the themes were kept have none: computed again on the console's demand.
+                restore_themes(self.questions[(entry["number"], question_entry["position"])], question_entry.get("themes"),
+                               answer=lambda ref: self.answers[tuple(ref)])
 
         current_question = data["current_question"]
         Meeting.objects.filter(pk=meeting.pk).update(

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ...models import Meeting, OpinionRound, Session, Statement, StatementVote
-from ...opinion import analysis
-from ...opinion.services import round_votes
+from ...opinion.services import analyse_votes
 from .format import parse_time
 
 
@@ -94,6 +93,4 @@ def restore_rounds(session: Session, entries: list[dict], *, question: Callable,
             for row, vote in zip(created, item["votes"]):  # auto_now overwrote them; bulk_update keeps what is set
                 row.updated_at = parse_time(vote["updated_at"])
             StatementVote.objects.bulk_update(created, ["updated_at"])
-        result = analysis.analyse(*round_votes(round))
-        result["statements"] = {str(k): v for k, v in result["statements"].items()}
-        OpinionRound.objects.filter(pk=round.pk).update(analysis=result)
+        OpinionRound.objects.filter(pk=round.pk).update(analysis=analyse_votes(round))

@@ -4,7 +4,7 @@ from sessions_app.library.services import rebuild_library_index
 
 
 class Command(BaseCommand):
-    help = "Rebuild the practice library's full-text index from every practice."
+    help = "Rebuild the practice library's full-text index and facet counts from every practice."
 
     def handle(self, *args, **options):
         count = rebuild_library_index()
