@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "sessions_app.middleware.MeetingWallMiddleware",  # sync only, like the one below
     "sessions_app.middleware.PermissionsPolicyMiddleware",
+    "sessions_app.middleware.LastPlaceMiddleware",
     "axes.middleware.AxesMiddleware",  # the lock-out page; above the sync one below, so it runs sync too
     # Last, and synchronous only: under ASGI, Django then runs every middleware above in the
     # request's worker thread. An async-capable middleware below a sync one would bounce each

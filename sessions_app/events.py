@@ -152,7 +152,8 @@ def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) ->
             # Delegates see answers as published ones only in meetings that publish them.
             found = found.exclude(Q(type=ANSWER_SAVED) & others)
             if SCREEN not in audiences:
-                found = found.exclude(type=ANSWER_MODERATED)
+                # Only the moderation of the delegation's own answers (its status line says "hidden").
+                found = found.filter(~Q(type=ANSWER_MODERATED) | Q(payload__delegation__in=mine))
     return list(found.order_by("seq")[: limit + 1])
 
 

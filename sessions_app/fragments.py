@@ -43,6 +43,7 @@ def _texts(language: str | None) -> dict[str, str]:
         "recorded_none": _e(_("Recorded: no contribution.")) + " ", "recorded_writing": _e(_("Recorded: to be sent in writing.")) + " ",
         "saved_now": _e(_("Your answer was saved.")), "not_answered": _e(_("Your delegation has not answered yet.")),
         "update": _e(_("Update the answer")),
+        "hidden_by_moderator": _e(_("Hidden by the moderator: your answer is kept, not deleted, but it is left out of what others see and of the record.")),
         # {% blocktranslate %} messages: their values are escaped, not their text
         "duplicate_of": _("Duplicate of the answer of %(name)s."), "hidden_because": _("Hidden: %(reason)s"),
         "last_saved": _("Last saved by %(who)s at %(when)s"), "saved_by": _("Saved by %(who)s at %(when)s."),
@@ -131,8 +132,10 @@ def answer_saved_status(answer=None, *, question=None, oob: str = "", saved_now:
     kind = texts["recorded_" + answer.kind] if answer.kind in ("none", "writing") else ""
     saved = _blocktranslated(texts["saved_by"], who=person(answer.updated_by), when=clock(answer.updated_at))
     now = f' <strong class="saved-now">{texts["saved_now"]}</strong>' if saved_now else ""
+    # The delegation learns that the chair hid its answer (else it would look lost, or deleted).
+    hidden = f' <strong class="answer-hidden">{texts["hidden_by_moderator"]}</strong>' if answer.visibility == "hidden" else ""
     return mark_safe(f'<p class="answer-saved" id="answer-status-q{_e(answer.question_id)}" role="status"{attributes}'
-                     f' data-saved="{_e(answer.pk)}.{stamp(answer.updated_at)}">{kind}{saved}{now}</p>')  # fmt: skip
+                     f' data-saved="{_e(answer.pk)}.{stamp(answer.updated_at)}">{kind}{saved}{now}{hidden}</p>')  # fmt: skip
 
 
 def answer_saved_reply(answer, *, form_key: str) -> SafeString:

@@ -190,7 +190,9 @@ def _answer_moderated_fragments(event: Event, meeting: Meeting) -> LazyFragments
     published = functools.cache(lambda: queries.published_answers_of(question_id))
     console = lambda: (answer_card(answer, meeting, oob="true")  # noqa: E731
                        + _render("tally", question_id=question_id, **tally(), oob="true"))
-    fragments = [(events.group_name(meeting.pk, events.CONSOLE), console)]
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), console),
+                 # The delegation's own status line says whether the chair has hidden its answer.
+                 (events.delegation_group(meeting.pk, answer.delegation_id), lambda: answer_saved_status(answer, oob="true"))]
     if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
         fragments.append((events.group_name(meeting.pk, events.DELEGATE),
                           lambda: _render("published_answers", question_id=question_id, answers=published(), meeting=meeting, oob="true")))
@@ -256,13 +258,14 @@ def _settings_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     console = lambda: notice() + "".join(  # noqa: E731
         [_render("opinion_analysis", **view, oob="true") for view in rounds()]
         + [_render("synthesis_question", **panel, oob="true") for panel in panels()])
-    delegate: Callable[[], str] = notice
-    if meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED:
-        question_ids = list(Question.objects.filter(session__meeting=meeting).values_list("pk", flat=True))
-        published = functools.cache(lambda: queries.published_answers(question_ids=question_ids))
-        delegate = lambda: notice() + "".join(  # noqa: E731
-            _render("published_answers", question_id=pk, answers=answers, meeting=meeting, oob="true")
-            for pk, answers in published().items() if answers)
+    # Every question's published answers, or none now that the meeting keeps answers to the chair:
+    # a page open before the change shows what the new setting says, without a reload.
+    question_ids = list(Question.objects.filter(session__meeting=meeting).values_list("pk", flat=True))
+    shown = meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED
+    published = functools.cache(lambda: queries.published_answers(question_ids=question_ids) if shown else {})
+    delegate = lambda: notice() + "".join(  # noqa: E731
+        _render("published_answers", question_id=pk, answers=published().get(pk, []), meeting=meeting, oob="true")
+        for pk in question_ids)
     screen = screen_fragment(meeting)
     return [
         (events.group_name(meeting.pk, events.CONSOLE), console),

@@ -14,6 +14,7 @@ from . import access
 from .access import participant_of
 from .events import end_worker_task
 from .models import Meeting
+from .navigation import remember_place
 
 
 class UserLanguageMiddleware:
@@ -141,11 +142,24 @@ class MeetingWallMiddleware:
         return None
 
 
+class LastPlaceMiddleware:
+    """Remembers the meeting page last open, for the top bar of pages of no meeting (navigation.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        remember_place(request, response)
+        return response
+
+
 # The browser features the app never uses, denied to every page (and to anything injected into one).
+# Only features browsers know: an unknown one ("bluetooth") is a console warning on every page in Chromium.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
-        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media", "geolocation",
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "geolocation",
         "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
         "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
     )

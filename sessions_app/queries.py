@@ -7,9 +7,10 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 
 from . import floor, polls
-from .models import Answer, Block, Meeting, Practice, Question, Session
+from .models import Answer, Block, Meeting, Practice, Question, Session, country_name, name_key
 
 
 def meetings_for_home() -> QuerySet[Meeting]:
@@ -154,6 +155,13 @@ def console_answers(session: Session, question_id: int) -> tuple[Question, list[
     question = get_object_or_404(Question, pk=question_id, session=session)
     answers = list(Answer.objects.select_related(*CARD_RELATED).filter(question=question).order_by("created_at"))
     return question, answers
+
+
+def other_answers(answer: Answer) -> list[Answer]:
+    """The other delegations' answers to the same question (what an answer may duplicate), by name."""
+    others = Answer.objects.filter(question_id=answer.question_id).exclude(pk=answer.pk).select_related("delegation")
+    language = get_language()
+    return sorted(others, key=lambda other: name_key(country_name(other.delegation.code, language)))
 
 
 def console_practices(session: Session) -> list[Practice]:

@@ -499,7 +499,9 @@ def save_practice(
             URLValidator(schemes=["http", "https"])(link)
         except ValidationError:
             raise ActionRefused(_("The link must be a web address starting with http:// or https://."), field="link")
-    theme_names = sorted({clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()})
+    # One theme per name whatever its case ("Désinformation, désinformation" is one theme, as written first).
+    cleaned = [clean_text(name, limit=80, label=_("A theme"))[:80] for name in (themes or []) if name.strip()]
+    theme_names = sorted({name.casefold(): name for name in reversed(cleaned)}.values())
     created = practice is None
     if created:
         practice = Practice(session=session, delegation=delegation, created_by=user)
@@ -545,7 +547,7 @@ def moderate_answer(
     oplog.log_event("moderation.answer", meeting_id=meeting.pk, user_id=user.pk, object_id=answer.pk, action=action)
     events.record(
         meeting=meeting, type=events.ANSWER_MODERATED, session=answer.question.session,
-        payload={"answer": answer.pk, "action": action},
+        payload={"answer": answer.pk, "delegation": answer.delegation_id, "action": action},
     )
     if action in ("hide", "publish"):  # a hidden answer leaves the themes, a published one comes back
         transaction.on_commit(lambda: synthesis.schedule_synthesis([answer.question_id]))

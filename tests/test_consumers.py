@@ -424,3 +424,49 @@ async def test_switching_to_chatham_house_rerenders_published_answers_for_delega
     assert f'id="published-q{world["question"].pk}"' in html and "Shared idea" in html
     assert "A delegation" in html and "France" not in html
     await delegate.disconnect()
+
+
+async def test_hiding_an_answer_tells_its_delegation_live_and_on_reconnect():
+    world = await setup_meeting()
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Off topic", key="k")
+    own, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr2"])
+    other, _, _ = await open_socket(delegate_path(world["meeting"]), world["de"])
+
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="hide", reason="Off topic")
+
+    html = await own.receive_from(timeout=2)
+    assert f'id="answer-status-q{world["question"].pk}"' in html and "Hidden by the moderator" in html and "not deleted" in html
+    assert await other.receive_nothing(timeout=0.2)
+    await own.disconnect()
+    # A page that was away while the chair hid it replays the moderation of its own answer only.
+    back, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+    await back.send_to(text_data=json.dumps({"type": "resync", "after": 1}))
+    assert "Hidden by the moderator" in await back.receive_from(timeout=2)
+    await other.send_to(text_data=json.dumps({"type": "resync", "after": 1}))
+    assert "Hidden by the moderator" not in await other.receive_from(timeout=2)
+    for communicator in (back, other):
+        await communicator.disconnect()
+
+
+async def test_keeping_answers_to_the_chair_empties_the_published_answers_of_open_pages():
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
+    world = await setup_meeting()
+    meeting = world["meeting"]
+    meeting.answer_visibility = "published"
+    await database_sync_to_async(meeting.save)()
+    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Shared idea", key="k")
+    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="publish")
+    delegate, _, _ = await open_socket(delegate_path(meeting), world["de"])
+    secretariat = await database_sync_to_async(make_secretariat)()
+
+    await database_sync_to_async(change_meeting_settings)(
+        user=secretariat, meeting=meeting, values={"attribution": meeting.attribution, "answer_visibility": "chair"})
+
+    html = await receive_until(delegate, 'id="live-notice"', timeout=2)
+    assert f'<section class="published" id="published-q{world["question"].pk}" hx-swap-oob="true">' in html
+    assert "Shared idea" not in html
+    assert "This page already follows them" in html and "Reload" not in html
+    await delegate.disconnect()

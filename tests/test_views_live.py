@@ -129,6 +129,8 @@ def test_console_moderation_over_htmx_returns_the_updated_card(client, world):
 
 def test_a_cards_hide_and_duplicate_forms_load_when_the_chair_opens_them(client, world):
     answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Ours", key="k")
+    germany = make_delegate(DelegationFactory(country="DE"))
+    theirs = services.submit_answer(user=germany, question=world["question"], kind="answer", text="Theirs", key="k2")
     client.force_login(make_chair())
     url = reverse("moderate_answer", args=[world["meeting"].slug, answer.pk])
     card = client.get(console_url(world)).content.decode()
@@ -136,10 +138,16 @@ def test_a_cards_hide_and_duplicate_forms_load_when_the_chair_opens_them(client,
 
     forms = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert f'<label for="reason-answer-{answer.pk}">Reason for hiding</label>' in forms
-    assert f'<label for="dup-{answer.pk}">Duplicate of the answer of (ISO code)</label>' in forms
+    # The answer it duplicates is chosen among the question's other answers, by the delegation's name.
+    assert f'<label for="dup-{answer.pk}">Duplicate of the answer of</label>' in forms
+    assert f'<select id="dup-{answer.pk}" name="duplicate_of" required><option value="">Choose a delegation</option><option value="DE">Germany</option></select>' in forms
     assert f'hx-post="{url}"' in forms and 'name="csrfmiddlewaretoken"' in forms
     answer.refresh_from_db()
     assert (answer.visibility, answer.starred) == ("pending", False)  # looking changes nothing
+
+    marked = client.post(url, {"action": "duplicate", "duplicate_of": "DE"}, headers={"HX-Request": "true"})
+    assert marked.status_code == 200 and "Duplicate of the answer of Germany." in marked.content.decode()
+    assert Answer.objects.get(pk=answer.pk).duplicate_of == theirs
 
     hidden = client.post(url, {"action": "hide", "reason": "Off topic"}, headers={"HX-Request": "true"})
     assert hidden.status_code == 200 and "Hidden: Off topic" in hidden.content.decode()
@@ -332,3 +340,19 @@ def test_opening_a_question_costs_the_same_queries_however_many_answers(client, 
     with django_assert_num_queries(5):  # sign-in with the role, the session, the question, its answers
         response = client.get(url, {"open": question.pk}, headers={"HX-Request": "true"})
     assert response.content.decode().count('class="answer-card') == answers
+
+
+def test_delegation_page_says_its_hidden_answer_is_hidden_by_the_moderator_not_deleted(client, world):
+    answer = services.submit_answer(user=world["fr"], question=world["question"], kind="answer", text="Off topic", key="k")
+    services.moderate_answer(user=make_chair(), answer=answer, action="hide", reason="Not about the question")
+    client.force_login(world["fr"])
+    page = reverse("session", args=[world["meeting"].slug, world["session"].number])
+
+    english = client.get(page).content.decode()
+    french = client.get(page, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert "Hidden by the moderator: your answer is kept, not deleted" in english
+    assert "Masquée par la modération : votre réponse est conservée, pas supprimée" in french
+    assert "Not about the question" not in english  # the chair's reason stays on the console
+    services.moderate_answer(user=make_chair(), answer=answer, action="publish")
+    assert "Hidden by the moderator" not in client.get(page).content.decode()

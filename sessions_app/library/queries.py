@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ..access import is_secretariat, participant_of
 from ..models import (
     country_name,
+    name_key,
     Delegation,
     LibraryAccess,
     LibraryTheme,
@@ -227,8 +228,11 @@ def facets_for(found: Search, filters: dict[str, list[str]]) -> list[Facet]:
     for delegation_id, n in counts["country"].items():
         code = names.countries[int(delegation_id)]
         by_code[code] = by_code.get(code, 0) + n
-    for code, n in sorted(by_code.items(), key=lambda item: (-item[1], item[0])):
-        country.options.append({"value": code, "label": country_name(code, get_language()), "count": n})
+    language = get_language()
+    for code, n in by_code.items():
+        country.options.append({"value": code, "label": country_name(code, language), "count": n})
+    # In the order of the names as the reader reads them (Allemagne before Autriche), not of ISO codes.
+    country.options.sort(key=lambda option: name_key(option["label"]))
     facets_.append(country)
 
     theme = Facet("theme", _("Theme"))
@@ -318,14 +322,48 @@ def practices_for_session(user, session, *, limit: int = 5) -> list[Practice]:
     return load_page(ids)
 
 
-def free_theme_suggestions() -> list[dict]:
-    """The delegations' free-text themes (across meetings, case folded) with how many practices use them."""
+def free_theme_suggestions(limit: int = 200) -> list[dict]:
+    """The delegations' free-text themes (across meetings, case folded) with how many practices use
+    them, most used first, each with the vocabulary theme it most likely means (`suggested`, a slug,
+    or None): the one sharing the most words with it, in English or French (first five letters of
+    each word, accents and case aside, so "co-ordination" meets "coordination")."""
     from ..models import Theme
 
     rows = Theme.objects.values("name").annotate(n=Count("practices", distinct=True)).order_by("-n", "name")
     merged: dict[str, dict] = {}
     for row in rows:
-        key = row["name"].strip().lower()
+        key = search.fold(row["name"]).strip()
         entry = merged.setdefault(key, {"name": row["name"], "count": 0})
         entry["count"] += row["n"]
-    return sorted(merged.values(), key=lambda e: (-e["count"], e["name"].lower()))
+    vocabulary = [(slug, _stems(f"{en} {fr}")) for slug, en, fr in LibraryTheme.objects.values_list("slug", "name_en", "name_fr")]
+    suggestions = sorted(merged.values(), key=lambda e: (-e["count"], search.fold(e["name"])))[:limit]
+    for entry in suggestions:
+        stems = _stems(entry["name"])
+        best = max(vocabulary, key=lambda theme: len(stems & theme[1]), default=None)
+        entry["suggested"] = best[0] if best and stems & best[1] else None
+    return suggestions
+
+
+def _stems(text: str) -> set[str]:
+    words = search.fold(text).replace("-", "").replace("’", " ").replace("'", " ").split()
+    return {word[:5] for word in ("".join(c for c in w if c.isalnum()) for w in words) if len(word) >= 4}
+
+
+def merge_candidates(user, practice: Practice, *, query: str = "", limit: int = 8) -> list[Practice]:
+    """The practices the secretariat may merge `practice` into, to pick from rather than type a number:
+    with `query`, those the library search finds (or the practice of that number); without, the same
+    country's other practices, closest title first (a practice reported again, or imported twice)."""
+    import difflib
+
+    others = visible_practices(user).exclude(pk=practice.pk)
+    query = query.strip()[:500]
+    if query:
+        number = query.lstrip("#")
+        if number.isdigit():
+            return load_page(list(others.filter(pk=int(number)).values_list("pk", flat=True)))
+        ranked = search_library(user, query=query).ids
+        return load_page([pk for pk in ranked[: limit + 1] if pk != practice.pk][:limit])
+    title = search.fold(practice.title)
+    rows = others.filter(delegation_id=practice.delegation_id).values_list("pk", "title")[:2000]
+    ranked = sorted(rows, key=lambda row: (-difflib.SequenceMatcher(None, title, search.fold(row[1])).ratio(), -row[0]))
+    return load_page([pk for pk, _title in ranked[:limit]])

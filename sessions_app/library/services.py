@@ -6,7 +6,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ..access import delegation_of, is_secretariat
-from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus
+from ..models import LibraryTheme, Practice, PracticeLevel, PracticeStatus, Theme
 from ..services import ActionRefused
 from . import facets, search
 
@@ -151,7 +151,10 @@ def map_free_theme(*, user: User, name: str, theme: LibraryTheme) -> int:
     returns how many practices gained it."""
     _require_secretariat(user)
     gained = 0
-    practices = Practice.objects.filter(themes__name__iexact=name).distinct().prefetch_related("library_themes")
+    # Every spelling the suggestions merged (case and accents aside: SQLite's iexact folds ASCII only).
+    wanted = search.fold(name).strip()
+    theme_ids = [pk for pk, written in Theme.objects.values_list("pk", "name") if search.fold(written).strip() == wanted]
+    practices = Practice.objects.filter(themes__in=theme_ids).distinct().prefetch_related("library_themes")
     for practice in practices:
         current = {t.pk for t in practice.library_themes.all()}
         if theme.pk not in current and len(current) < MAX_THEMES:

@@ -1,5 +1,6 @@
 """Delegates' contributions: answers to discussion questions and country practices (HTTP POST + CSRF)."""
 
+import re
 import uuid
 
 from django.conf import settings
@@ -117,7 +118,7 @@ def _practice_form(request, slug, number, practice=None):
                 lambda: services.save_practice(
                     user=request.user, session=session, title=values["title"], description=values["description"],
                     link=values["link"], question=question, paragraph=paragraph,
-                    themes=values["themes"].split(","), key=request.POST.get("key", ""), practice=practice,
+                    themes=re.split(r"[,;\n]", values["themes"]), key=request.POST.get("key", ""), practice=practice,
                 )
             )
         except services.ActionRefused as refusal:

@@ -58,7 +58,10 @@ def _refused(request, refusal: services.ActionRefused) -> HttpResponse:
 def _more_moderation(request, item, target: str) -> HttpResponse:
     """GET on a moderation URL: the forms to hide (with a reason) or mark as duplicate, which a card
     loads when the chair opens them."""
-    return render(request, "sessions_app/partials/moderation_more.html", {"item": item, "target": target, "url": request.path})
+    context = {"item": item, "target": target, "url": request.path}
+    if target == "answer":  # the answers it may duplicate: picked by name, not typed as a code
+        context["others"] = queries.other_answers(item)
+    return render(request, "sessions_app/partials/moderation_more.html", context)
 
 
 @login_required

@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -43,7 +44,10 @@ def library_list(request):
         "nav_active": "library",
     }
     template = "sessions_app/library_list.html#library-results" if request.htmx else "sessions_app/library_list.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # One address, the fragment or the page: a browser's cache must not serve the one for the other.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 EXPORTS = {
@@ -101,6 +105,9 @@ def library_detail(request, practice_id):
         "is_secretariat": is_secretariat(request.user),
         "nav_active": "library",
     }
+    if context["is_secretariat"]:
+        context["merge_query"] = request.GET.get("merge_q", "")[:500]
+        context["merge_candidates"] = queries.merge_candidates(request.user, practice, query=context["merge_query"])
     return render(request, "sessions_app/library_detail.html", context)
 
 
@@ -114,7 +121,7 @@ def library_curate(request, practice_id):
             into = request.POST.get("into", "").strip().lstrip("#")
             target = Practice.objects.filter(pk=int(into)).first() if into.isdigit() else None
             if target is None:
-                raise ActionRefused(_("Give the number of the practice to keep."))
+                raise ActionRefused(_("Choose the practice to keep."))
             practice = services.merge_practices(target, duplicate=practice, user=request.user)
         else:
             services.curate_practice(practice, user=request.user, action=action)

@@ -105,6 +105,33 @@
       live.gapTimer = setTimeout(function () { live.gapTimer = null; if (needsResync()) resync(); }, GAP_GRACE_MS);
     }
   }
+  // A live message goes to every page of the meeting: a fragment for a part this page does not show
+  // (another session's question, a panel it has not rendered) is left out here, rather than htmx
+  // reporting an out-of-band swap without a target as an error. Sockets use hx-ext="ws,live-targets".
+  function oobTarget(child, earlier) {
+    var spec = child.getAttribute("hx-swap-oob") || "true", colon = spec.indexOf(":");
+    var selector = colon !== -1 ? spec.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : null);
+    if (!selector) return null;
+    try {  // in the page, or brought by a fragment before it in the same message (swapped first)
+      return document.querySelector(selector) || earlier.reduce(function (found, previous) {
+        return found || (previous.matches(selector) ? previous : previous.querySelector(selector));
+      }, null);
+    } catch (error) {
+      return child;  // a selector this browser cannot read: left to htmx, as before
+    }
+  }
+  if (window.htmx) htmx.defineExtension("live-targets", {
+    transformResponse: function (text) {
+      if (text.indexOf("hx-swap-oob") === -1) return text;
+      var template = document.createElement("template");
+      template.innerHTML = text;
+      var children = Array.prototype.slice.call(template.content.children);
+      var kept = [];
+      children.forEach(function (child) { if (oobTarget(child, kept)) kept.push(child); });
+      if (kept.length === children.length) return text;
+      return kept.map(function (child) { return child.outerHTML; }).join("");
+    },
+  });
   // Reconnect after a drop with full jitter, as htmx's ws extension does, but within 5 s rather than
   // 64 s: a console back from a long network cut is live again seconds after, not a minute after.
   document.addEventListener("DOMContentLoaded", function () {
@@ -358,8 +385,9 @@
     var mine = target.querySelector(".saved-now");
     var fresh = fragment.querySelector ? fragment.querySelector("#" + CSS.escape(target.id)) : null;
     if (!mine || !fresh || fresh.querySelector(".saved-now") || fresh.getAttribute("data-saved") !== target.getAttribute("data-saved")) return;
-    fresh.appendChild(document.createTextNode(" "));
-    fresh.appendChild(mine.cloneNode(true));
+    var hidden = fresh.querySelector(".answer-hidden");  // the moderator's notice stays last
+    fresh.insertBefore(document.createTextNode(" "), hidden);
+    fresh.insertBefore(mine.cloneNode(true), hidden);
   });
 
   // A saved answer's reply replaces only the status line, the key and the button (the form stays as

@@ -182,3 +182,29 @@ def test_chair_moderates_an_answer_by_keyboard(new_context, meeting_slug):
     console.wait_for_timeout(500)
     assert_focus_shown(console, "after the live update of the hidden card")
     assert console_errors_except_favicon(chair) == []
+
+
+def test_a_resized_answer_box_refused_answer_keeps_the_content_security_policy(new_context, meeting_slug):
+    """A delegate drags the answer box taller (the browser writes style="height: …" on it) and sends
+    it empty: the refused answer's card comes back with its error, and htmx does not copy the old
+    inline style onto the new box (which the CSP refuses, an error in the console)."""
+    context = new_context(user="delegate-hu")
+    page = context.new_page()
+    page.goto(f"/meetings/{meeting_slug}/sessions/2/")
+    qid = question_id(page, 2)
+    box = page.locator(f"#answer-text-{qid}")
+    box.scroll_into_view_if_needed()
+    corner = box.bounding_box()
+    page.mouse.move(corner["x"] + corner["width"] - 3, corner["y"] + corner["height"] - 3)
+    page.mouse.down()
+    page.mouse.move(corner["x"] + corner["width"] - 3, corner["y"] + corner["height"] + 90, steps=4)
+    page.mouse.up()
+    assert "height" in (box.get_attribute("style") or "")
+
+    box.fill("   ")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/answer/" in r.url):
+        page.locator(f"#question-{qid} button[type=submit]").click()
+
+    expect(page.locator(f"#answer-error-{qid}")).to_have_text("The answer cannot be empty.")
+    refused = [line for line in console_errors_except_favicon(context) if "status of 422" not in line]
+    assert refused == []

@@ -63,6 +63,13 @@ def test_delegate_finds_a_practice_by_country_and_theme_with_the_keyboard(browse
         page.keyboard.press("Space")
         expect(count).to_have_text("1 practice")
         assert "country=FR" in page.url and "theme=mis-disinformation" in page.url
+        # Back and forward through the filters (htmx restores them): the whole page each time, top bar
+        # with the way back to the meeting included.
+        page.go_back()
+        expect(count).to_have_text("5 practices")
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Meeting", exact=True)).to_be_visible()
+        page.go_forward()
+        expect(count).to_have_text("1 practice")
         link = page.get_by_role("link", name="Cellule de veille contre la désinformation")
         for _ in range(100):
             page.keyboard.press("Tab")
@@ -131,12 +138,21 @@ def test_library_search_and_curation_use_the_apps_controls(browser, library_serv
 
         page.locator("#library-results a[href^='/practices/']:not([href*='export'])").first.click()
         expect(page.get_by_role("heading", name="Curation")).to_be_visible()
-        for name in (re.compile("Mark as verified|Remove the verified mark"), "Merge into it"):
-            assert_app_button(page.get_by_role("button", name=name))
+        for name in (re.compile("Mark as verified|Remove the verified mark"), "Find"):
+            assert_app_button(page.get_by_role("button", name=name, exact=True))
         retire = box(page.get_by_role("button", name="Retire from the library"))
         assert retire["radius"] == "6px" and retire["height"] >= 36 and retire["border"] == "rgb(163, 34, 27)"  # --danger
-        number = page.get_by_label("Duplicate of practice number")
-        assert box(number)["height"] >= 36 and box(number)["radius"] == "6px"
+        # The practice to merge into is found and chosen with the keyboard, no number to type.
+        find = page.get_by_role("searchbox", name=re.compile("Find the practice this one duplicates"))
+        assert box(find)["height"] >= 36 and box(find)["radius"] == "6px"
+        find.fill("citizen")
+        with page.expect_navigation():
+            find.press("Enter")
+        choice = page.locator("input[name=into]").first
+        choice.focus()
+        page.keyboard.press("Space")
+        expect(choice).to_be_checked()
+        assert_app_button(page.get_by_role("button", name="Merge this practice into the one chosen"))
         no_axe_violations(page)
     finally:
         context.close()

@@ -281,3 +281,33 @@ def test_star_on_one_console_shows_on_other_console(console, delegate, chair, ne
     expect(console_card(other_console, qid, "France").get_by_role("button", name="Unstar")).to_be_visible()
     assert_no_console_errors(chair, co_chair)
 
+
+
+# --- g. a change of the meeting's settings re-renders what is open ------------------------------------
+
+
+def test_settings_change_reaches_open_pages_of_another_session_without_reload_or_errors(chair, new_context, meeting_slug):
+    """Session 3's console and a delegate's session 3 page get the meeting-wide re-render (session 2's
+    theme panels, every question's published answers) and keep only what they show: the notice says
+    nothing to reload, and htmx reports no fragment without a place in the page."""
+    console = open_console(chair, meeting_slug, number=3)
+    sweden = new_context(user="delegate-se")
+    page = open_live_page(sweden, f"/meetings/{meeting_slug}/sessions/3/")
+    secretariat = new_context(user="secretariat").new_page()
+
+    def answers_seen_by(visibility: str) -> None:
+        secretariat.goto(f"/meetings/{meeting_slug}/settings/")
+        secretariat.locator(f"#answer_visibility-{visibility}").check()
+        secretariat.get_by_role("button", name="Save the settings").click()
+        expect(secretariat.locator(".message-success, [role=status]").first).to_be_visible()
+
+    answers_seen_by("published")
+    try:
+        for live in (console, page):
+            expect(live.locator("#live-notice")).to_have_text(
+                "The meeting's settings changed. This page already follows them: answers are shown as the new settings say.",
+                timeout=LIVE_TIMEOUT)
+        assert_not_reloaded(page)
+    finally:
+        answers_seen_by("chair")
+    assert_no_console_errors(chair, sweden)
