@@ -34,7 +34,9 @@ from tests.servers import free_port, manage, project_env  # noqa: E402
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 NOISE = re.compile(r'"WebSocket /|connection (open|closed)')
-UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log", "--backlog", "4096"]
+UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096"]
+# Ours sends its pending live messages at a graceful stop (sessions_app/lifespan.py); the bare Channels app has no lifespan.
+LIFESPAN = {"ours": ["--lifespan", "on"], "channels": ["--lifespan", "off"]}
 
 
 def raise_fd_limit() -> int:
@@ -200,9 +202,9 @@ class Mode:
             for _ in range(processes or self.processes):
                 port = free_port()
                 if server == "ours":
-                    argv, probe = [str(BIN / "uvicorn"), "facilitation.asgi:application", "--port", str(port), *UVICORN_FLAGS], "/accounts/login/"
+                    argv, probe = [str(BIN / "uvicorn"), "facilitation.asgi:application", "--port", str(port), *UVICORN_FLAGS, *LIFESPAN["ours"]], "/accounts/login/"
                 elif server == "channels":
-                    argv, probe = [str(BIN / "uvicorn"), "bare_channels:application", "--app-dir", str(HERE), "--port", str(port), *UVICORN_FLAGS], "/"
+                    argv, probe = [str(BIN / "uvicorn"), "bare_channels:application", "--app-dir", str(HERE), "--port", str(port), *UVICORN_FLAGS, *LIFESPAN["channels"]], "/"
                 elif server == "raw":
                     argv, probe = [sys.executable, str(HERE / "raw_ws.py"), "--port", str(port)], "/"
                     if self.name == "scaled":
