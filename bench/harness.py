@@ -15,6 +15,7 @@ import re
 import resource
 import signal
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ PR_SET_PDEATHSIG = 1  # prctl(2)
 NOISE = re.compile(r'"WebSocket /|connection (open|closed)')
 UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096"]
 # Ours sends its pending live messages at a graceful stop (sessions_app/lifespan.py); the bare Channels app has no lifespan.
-LIFESPAN = {"ours": ["--lifespan", "on"], "channels": ["--lifespan", "off"]}
+LIFESPAN = {"ours": ["--lifespan", "on", "--timeout-graceful-shutdown", "10"], "channels": ["--lifespan", "off"]}
 
 
 def raise_fd_limit() -> int:
@@ -122,6 +123,44 @@ def rss_kb(servers: list[Server]) -> int:
     return total
 
 
+def client_cpu_s() -> float:
+    """User + system CPU seconds the benchmark's own process (every simulated tab) has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def redis_cpu_s(redis_url: str | None) -> float | None:
+    """CPU seconds the Redis server has used so far (its INFO; the whole server's, so only meaningful
+    on a Redis of the benchmark's own), or None without one."""
+    if not redis_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        cpu = client.info("cpu")
+    finally:
+        client.close()
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def next_port() -> int:
+    """A free port: from BENCH_PORTS ("8520-8539") when set (a machine shared by several people, each
+    with a range of their own), else any free one."""
+    ports = os.environ.get("BENCH_PORTS")
+    if not ports:
+        return free_port()
+    first, last = (int(part) for part in ports.split("-"))
+    for port in range(first, last + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in BENCH_PORTS={ports}")
+
+
 def server_cpu_s(servers: list[Server]) -> float:
     """User + system CPU seconds the server processes have used so far."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -200,7 +239,7 @@ class Mode:
         servers = []
         try:
             for _ in range(processes or self.processes):
-                port = free_port()
+                port = next_port()
                 if server == "ours":
                     argv, probe = [str(BIN / "uvicorn"), "facilitation.asgi:application", "--port", str(port), *UVICORN_FLAGS, *LIFESPAN["ours"]], "/accounts/login/"
                 elif server == "channels":
