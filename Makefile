@@ -41,7 +41,7 @@ run: $(VENV)/.installed translations
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above. Ctrl+C stops the server."
 	@# wsproto without per-message deflate: about 38 kB per idle socket instead of 140 kB once a
 	@# socket's compressor exists, and no compression per socket per broadcast (docs/performance.md).
-	$(VENV)/bin/uvicorn facilitation.asgi:application --host $(HOST) --port $(PORT) --ws wsproto --ws-per-message-deflate false --lifespan off --no-access-log
+	$(VENV)/bin/uvicorn facilitation.asgi:application --host $(HOST) --port $(PORT) --ws wsproto --ws-per-message-deflate false --lifespan on --timeout-graceful-shutdown 10 --no-access-log
 
 test: $(VENV)/.installed-test translations
 	$(PY) -m pytest

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from clients import Hub, Http, Tab, answer_mark, ms, open_all, percentile, resync
-from harness import Mode, Server, rss_kb, server_cpu_s, stop
+from harness import Mode, Server, client_cpu_s, redis_cpu_s, rss_kb, server_cpu_s, stop
 
 BODY = "Our centre of government publishes its plans, consults citizens and reports on progress every year."
 TOKEN_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -65,6 +65,7 @@ class Plan:
     run_timeout_s: float = 480.0  # and past this it is stopped
     pause_s: float = 0.5  # between ingest steps, and before the burst
     settle_s: float = 1.0  # after connecting, before reading the servers' memory
+    ingest: bool = True  # the N = 5,000 step (BENCH_N5000=1) measures connect, memory, fan-out and the storm only
 
     def delegations(self, n: int) -> int:
         return min(n, self.max_delegations)
@@ -263,17 +264,23 @@ async def fanout_round(hub: Hub, target, round_: int, expected: int, timeout: fl
     return (max(latencies) if latencies else timeout), latencies
 
 
-async def measure_fanout(hub: Hub, target, plan: Plan, expected: int, servers: list[Server]) -> dict:
+async def measure_fanout(hub: Hub, target, plan: Plan, expected: int, servers: list[Server], redis_url: str | None = None) -> dict:
     rounds, pooled, missing = [], [], 0
-    cpu = server_cpu_s(servers)
+    cpu, client, redis = server_cpu_s(servers), client_cpu_s(), redis_cpu_s(redis_url)
     for round_ in range(plan.rounds):
         all_in, latencies = await fanout_round(hub, target, round_, expected, plan.fanout_timeout_s)
         rounds.append(all_in)
         pooled += latencies
         missing += expected - len(latencies)
         await asyncio.sleep(plan.pause_s / 3)
-    cpu = server_cpu_s(servers) - cpu
+    cpu, client = server_cpu_s(servers) - cpu, client_cpu_s() - client
+    redis = None if redis is None else redis_cpu_s(redis_url) - redis
     return {
+        # Where a round's time goes: the client (one process reading every socket), the servers,
+        # Redis (the whole server's CPU: a Redis of the benchmark's own, BENCH_REDIS_URL), per socket.
+        "fanout_client_cpu_ms_per_round": round(client * 1000 / plan.rounds, 1),
+        "fanout_redis_cpu_ms_per_round": None if redis is None else round(redis * 1000 / plan.rounds, 1),
+        "fanout_server_cpu_us_per_socket": round(cpu * 1e6 / plan.rounds / max(expected, 1), 1),
         "fanout_rounds_ms": [ms(r) for r in rounds],
         "fanout_all_ms": ms(statistics.median(rounds)),
         "fanout_p50_ms": ms(percentile(pooled, 0.5)),
@@ -286,17 +293,23 @@ async def measure_fanout(hub: Hub, target, plan: Plan, expected: int, servers: l
     }
 
 
-async def measure_storm(hub: Hub, target, tabs: list[Tab], plan: Plan) -> dict:
+async def measure_storm(hub: Hub, target, tabs: list[Tab], plan: Plan, servers: list[Server], redis_url: str | None = None) -> dict:
     for tab in tabs:
         tab.failures.clear()
+    cpu, client, redis = server_cpu_s(servers), client_cpu_s(), redis_cpu_s(redis_url)
     cut = time.perf_counter()
     for tab in tabs:
         tab.cut()
     await asyncio.gather(*(tab.reader for tab in tabs if tab.reader), return_exceptions=True)
     results = await asyncio.gather(*(tab.reopen(cut + plan.storm_s) for tab in tabs))
     opened = [at for at, _retries in results if at is not None]
+    cpu, client = server_cpu_s(servers) - cpu, client_cpu_s() - client  # the reconnections and their resyncs
+    redis = None if redis is None else redis_cpu_s(redis_url) - redis
     _all_in, latencies = await fanout_round(hub, target, 1000, len(opened), plan.fanout_timeout_s)
     return {
+        "storm_server_cpu_s": round(cpu, 2), "storm_client_cpu_s": round(client, 2),
+        "storm_redis_cpu_s": None if redis is None else round(redis, 2),
+        "storm_server_cpu_ms_per_socket": round(cpu * 1000 / max(len(tabs), 1), 2),
         "reconnect_all_s": round(max(opened) - cut, 2) if len(opened) == len(tabs) else None,
         "reconnect_p50_s": round(percentile([at - cut for at in opened], 0.5), 2) if opened else None,
         "reconnect_missing": len(tabs) - len(opened),
@@ -495,6 +508,7 @@ async def run_one(mode: Mode, server: str, n: int, plan: Plan, shared: dict, res
     result.update(mode=mode.name, server=server, n=n, processes=mode.processes, delegations=d if server == "ours" else None,
                   consoles=plan.consoles, reconnect_all_s=None)  # fmt: skip
     started = time.perf_counter()
+    redis_url = mode.redis_url if mode.name == "scaled" else None
 
     def in_budget(phase: str) -> bool:
         if time.perf_counter() - started < plan.run_budget_s:
@@ -542,16 +556,16 @@ async def run_one(mode: Mode, server: str, n: int, plan: Plan, shared: dict, res
                       kb_per_socket_with_first=round((rss - rss_idle) / (n + plan.consoles), 1))  # fmt: skip
         print(f"  {mode.name} {server} n={n}: connected in {connect_s:.2f} s, {result['kb_per_socket']} kB/socket", flush=True)
         if in_budget("fanout"):
-            result.update(await measure_fanout(hub, target, plan, n - never, servers))
+            result.update(await measure_fanout(hub, target, plan, n - never, servers, redis_url))
             print(f"    fan-out: all {result['fanout_all_ms']} ms p99 {result['fanout_p99_ms']} ms (rounds {result['fanout_rounds_ms']})", flush=True)
         # The storm before the ingest: a burst can leave a slow server busy long after its window.
         if plan.storm and in_budget("storm"):
             before = server_errors(servers)
-            result.update(await measure_storm(hub, target, tabs, plan))
+            result.update(await measure_storm(hub, target, tabs, plan, servers, redis_url))
             result["storm_server_errors"] = dict(server_errors(servers) - before)
             print(f"    reconnect storm: all back in {result['reconnect_all_s']} s, {result['after_storm_received']}/{n} heard the next"
                   " broadcast", flush=True)  # fmt: skip
-        if in_budget("ingest"):
+        if plan.ingest and in_budget("ingest"):
             # The storm's reconnections (and their resyncs) may still keep the server busy: the ingest
             # ladder starts on a settled server, as in a meeting where answers come after the drop.
             result["idle_before_ingest_s"] = await wait_idle(servers, plan.ingest_settle_s)

@@ -35,7 +35,9 @@ from tests.servers import free_port, manage, project_env  # noqa: E402
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 NOISE = re.compile(r'"WebSocket /|connection (open|closed)')
-UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log", "--backlog", "4096"]
+UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096"]
+# Ours sends its pending live messages at a graceful stop (sessions_app/lifespan.py); the bare Channels app has no lifespan.
+LIFESPAN = {"ours": ["--lifespan", "on", "--timeout-graceful-shutdown", "10"], "channels": ["--lifespan", "off"]}
 
 
 def server_port() -> int:
@@ -144,6 +146,27 @@ def rss_kb(servers: list[Server]) -> int:
     return total
 
 
+def client_cpu_s() -> float:
+    """User + system CPU seconds the benchmark's own process (every simulated tab) has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def redis_cpu_s(redis_url: str | None) -> float | None:
+    """CPU seconds the Redis server has used so far (its INFO; the whole server's, so only meaningful
+    on a Redis of the benchmark's own), or None without one."""
+    if not redis_url:
+        return None
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        cpu = client.info("cpu")
+    finally:
+        client.close()
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
 def server_cpu_s(servers: list[Server]) -> float:
     """User + system CPU seconds the server processes have used so far."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -224,9 +247,9 @@ class Mode:
             for _ in range(processes or self.processes):
                 port = server_port()
                 if server == "ours":
-                    argv, probe = [str(BIN / "uvicorn"), "facilitation.asgi:application", "--port", str(port), *UVICORN_FLAGS], "/accounts/login/"
+                    argv, probe = [str(BIN / "uvicorn"), "facilitation.asgi:application", "--port", str(port), *UVICORN_FLAGS, *LIFESPAN["ours"]], "/accounts/login/"
                 elif server == "channels":
-                    argv, probe = [str(BIN / "uvicorn"), "bare_channels:application", "--app-dir", str(HERE), "--port", str(port), *UVICORN_FLAGS], "/"
+                    argv, probe = [str(BIN / "uvicorn"), "bare_channels:application", "--app-dir", str(HERE), "--port", str(port), *UVICORN_FLAGS, *LIFESPAN["channels"]], "/"
                 elif server == "raw":
                     argv, probe = [sys.executable, str(HERE / "raw_ws.py"), "--port", str(port)], "/"
                     if self.name == "scaled":

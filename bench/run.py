@@ -5,7 +5,9 @@
     .venv/bin/python bench/run.py --n 20 --quick --no-pages      # seconds: what the smoke test runs
 
 Each mode also runs the opinion round's vote ladder (bench_votes.py: votes at 50 to 750 per second until
-the chair's console shows them; --no-votes skips it). Then bench_exports.py and bench_library.py (the
+the chair's console shows them; --no-votes skips it). With BENCH_N5000=1 (or --n5000-only, that step
+alone), then N = 5,000 on two processes, ours and the raw server: connect, memory, fan-out and the
+storm, no ingest (not in CI: about 15 minutes here). Then bench_exports.py and bench_library.py (the
 practice library at 1k/10k/50k practices on SQLite and PostgreSQL; BENCH_LIBRARY_SKIP_50K=1 skips the
 50,000 size, for CI).
 Writes bench/results/latest.json (or --out) and prints a table with the ratios ours/channels and
@@ -73,6 +75,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-library", action="store_true",
                         help="skip bench_library.py (BENCH_LIBRARY_SKIP_50K=1 keeps it to 1,000 and 10,000 practices)")
     parser.add_argument("--quick", action="store_true", help="tiny steps and rounds (the smoke test's settings)")
+    parser.add_argument("--n5000-only", action="store_true", help="only the N = 5,000 step (BENCH_N5000=1 adds it to the matrix)")
     parser.add_argument("--max-minutes", type=float, default=30, help="runs not started by then are skipped (30)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
                         help="an existing database to connect to; the scaled mode creates and drops its own next to it")
@@ -147,6 +150,33 @@ async def matrix(options: argparse.Namespace, plan: bench_live.Plan, info: dict)
                         run["session_page_10k_ms"] = pages[-1]["full"]["delegate_ms"]
                     runs.append(run)
     return runs, pages, votes
+
+
+# N = 5,000 on two processes, the next step towards consultations of 10,000: the phases that scale with
+# N (connect, memory, fan-out, storm), each bound widened; ingest is measured at 2,000 by the matrix.
+N5000 = {"ingest": False, "burst": False, "connect_s": 400.0, "storm_s": 180.0, "fanout_timeout_s": 30.0,
+         "run_budget_s": 1200.0, "run_timeout_s": 1800.0, "settle_s": 3.0}  # fmt: skip
+N5000_FIELDS = ("fanout_all_ms", "fanout_p99_ms", "fanout_server_cpu_ms_per_round", "fanout_client_cpu_ms_per_round",
+                "fanout_redis_cpu_ms_per_round", "kb_per_socket", "connect_s", "reconnect_all_s", "storm_server_cpu_s")
+
+
+async def n5000(options: argparse.Namespace, plan: bench_live.Plan, info: dict) -> dict:
+    """The N = 5,000 step: ours and the raw server on two processes, and ours / raw per figure."""
+    plan = replace(plan, **N5000)
+    runs = []
+    extra = dict(item.split("=", 1) for item in options.env)
+    with Mode("scaled", pg_url=options.pg_url, redis_url=options.redis_url, extra_env=extra) as mode:
+        info.update({f"{name}_server": value for name, value in mode.versions.items()})
+        for server in ("ours", "raw"):
+            run: dict = {"mode": "scaled", "server": server, "n": 5000}
+            try:
+                await asyncio.wait_for(bench_live.run_one(mode, server, 5000, plan, {}, run), plan.run_timeout_s)
+            except TimeoutError:
+                run["error"] = f"stopped after {plan.run_timeout_s:g} s"
+            runs.append(run)
+    ours, raw = runs
+    ratio = {f"{name}_ours_over_raw": round(ours[name] / raw[name], 2) for name in N5000_FIELDS if ours.get(name) and raw.get(name)}
+    return {"plan": asdict(plan), "runs": runs, "ratios": ratio}
 
 
 def before(runs: list[dict]) -> list[dict]:
@@ -235,21 +265,26 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         started = time.perf_counter()
         info = machine()
-        runs, pages, votes = uvloop.run(matrix(options, plan, info))
+        runs, pages, votes = ([], [], []) if options.n5000_only else uvloop.run(matrix(options, plan, info))
+        step = uvloop.run(n5000(options, plan, info)) if options.n5000_only or os.environ.get("BENCH_N5000") == "1" else None
         info["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
         info["live_duration_s"] = round(time.perf_counter() - started, 1)
     finally:
         signal.signal(signal.SIGTERM, previous)
     ratio_rows, before_rows = ratios(runs), before(runs)
     result = {"machine": info, "plan": asdict(plan), "extra_env": options.env, "runs": runs, "ratios": ratio_rows, "pages": pages,
-              "ingest_before": before_rows, "votes": votes}  # fmt: skip
+              "ingest_before": before_rows, "votes": votes, **({"n5000": step} if step else {})}  # fmt: skip
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2) + "\n")
     print()
-    print(table(runs, ratio_rows, pages, plan, before_rows))
+    print(table(runs + (step["runs"] if step else []), ratio_rows, pages, plan, before_rows))
     if votes:
         print("\nopinion round, votes until the console shows them:")
         print(bench_votes.table(votes))
+    if step:
+        print("N = 5,000, two processes, ours / raw: " + ", ".join(f"{name} {value}" for name, value in step["ratios"].items()))
+    if options.n5000_only:
+        return result
     print(f"\nlive benchmark: {info['live_duration_s']} s, written to {options.out}")
     exports = HERE / "bench_exports.py"
     if not options.no_exports and exports.exists():

@@ -14,6 +14,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import CookieMiddleware  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from sessions_app import lifespan  # noqa: E402
 from sessions_app.middleware import SocketAuthMiddleware, SocketSessionMiddleware  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
@@ -24,6 +25,8 @@ application = ProtocolTypeRouter(
         "http": ASGIStaticFilesHandler(django_asgi_app),
         # Channels' AuthMiddlewareStack, with a session middleware that leaves the socket's sends alone
         # and the user read on the sockets' database thread without closing its connection.
+        # A graceful stop (SIGTERM) sends the live messages still pending before the process exits.
+        "lifespan": lifespan.application,
         "websocket": AllowedHostsOriginValidator(
             CookieMiddleware(SocketSessionMiddleware(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))))
         ),

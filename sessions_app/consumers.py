@@ -1,7 +1,8 @@
 """WebSocket transport: check who connects, join their groups, forward rendered fragments.
 
-Sockets only push to clients; every change goes over HTTP POST (CSRF, idempotency key). The one
-message a client sends is {"type": "resync", "after": <last sequence number seen>}.
+Sockets only push to clients; every change goes over HTTP POST (CSRF, idempotency key). The
+messages a client sends are {"type": "resync", "after": <last sequence number seen>} and the quiet
+check {"type": "check", "after": ...}, a resync only if the meeting has a later event (quiet_check.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import access, events, fanout, live, queries
+from . import access, events, fanout, live, queries, quiet_check
 from .middleware import socket_database
 from .meeting_settings import services as meeting_settings_services
 from .models import Meeting, ScreenLink, Session
@@ -161,10 +162,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: "[" nested thousands deep
             await self.close(code=CLOSE_MALFORMED)
             return
-        if kind == "resync":
+        if kind in ("resync", "check"):
             after = message.get("after")
             if not isinstance(after, int) or isinstance(after, bool):
                 await self.close(code=CLOSE_MALFORMED)
+                return
+            # A quiet page's check: nothing to send (nor a role to re-check) unless it is behind.
+            if kind == "check" and not await quiet_check.behind(self.meeting_id, after):
                 return
             # Re-check the role: it may have been revoked since the socket opened (not needed for the
             # resync every page sends as soon as its socket opens, which was just authorized).

@@ -412,6 +412,7 @@ class Broadcaster:
         self.loop = loop
         self.pending: list[Event | _Rendering] = []
         self.task: asyncio.Task | None = None
+        self.sending = 0  # events taken from the queue and not yet sent (or given up)
 
     @classmethod
     def of(cls, loop: asyncio.AbstractEventLoop) -> "Broadcaster":
@@ -443,6 +444,7 @@ class Broadcaster:
         render = sync_to_async(_render_in_worker, thread_sensitive=False)
         while self.pending:
             queued, self.pending = self.pending, []
+            self.sending = _count(queued)
             try:
                 layer = get_channel_layer()
                 messages: list[tuple[str, dict]] = []
@@ -460,6 +462,38 @@ class Broadcaster:
                 # Redis down: the pages' resync replays these from the database (one warning per outage).
                 if not fanout.outage.failed(error, f"sending live events #{_seq(queued[0], 0)}-#{_seq(queued[-1], -1)}"):
                     logger.exception("Could not send live events #%s-#%s", _seq(queued[0], 0), _seq(queued[-1], -1))
+            finally:
+                self.sending = 0
+
+    def unsent(self) -> int:
+        """Events committed and not yet sent: queued, or being rendered and sent."""
+        return self.sending + _count(self.pending)
+
+    async def sent(self) -> None:
+        """Until every event committed so far has been sent (or given up)."""
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)  # a cancelled wait leaves the sending alone
+
+
+async def send_pending(timeout: float) -> tuple[int, bool]:
+    """At a graceful stop, on the server's loop: wait (at most `timeout` seconds) until its
+    Broadcaster has sent the events committed by the requests the server finished; without it, the
+    loop's end cancelled them, and only the pages' resync made up for it. Returns how many events
+    were waiting and whether they all went out."""
+    loop = asyncio.get_running_loop()
+    broadcaster = Broadcaster._by_loop.get(id(loop))
+    if broadcaster is None or broadcaster.loop is not loop:
+        return 0, True
+    waiting = broadcaster.unsent()
+    try:
+        await asyncio.wait_for(broadcaster.sent(), timeout)
+    except TimeoutError:
+        return waiting, False
+    return waiting, True
+
+
+def _count(queued: list[Event | _Rendering]) -> int:
+    return sum(len(item.batch) if isinstance(item, _Rendering) else 1 for item in queued)
 
 
 def _in_order(queued: list[Event | _Rendering]) -> list[list[Event] | _Rendering]:

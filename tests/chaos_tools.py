@@ -190,3 +190,119 @@ async def wait_for_fragment(sockets: list, needles: list[str], after_seq: int, t
             return False
 
     return sum(await asyncio.gather(*(one(sock, needle) for sock, needle in zip(sockets, needles))))
+
+
+def signed_in_cookie(base_url: str, username: str, password: str) -> str:
+    """The cookie header of a session signed in through the real login form."""
+    with httpx.Client(base_url=base_url, timeout=15) as client:
+        client.post("/accounts/login/", data={"username": username, "password": password,
+                                              "csrfmiddlewaretoken": csrf_of(client.get("/accounts/login/").text)})
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+class SimulatedConsole:
+    """A console's socket without the page's script: it reconnects when its worker closes it (1012 on
+    a graceful stop, a lost connection) and resyncs from its last complete event number, as app.js
+    does, but never on a gap nor on a quiet stream. What it shows is each answer card's last text
+    received; what reached it live tells whether the server sent what it should have."""
+
+    CARD = re.compile(r'<article class="[^"]*answer-card[^"]*" id="answer-(\d+)".*?</article>', re.S)
+    SEQS = re.compile(r'<span id="live-seq" data-seq="(\d+)"(?: data-seqs="([\d,-]+)")?( data-through)?')
+
+    def __init__(self, url: str, cookie: str, origin_port: int, after: int, needle: re.Pattern):
+        self.url, self.cookie, self.origin, self.needle = url, cookie, f"http://127.0.0.1:{origin_port}", needle
+        self.complete, self.seen = after, set()
+        self.shown: dict[str, str] = {}  # card id -> the last text it received
+        self.received: set[str] = set()  # every text it ever received
+        self.opens, self.sock, self.stopping, self.replied = 0, None, False, None
+
+    def take(self, message: str) -> None:
+        for card in self.CARD.finditer(message):
+            found = self.needle.search(card.group(0))
+            if found:
+                self.shown[card.group(1)] = found.group(0)
+                self.received.add(found.group(0))
+        for seq, seqs, through in self.SEQS.findall(message):
+            if through:
+                self.complete = max(self.complete, int(seq))
+                if self.replied is not None and not self.replied.done():
+                    self.replied.set_result(int(seq))
+            for part in filter(None, seqs.split(",")):
+                first, last = part.split("-")
+                self.seen.update(range(int(first), int(last) + 1))
+        while self.complete + 1 in self.seen:
+            self.complete += 1
+
+    async def run(self) -> None:
+        from websockets.asyncio.client import connect
+
+        delay = 0.2
+        while not self.stopping:
+            try:
+                async with connect(self.url, additional_headers={"Cookie": self.cookie, "Origin": self.origin},
+                                   open_timeout=10, max_size=None, compression=None) as sock:
+                    self.sock, self.opens, delay = sock, self.opens + 1, 0.2
+                    await sock.send('{"type": "resync", "after": %d}' % self.complete)
+                    async for message in sock:
+                        self.take(message)
+            except Exception:  # closed by its worker, refused meanwhile: back off and reconnect
+                pass
+            self.sock = None
+            if not self.stopping:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def resync_from(self, after: int, timeout: float = 15) -> bool:
+        """Ask for everything after `after` and wait for the reply's closing marker."""
+        deadline = time.monotonic() + timeout
+        while self.sock is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if self.sock is None:
+            return False
+        self.replied = asyncio.get_running_loop().create_future()
+        await self.sock.send('{"type": "resync", "after": %d}' % after)
+        try:
+            await asyncio.wait_for(self.replied, max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            return False
+        return True
+
+
+class SimulatedConsoles:
+    """Simulated consoles on an event loop of their own, in a thread (Playwright's sync API keeps one
+    running in the test's)."""
+
+    def __init__(self, consoles: list[SimulatedConsole]):
+        self.consoles = consoles
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.tasks = [asyncio.run_coroutine_threadsafe(console.run(), self.loop) for console in consoles]
+
+    def call(self, coroutine, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def wait_open(self, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(console.sock is not None for console in self.consoles):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def close(self) -> None:
+        async def stop():
+            for console in self.consoles:
+                console.stopping = True
+                if console.sock is not None:
+                    await console.sock.close()
+
+        self.call(stop())
+        for task in self.tasks:
+            try:
+                task.result(10)
+            except Exception:
+                pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()

@@ -39,7 +39,7 @@ def start_server(env: dict, port: int, *extra: str) -> subprocess.Popen:
     log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty server must never block on it
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), "facilitation.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--ws", "wsproto", "--ws-per-message-deflate", "false", "--lifespan", "off", "--no-access-log", *extra],
+         "--ws", "wsproto", "--ws-per-message-deflate", "false", "--lifespan", "on", "--no-access-log", "--timeout-graceful-shutdown", "10", *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
     )
     process.log = log

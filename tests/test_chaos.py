@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from .chaos_tools import Delegate, OwnRedis, Proxy, open_sockets, wait_for_fragment
+from .chaos_tools import Delegate, OwnRedis, Proxy, SimulatedConsole, SimulatedConsoles, open_sockets, signed_in_cookie, wait_for_fragment
 from .servers import ROOT, manage, project_env, start_server, stop_servers
 
 pytestmark = pytest.mark.chaos
@@ -40,6 +42,7 @@ REDUCED = os.environ.get("CHAOS_SCALE", "full") == "ci"
 DELEGATIONS = ["fr", "de", "it", "jp", "ca", "se", "fi", "nl", "no", "be", "at", "dk"][: 6 if REDUCED else 12]
 ROUNDS = 2 if REDUCED else 4
 STORM_SOCKETS = 200 if REDUCED else 1000
+SIMULATED_CONSOLES = 4 if REDUCED else 8
 OFFLINE_S = (5, 60) if REDUCED else (5, 60, 600)
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
 CONVERGE_TIMEOUT_S = 30
@@ -78,6 +81,13 @@ class Stack:
         self.logs = [server.log for server in self.servers]
         self.consoles = (Proxy((PORTS[0], PORTS[1])), Proxy((PORTS[1], PORTS[0])))
         self.delegates = (Proxy((PORTS[0], PORTS[1])), Proxy((PORTS[1], PORTS[0])))
+
+    def stop(self, index: int) -> float:
+        """A deploy's graceful stop of one worker (SIGTERM, as systemd sends): seconds until it exited."""
+        started = time.monotonic()
+        self.servers[index].send_signal(signal.SIGTERM)
+        self.servers[index].wait(timeout=60)
+        return time.monotonic() - started
 
     def kill(self, index: int) -> None:
         self.servers[index].kill()  # SIGKILL: no graceful stop, nothing flushed
@@ -177,10 +187,14 @@ def consoles(stack):
             context = browser.new_context(base_url=f"http://127.0.0.1:{proxy.port}")
             context.set_default_timeout(20_000)
             page = context.new_page()
-            # The resyncs the page's script asks for (what it repaired), counted as they leave.
-            page.resyncs = [0]
-            page.on("websocket", lambda socket, page=page: socket.on(
-                "framesent", lambda payload, page=page: page.resyncs.__setitem__(0, page.resyncs[0] + ('"resync"' in str(payload)))))
+            # The resyncs the page's script asks for (what it repaired) and its quiet checks, counted as they leave.
+            page.resyncs, page.checks = [0], [0]
+
+            def sent(payload, page=page):
+                page.resyncs[0] += '"resync"' in str(payload)
+                page.checks[0] += '"check"' in str(payload)
+
+            page.on("websocket", lambda socket, sent=sent: socket.on("framesent", sent))
             login(page, "chair", PASSWORD)
             slug = page.url.rstrip("/").split("/")[-1]
             page.add_init_script(LIVE_PROBE)
@@ -195,7 +209,7 @@ def consoles(stack):
 @pytest.fixture(autouse=True)
 def count_resyncs_per_scenario(consoles):
     for page in consoles["pages"]:
-        page.resyncs_mark = page.resyncs[0]
+        page.resyncs_mark, page.checks_mark = page.resyncs[0], page.checks[0]
 
 
 def console_state(page) -> dict:
@@ -286,6 +300,7 @@ def converge(name: str, stack: Stack, pages: list, posted: dict, since: float) -
         "seconds_posting": posted["seconds_posting"],
         "seconds_until_every_console_equal": round(max(equal_at.values()) - since, 2) if len(equal_at) == len(pages) else None,
         "resyncs_per_console": [page.resyncs[0] - before for page, before in zip(pages, resyncs_before)],
+        "quiet_checks_per_console": [page.checks[0] - getattr(page, "checks_mark", 0) for page in pages],
         "consoles_reloaded": sum(not page.evaluate("window.__notReloaded === true") for page in pages),
     }
 
@@ -375,6 +390,71 @@ def test_chaos_worker_killed_under_load(stack, consoles):
     # An answer acknowledged before the kill and edited after is shown in its later text (lost counts those).
     assert {text for text in acknowledged_before if text in posted["latest"].values()} <= stored, result
     assert result["console_b_reconnected"], result
+    assert_repaired(result, within_s=10)
+
+
+def test_chaos_worker_stopped_gracefully_under_load(stack, consoles):
+    """A deploy's graceful stop (SIGTERM) of worker B while every delegation posts at once, then B
+    started again: B closes its sockets with 1012 and finishes its requests; its consoles (the real
+    page and simulated ones) reconnect to A and resync; the live messages B still had pending are
+    sent before it exits (sessions_app/lifespan.py), so A's consoles get every answer live."""
+    marks, state = stack.log_marks(), {"stopping": None, "back": None}
+    slug, pages = consoles["slug"], consoles["pages"]
+    start_seq = stack.db.execute("SELECT last_seq FROM sessions_app_meeting").fetchone()[0]
+    cookie = signed_in_cookie(f"http://127.0.0.1:{PORTS[0]}", "chair", PASSWORD)
+    needle = re.compile(r"chaos graceful-stop \S+ q\d+ r\d+ [0-9a-f]{6}")
+    simulated = SimulatedConsoles([
+        SimulatedConsole(f"ws://127.0.0.1:{stack.delegates[number % 2].port}/ws/meetings/{slug}/sessions/1/console/",
+                         cookie, stack.delegates[number % 2].port, start_seq, needle)
+        for number in range(SIMULATED_CONSOLES)])  # even ones prefer A, odd ones B
+    assert simulated.wait_open()
+    time.sleep(1)  # every simulated console's own resync answered (nothing to replay)
+    old_log = stack.servers[1].log
+
+    def stop_and_start():
+        state["stop_s"] = stack.stop(1)
+        stack.start(1)
+        state["back"] = time.monotonic()
+
+    def progress(fraction):
+        if fraction >= 0.4 and state["stopping"] is None:
+            state["stopping"] = time.monotonic()
+            threading.Thread(target=stop_and_start, daemon=True).start()
+
+    opens_before = pages[1].evaluate("window.__wsOpens")
+    try:
+        posted = post_answers("graceful-stop", stack, slug, concurrent=True, progress=progress)
+        while state["back"] is None:
+            time.sleep(0.1)
+        since = max(state["back"], time.monotonic())
+        result = converge("graceful-stop", stack, pages, posted, since=since)
+        latest = set(posted["latest"].values())
+        # The simulated consoles: what reached them without a resync of their own beyond the one on
+        # reconnecting, then what a last resync (everything since the scenario began) brings.
+        figures = []
+        for number, console in enumerate(simulated.consoles):
+            missed_live = len(latest - console.received)
+            replied = simulated.call(console.resync_from(start_seq))
+            figures.append({"prefers": "AB"[number % 2], "opens": console.opens, "missed_live": missed_live,
+                            "answered_final_resync": replied, "lost": len(latest - set(console.shown.values()))})
+    finally:
+        simulated.close()
+    old_log.seek(0)
+    drained = [(int(sent), int(ms)) for sent, ms in re.findall(r"Graceful stop: (\d+) pending live events sent in (\d+) ms", old_log.read())]
+    result.update({
+        "seconds_sigterm_to_exit": round(state["stop_s"], 2), "seconds_stopped_to_back": round(state["back"] - state["stopping"], 2),
+        "pending_events_sent_at_stop": drained[0][0] if drained else 0, "ms_sending_them": drained[0][1] if drained else 0,
+        "console_b_reconnected": pages[1].evaluate("window.__wsOpens") > opens_before,
+        "simulated_consoles": figures, "lost": result["lost"] + max(figure["lost"] for figure in figures),
+        "simulated_missed_live_on_a": max(figure["missed_live"] for figure in figures if figure["prefers"] == "A"),
+        "server_tracebacks": stack.tracebacks_since(marks),
+    })
+    stack.save_logs("graceful")
+    stack.rebalance(pages)
+    record(result)
+    assert result["console_b_reconnected"], result
+    assert all(figure["answered_final_resync"] and figure["opens"] >= 1 for figure in figures), result
+    assert all(figure["opens"] >= 2 for figure in figures if figure["prefers"] == "B"), result  # moved to A, then stayed
     assert_repaired(result, within_s=10)
 
 

@@ -1,13 +1,16 @@
 """Gap detection: every live message says which event numbers it carries, so a page notices one that
 never arrived (the channel layer delivers at most once) and asks for it by number."""
 
+import asyncio
 import json
 import re
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from sessions_app import live, services
+from sessions_app import live, quiet_check, services
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, delegate_path, open_socket
@@ -115,3 +118,55 @@ async def test_a_delegate_that_missed_its_own_status_gets_it_from_the_periodic_c
     assert "Germany" not in "".join(replay)  # another delegation's answer is not this page's to see
     assert len(replay) == 1 and MARKER.findall(replay[0])[-1] == ("2", "", " data-through")
     await delegate.disconnect()
+
+
+@database_sync_to_async
+def start_counting_socket_queries() -> CaptureQueriesContext:
+    """Count the queries of the sockets' database thread (socket_database runs on this one too)."""
+    counting = CaptureQueriesContext(connection)
+    counting.__enter__()
+    return counting
+
+
+@database_sync_to_async
+def socket_queries(counting: CaptureQueriesContext) -> list[str]:
+    counting.__exit__(None, None, None)
+    return [query["sql"] for query in counting.captured_queries]
+
+
+async def test_quiet_checks_of_many_consoles_cost_one_query_and_only_a_page_behind_gets_a_reply(monkeypatch):
+    quiet_check.forget()
+    monkeypatch.setattr(quiet_check, "MAX_AGE_S", 60)  # every check below within the age, however slow the machine
+    world = await setup_meeting()
+    await submit(user=world["fr"], question=world["question"], kind="answer", text="First", key="a")
+    # Opened after the first answer went out: each console has everything up to 1.
+    consoles = [(await open_socket(console_path(world["meeting"]), world["chair"]))[0] for _ in range(8)]
+
+    counting = await start_counting_socket_queries()
+    for _round in range(2):  # every console quiet at once, twice, each with everything up to 1
+        for console in consoles:
+            await console.send_to(text_data=json.dumps({"type": "check", "after": 1}))
+        assert all(await asyncio.gather(*(console.receive_nothing(timeout=0.2) for console in consoles)))
+    queries = await socket_queries(counting)
+    assert len(queries) == 1 and '"last_seq"' in queries[0], queries  # one read for all, no role re-check
+
+    await submit(user=world["de"], question=world["question"], kind="answer", text="Dropped <i>late</i>", key="b")
+    for console in consoles:
+        await console.receive_from(timeout=2)  # the last message of the burst, lost on the way
+    monkeypatch.setattr(quiet_check, "MAX_AGE_S", 0)  # the half second gone by
+    await consoles[0].send_to(text_data=json.dumps({"type": "check", "after": 1}))
+    replay = [await consoles[0].receive_from(timeout=2)]  # one message: the catch-up
+    assert len(replay) == 1 and "Dropped &lt;i&gt;late&lt;/i&gt;" in replay[0] and "<i>late" not in replay[0]
+    assert MARKER.findall(replay[0])[-1] == ("2", "", " data-through")
+    await consoles[1].send_to(text_data=json.dumps({"type": "check", "after": 2}))  # a console that has it
+    assert await consoles[1].receive_nothing(timeout=0.2) and await consoles[0].receive_nothing(timeout=0.05)
+    for console in consoles:
+        await console.disconnect()
+
+
+async def test_a_malformed_quiet_check_closes_the_socket():
+    world = await setup_meeting()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    await console.send_to(text_data=json.dumps({"type": "check", "after": "1"}))
+    assert (await console.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4400}
+    await console.disconnect()

@@ -36,14 +36,16 @@
   // when its stream has been quiet a while: a dropped message with nothing after it is noticed too.
   var live = { socket: null, complete: null, seen: {}, lastMessage: Date.now(), resyncAt: 0, gapTimer: null, recheck: false };
   // A console checks a quiet stream after 3 s: the last messages of a burst may be the ones dropped,
-  // and nothing after them would reveal the gap (a resync that finds nothing costs one query).
+  // and nothing after them would reveal the gap. The check ("check", not "resync") is answered only
+  // when the meeting has a later event (the server compares with a number it reads at most twice a
+  // second per process, whatever the number of consoles), by the same reply as a resync.
   var GAP_GRACE_MS = 700, RESYNC_SPACING_MS = 2000;
   function everyEvent() {
     var root = document.querySelector("[ws-connect]");
     return !!root && /\/console\/$/.test(root.getAttribute("ws-connect") || "");
   }
   function quietAfterMs() { return everyEvent() ? 3000 : 30000; }
-  function resync(now) {
+  function resync(now, kind) {
     if (!live.socket || live.complete === null) return;
     var wait = live.resyncAt + RESYNC_SPACING_MS - Date.now();
     if (!now && wait > 0) {  // one resync at a time: its reply brings what the next would ask for
@@ -52,7 +54,7 @@
     }
     live.resyncAt = Date.now();
     live.recheck = false;
-    live.socket.send(JSON.stringify({ type: "resync", after: live.complete }));
+    live.socket.send(JSON.stringify({ type: kind || "resync", after: live.complete }));
   }
   function advance() {
     while (live.seen[live.complete + 1]) { delete live.seen[live.complete + 1]; live.complete += 1; }
@@ -146,7 +148,7 @@
     onLiveMarker(message);
   });
   setInterval(function () {
-    if (live.socket && Date.now() - live.lastMessage > quietAfterMs() && Date.now() - live.resyncAt > quietAfterMs()) resync(true);
+    if (live.socket && Date.now() - live.lastMessage > quietAfterMs() && Date.now() - live.resyncAt > quietAfterMs()) resync(true, "check");
   }, 1000);
 
   // The console's answer cards, per question: a question the first render left closed

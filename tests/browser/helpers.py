@@ -127,7 +127,7 @@ def live_server(data_dir: Path, timeout: float = SERVER_START_TIMEOUT) -> Iterat
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(uvicorn), "facilitation.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--ws", "wsproto", "--lifespan", "off"],
+             "--ws", "wsproto", "--lifespan", "on"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, data_dir=data_dir, process=process, log_path=log_path)
