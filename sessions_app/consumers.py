@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import access, events, fanout, live, queries, quiet_check
+from . import access, events, fanout, live, queries, quiet_check, versions
 from .middleware import socket_database
 from .meeting_settings import services as meeting_settings_services
 from .models import Meeting, ScreenLink, Session
@@ -43,12 +43,7 @@ RESILIENT_RECEIVE_CHANNELS = ((4, 3), (4, 3))  # first and last (major, minor) o
 
 def resilient_receive_supported(version: str) -> bool:
     """Whether MeetingConsumer may wrap Channels' channel_receive: a Channels version it was tested with."""
-    try:
-        release = tuple(int(part) for part in version.split(".")[:2])
-    except ValueError:
-        return False
-    first, last = RESILIENT_RECEIVE_CHANNELS
-    return len(release) == 2 and first <= release <= last
+    return versions.in_tested_range(version, RESILIENT_RECEIVE_CHANNELS)
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):

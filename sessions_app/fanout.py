@@ -25,6 +25,8 @@ from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from wsproto.frame_protocol import FrameProtocol
 
+from . import versions
+
 try:  # the errors of a Redis that is down or restarting (channels-redis is optional: in-memory layer)
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -312,12 +314,7 @@ DIRECT_UVICORN_VERSIONS = ((0, 55), (0, 55))  # first and last (major, minor) te
 
 def direct_writes_supported(version: str) -> bool:
     """Whether DirectSocket may read this Uvicorn version's protocol state: one it was tested with."""
-    try:
-        release = tuple(int(part) for part in version.split(".")[:2])
-    except ValueError:
-        return False
-    first, last = DIRECT_UVICORN_VERSIONS
-    return len(release) == 2 and first <= release <= last
+    return versions.in_tested_range(version, DIRECT_UVICORN_VERSIONS)
 
 
 def direct_socket(send) -> DirectSocket | None:
@@ -453,12 +450,7 @@ LANGUAGES_CHANNELS_REDIS = ((4, 3), (4, 3))  # first and last (major, minor) tes
 
 def shared_languages_supported(version: str) -> bool:
     """Whether the languages lookup may use this channels-redis version's connections and prefix."""
-    try:
-        release = tuple(int(part) for part in version.split(".")[:2])
-    except ValueError:
-        return False
-    first, last = LANGUAGES_CHANNELS_REDIS
-    return len(release) == 2 and first <= release <= last
+    return versions.in_tested_range(version, LANGUAGES_CHANNELS_REDIS)
 
 
 def _shared_languages(layer) -> bool:

@@ -5,11 +5,14 @@ Nothing here imports Django: the application is only reached through a real serv
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -115,12 +118,32 @@ def _wait_until_answering(server: LiveServer, timeout: float) -> None:
     )
 
 
+_demo_made: list[Path] = []  # the data directory of this run's first demo, migrated and loaded
+
+
+def _migrated_demo(data_dir: Path, env: dict[str, str]) -> None:
+    """`migrate` and `load_demo` into data_dir: run once per test run, then copied (a server of its
+    own starts from the same demo without paying the two commands again)."""
+    if _demo_made and (_demo_made[0] / "db.sqlite3").exists():
+        for name in ("db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"):
+            if (_demo_made[0] / name).exists():
+                shutil.copy2(_demo_made[0] / name, data_dir / name)
+        return
+    manage(["migrate", "--noinput"], env)
+    manage(["load_demo", "--quiet-accounts"], env)
+    copy = Path(tempfile.mkdtemp(prefix="demo-db-"))
+    atexit.register(shutil.rmtree, copy, True)
+    for name in ("db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"):
+        if (data_dir / name).exists():
+            shutil.copy2(data_dir / name, copy / name)
+    _demo_made.append(copy)
+
+
 @contextmanager
 def live_server(data_dir: Path, timeout: float = SERVER_START_TIMEOUT) -> Iterator[LiveServer]:
     """Migrate, load the demo, serve it with Uvicorn as `make run` does; stop the server on exit."""
     env = server_env(data_dir)
-    manage(["migrate", "--noinput"], env)
-    manage(["load_demo", "--quiet-accounts"], env)
+    _migrated_demo(data_dir, env)
     port = free_port()
     uvicorn = Path(sys.executable).parent / "uvicorn"  # the venv's bin/ (sys.executable is not resolved)
     log_path = data_dir / "server.log"
