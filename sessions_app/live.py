@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
@@ -345,20 +347,50 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
         return []
     context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
     html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
-    # A vote changes the console only through the (debounced) analysis that follows it.
-    fragments = [] if event.type == events.OPINION_VOTED else [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    if event.type == events.OPINION_VOTED:
+        # The console sees a vote only through the analysis that follows it. Only the voted round's panel changes, and only for the voting delegation (all its sockets: a
+        # colleague's phone too). The vote's reply is this same render (take_vote_panel).
+        delegation = meeting.delegations.filter(pk=event.payload.get("delegation")).first()
+        if delegation is None:
+            return []
+        return [(events.delegation_group(meeting.pk, delegation.pk), lambda: _vote_panel(event, round, meeting, delegation))]
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
     if event.type != events.OPINION_ANALYSED and not event.payload.get("proposed"):
-        # Each delegation sees its own next statement: after a vote only the voter's, after a change everyone's
+        # Each delegation sees its own next statement: after a change everyone's
         # (not after a proposal, which nobody sees before moderation: the proposer's panel keeps its thanks).
         session = Session.objects.select_related("meeting").get(pk=round.session_id)
-        voter = event.payload.get("delegation") if event.type == events.OPINION_VOTED else None
-        for delegation in meeting.delegations.filter(**({"pk": voter} if voter else {})):
+        for delegation in meeting.delegations.all():
             fragments.append((events.delegation_group(meeting.pk, delegation.pk), lambda delegation=delegation: _render(
                 "opinion_delegate", **opinion_tags.delegate_context(session, meeting, delegation), oob="true")))
-    if event.type != events.OPINION_VOTED:
-        # The screen shows the round the chair put there (maybe another one, or none now).
-        fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: opinion_screen_html(meeting)))
+    # The screen shows the round the chair put there (maybe another one, or none now).
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: opinion_screen_html(meeting)))
     return fragments
+
+
+OOB = ' hx-swap-oob="true"'
+VOTE_PANELS_KEPT = 1000  # renders kept for replies not taken yet (a vote whose reply renders its own)
+_vote_panels: OrderedDict[tuple[int, int, str], str] = OrderedDict()
+_vote_panels_lock = threading.Lock()
+
+
+def _vote_panel(event: Event, round, meeting: Meeting, delegation) -> str:
+    from .templatetags import opinion as opinion_tags
+
+    html = _render("opinion_vote", meeting=meeting, **opinion_tags.delegate_round(round, delegation), oob="true")
+    with _vote_panels_lock:
+        _vote_panels[(meeting.pk, event.seq, translation.get_language())] = html.replace(OOB, "", 1)
+        while len(_vote_panels) > VOTE_PANELS_KEPT:
+            _vote_panels.popitem(last=False)
+    return html
+
+
+def take_vote_panel(meeting_id: int, seq: int, language: str) -> str | None:
+    """The voting delegation's panel as the live update of vote event `seq` rendered it in `language`
+    (the same HTML without the out-of-band swap), once: so that the vote's reply does not render it a
+    second time. None when it was not rendered here in that language (no socket of the delegation in
+    it, or another thread renders it); the caller then renders its own."""
+    with _vote_panels_lock:
+        return _vote_panels.pop((meeting_id, seq, language), None)
 
 
 def opinion_screen_html(meeting: Meeting) -> str:

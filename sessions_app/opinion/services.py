@@ -32,8 +32,8 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip(".!").casefold()[:400]
 
 
-def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) -> None:
-    events.record(meeting=round.session.meeting, type=type, session=round.session, payload={"round": round.pk, **payload})
+def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) -> events.Event:
+    return events.record(meeting=round.session.meeting, type=type, session=round.session, payload={"round": round.pk, **payload})
 
 
 def _locked(round: OpinionRound) -> OpinionRound:
@@ -177,7 +177,8 @@ CHOICES = {"agree": StatementVote.Choice.AGREE, "disagree": StatementVote.Choice
 @transaction.atomic
 def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
     """A delegation's agree / disagree / pass on a statement: one per delegation, changeable while the
-    round is open; the same vote sent twice is stored once."""
+    round is open; the same vote sent twice is stored once. A vote that changed something carries its
+    live event's number (`event_seq`)."""
     round = OpinionRound.objects.select_related("session__meeting").get(pk=statement.round_id)
     own = _delegation(user, round)
     if delegation is not None and delegation.pk != own.pk:
@@ -192,13 +193,14 @@ def cast_statement_vote(*, user: User, statement: Statement, choice: str, delega
     value = CHOICES[choice]
     vote = StatementVote.objects.filter(statement=statement, delegation=own).first()
     if vote is not None and vote.choice == value:
+        vote.event_seq = None
         return vote  # a retry: nothing changes
     if vote is None:
         vote = StatementVote.objects.create(statement=statement, delegation=own, choice=value, user=user)
     else:
         vote.choice, vote.user = value, user
         vote.save(update_fields=["choice", "user", "updated_at"])
-    _record(round, events.OPINION_VOTED, statement=statement.pk, delegation=own.pk)
+    vote.event_seq = _record(round, events.OPINION_VOTED, statement=statement.pk, delegation=own.pk).seq
     transaction.on_commit(lambda: schedule_analysis(round.pk))
     return vote
 

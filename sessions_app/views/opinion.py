@@ -11,9 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from .. import access, queries
+from .. import access, events, live, queries
 from ..models import Answer, OpinionRound, Statement
 from ..opinion import services
 from ..services import ActionRefused
@@ -152,12 +153,15 @@ def cast_vote(request, slug, statement_id):
                                   round__session__meeting__slug=slug)
     round = statement.round
     try:
-        services.cast_statement_vote(user=request.user, statement=statement, choice=request.POST.get("choice", ""))
+        # The vote's live update is rendered here on commit, so that the reply can be that same render.
+        with events.rendered_in_this_thread():
+            vote = services.cast_statement_vote(user=request.user, statement=statement, choice=request.POST.get("choice", ""))
     except ActionRefused as refusal:
         return _refused(request, refusal, _session_url(round))
     if not request.htmx:
         return redirect(_session_url(round))
-    return _vote_panel(request, round)
+    shared = vote.event_seq and live.take_vote_panel(round.session.meeting_id, vote.event_seq, get_language())
+    return HttpResponse(shared) if shared else _vote_panel(request, round)
 
 
 @login_required
