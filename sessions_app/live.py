@@ -362,7 +362,10 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
 
 
 OOB = ' hx-swap-oob="true"'
-VOTE_PANELS_KEPT = 1000  # renders kept for replies not taken yet (a vote whose reply renders its own)
+# Renders kept for replies not taken yet: a batch's (at most group_commit.MAX_BATCH votes, in each language
+# listened to) are taken as soon as it is rendered; the rest (replays, a panel nobody's reply waits for) are
+# dropped oldest first, a few kB each.
+VOTE_PANELS_KEPT = 400
 _vote_panels: OrderedDict[tuple[int, int, str], str] = OrderedDict()
 _vote_panels_lock = threading.Lock()
 
