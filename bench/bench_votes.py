@@ -216,7 +216,7 @@ class VoteRun:
         self.round, self.statements, self.delegation_of = rnd["round"], rnd["statements"], rnd["delegation_of"]
         self.statement_index = {pk: j for j, pk in enumerate(self.statements)}
         result: dict = {"mode": mode.name, "processes": mode.processes, "delegations": d, "statements": plan.statements,
-                        "consoles": plan.consoles, "analysis_delay_s": float(mode.env.get("OPINION_ANALYSIS_DELAY", "0.5"))}  # fmt: skip
+                        "consoles": plan.consoles, "analysis_delay_s": float(mode.env.get("OPINION_ANALYSIS_DELAY", "0.25"))}  # fmt: skip
         servers = mode.start("ours", token=self.label)
         self.servers = servers
         target = self.target = Ours(mode, servers, data, self.label, plan)

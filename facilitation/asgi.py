@@ -20,8 +20,8 @@ from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Every request, answer posts included, takes Django's whole request path (answers are
-        # batched below the view: sessions_app/answer_batch.py).
+        # Every request, answer and vote posts included, takes Django's whole request path (they are
+        # batched below the view: sessions_app/group_commit.py).
         "http": ASGIStaticFilesHandler(django_asgi_app),
         # Channels' AuthMiddlewareStack, with a session middleware that leaves the socket's sends alone
         # and the user read on the sockets' database thread without closing its connection.

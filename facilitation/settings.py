@@ -256,7 +256,7 @@ FACILITATION = {
     "POLL_TEXT_MAX_CHARS": 80,
     "POLL_MAX_OPTIONS": 12,
     # Seconds an opinion round's analysis waits after a vote, so a burst of votes is computed once.
-    "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.5")),
+    "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.25")),  # docs/performance.md
     # Seconds the themes of a question's answers wait after an answer (a negative value: never on their own).
     "SYNTHESIS_DELAY": float(os.environ.get("SYNTHESIS_DELAY", "3")),
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),

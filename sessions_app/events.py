@@ -270,7 +270,7 @@ def rendered_in_this_thread():
     """Inside, in a worker thread of the server's loop: events committed here are rendered in this
     thread as soon as they are committed, and the loop's Broadcaster sends them in their place.
 
-    For the answer batches (answer_batch.py): a batch's leading request renders what it stored before
+    For the answer and vote batches (group_commit.py): a batch's leading request renders what it stored before
     the next batch is taken, instead of the Broadcaster's thread rendering it while the next batch is stored. The
     two threads shared one interpreter lock, so each ran at half speed, and an answer waited for the
     batch in progress, its own batch, the render in progress and its own render.

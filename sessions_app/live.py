@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
@@ -88,7 +90,8 @@ def render_batch(batch: list[Event], listeners: Listeners | None = None) -> list
 def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str, dict[str, str], int]]:
     """One message per group for a run: its renderer's queries once, its fragments once per language."""
     meeting = Meeting.objects.get(pk=run[0].meeting_id)
-    fragments = _answers_saved(run, meeting) if run[0].type == events.ANSWER_SAVED else RENDERERS[run[0].type](run[0], meeting)
+    together = RUN_RENDERERS.get(run[0].type)
+    fragments = together(run, meeting) if together else RENDERERS[run[0].type](run[0], meeting)
     languages = None if listeners is None or not fragments else listeners({group for group, _html in fragments})
     by_group: dict[str, dict[str, str]] = {}
     for language, _name in settings.LANGUAGES:
@@ -102,11 +105,11 @@ def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str
 
 
 def _runs(batch: list[Event]) -> list[list[Event]]:
-    """Consecutive answer submissions of one meeting together; every other event alone."""
+    """Consecutive answer submissions (or votes) of one meeting together; every other event alone."""
     runs: list[list[Event]] = []
     for event in batch:
         previous = runs[-1][-1] if runs else None
-        if (previous is not None and event.type == previous.type == events.ANSWER_SAVED
+        if (previous is not None and event.type == previous.type and event.type in RUN_RENDERERS
                 and event.meeting_id == previous.meeting_id):
             runs[-1].append(event)
         else:
@@ -345,20 +348,75 @@ def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
         return []
     context = functools.cache(lambda: opinion_queries.round_view(round, meeting))
     html = lambda: _render("opinion_analysis", **context(), oob="true")  # noqa: E731
-    # A vote changes the console only through the (debounced) analysis that follows it.
-    fragments = [] if event.type == events.OPINION_VOTED else [(events.group_name(meeting.pk, events.CONSOLE), html)]
+    fragments = [(events.group_name(meeting.pk, events.CONSOLE), html)]
     if event.type != events.OPINION_ANALYSED and not event.payload.get("proposed"):
-        # Each delegation sees its own next statement: after a vote only the voter's, after a change everyone's
+        # Each delegation sees its own next statement: after a change everyone's
         # (not after a proposal, which nobody sees before moderation: the proposer's panel keeps its thanks).
         session = Session.objects.select_related("meeting").get(pk=round.session_id)
-        voter = event.payload.get("delegation") if event.type == events.OPINION_VOTED else None
-        for delegation in meeting.delegations.filter(**({"pk": voter} if voter else {})):
+        for delegation in meeting.delegations.all():
             fragments.append((events.delegation_group(meeting.pk, delegation.pk), lambda delegation=delegation: _render(
                 "opinion_delegate", **opinion_tags.delegate_context(session, meeting, delegation), oob="true")))
-    if event.type != events.OPINION_VOTED:
-        # The screen shows the round the chair put there (maybe another one, or none now).
-        fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: opinion_screen_html(meeting)))
+    # The screen shows the round the chair put there (maybe another one, or none now).
+    fragments.append((events.group_name(meeting.pk, events.SCREEN), lambda: opinion_screen_html(meeting)))
     return fragments
+
+
+OOB = ' hx-swap-oob="true"'
+# Renders kept for replies not taken yet: a batch's (at most group_commit.MAX_BATCH votes, in each language
+# listened to) are taken as soon as it is rendered; the rest (replays, a panel nobody's reply waits for) are
+# dropped oldest first, a few kB each.
+VOTE_PANELS_KEPT = 400
+_vote_panels: OrderedDict[tuple[int, int, str], str] = OrderedDict()
+_vote_panels_lock = threading.Lock()
+
+
+def _votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
+    """Votes cast one after another (or one): to each voting delegation (all its sockets: a colleague's
+    phone too) the panel of each round it voted in, once, as it is now; its next statements read once
+    for all the run's delegations. The console sees votes only through the analysis that follows.
+    Each vote's reply is this same render (take_vote_panel)."""
+    from .models import OpinionRound
+    from .opinion import queries as opinion_queries
+
+    numbers: dict[tuple[int, int], list[int]] = {}  # (round, delegation) -> its votes' event numbers
+    for event in run:
+        numbers.setdefault((event.payload.get("round"), event.payload.get("delegation")), []).append(event.seq)
+    rounds = OpinionRound.objects.in_bulk({round_id for round_id, _delegation in numbers})
+    members = set(meeting.delegations.filter(pk__in={pk for _round, pk in numbers}).values_list("pk", flat=True))
+    by_delegation: dict[int, list[int]] = {}
+    for round_id, delegation_id in numbers:
+        if round_id in rounds and delegation_id in members:
+            by_delegation.setdefault(delegation_id, []).append(round_id)
+
+    @functools.cache
+    def next_in(round_id: int) -> dict:
+        return opinion_queries.next_statements(rounds[round_id], [d for r, d in numbers if r == round_id and d in members])
+
+    def panels(delegation_id: int) -> str:
+        return "".join(_vote_panel(numbers[(round_id, delegation_id)], rounds[round_id], meeting, next_in(round_id)[delegation_id])
+                       for round_id in by_delegation[delegation_id])
+
+    return [(events.delegation_group(meeting.pk, pk), lambda pk=pk: panels(pk)) for pk in by_delegation]
+
+
+def _vote_panel(seqs: list[int], round, meeting: Meeting, next) -> str:
+    html = _render("opinion_vote", meeting=meeting, round=round, next=next, oob="true")
+    reply, language = html.replace(OOB, "", 1), translation.get_language()
+    with _vote_panels_lock:
+        for seq in seqs:
+            _vote_panels[(meeting.pk, seq, language)] = reply
+        while len(_vote_panels) > VOTE_PANELS_KEPT:
+            _vote_panels.popitem(last=False)
+    return html
+
+
+def take_vote_panel(meeting_id: int, seq: int, language: str) -> str | None:
+    """The voting delegation's panel as the live update of vote event `seq` rendered it in `language`
+    (the same HTML without the out-of-band swap), once: so that the vote's reply does not render it a
+    second time. None when it was not rendered here in that language (no socket of the delegation in
+    it, or another thread renders it); the caller then renders its own."""
+    with _vote_panels_lock:
+        return _vote_panels.pop((meeting_id, seq, language), None)
 
 
 def opinion_screen_html(meeting: Meeting) -> str:
@@ -402,12 +460,14 @@ RENDERERS = {
     events.POLL_CHANGED: _poll_fragments,
     events.POLL_VOTED: _poll_fragments,
     events.OPINION_CHANGED: _opinion_fragments,
-    events.OPINION_VOTED: _opinion_fragments,
+    events.OPINION_VOTED: lambda event, meeting: _votes_cast([event], meeting),
     events.OPINION_ANALYSED: _opinion_fragments,
     events.RECORD_NOTICE: _record_notice_fragments,
     events.SYNTHESIS_CHANGED: _synthesis_fragments,
 }
 assert set(RENDERERS) == set(events.EVENT_AUDIENCES), "every event type needs a renderer"
+# Event types whose consecutive events (a batch's) render together: fn(run, meeting).
+RUN_RENDERERS = {events.ANSWER_SAVED: _answers_saved, events.OPINION_VOTED: _votes_cast}
 
 
 def tally_contexts(question_ids: list[int], meeting: Meeting) -> dict[int, dict]:

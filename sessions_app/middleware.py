@@ -53,7 +53,7 @@ class BoundedThreadsMiddleware:
 @contextlib.contextmanager
 def slot_released(request):
     """Inside, the request gives its BoundedThreadsMiddleware slot to another while it only waits
-    (answer_batch: for another request's batch), and takes one again before it goes on."""
+    (group_commit: for another request's batch), and takes one again before it goes on."""
     slots = getattr(request, "thread_slots", None)
     if slots is None:
         yield

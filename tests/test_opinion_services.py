@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 
+from sessions_app import access, events
 from sessions_app.models import Event, Meeting, Statement, StatementVote
 from sessions_app.opinion import queries, services
 from sessions_app.services import ActionRefused
@@ -212,3 +213,48 @@ def test_a_console_back_after_a_stream_of_votes_replays_the_analysis_not_the_vot
     current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=console, full_render=lambda: "a full render")
     assert current == meeting.last_seq and "a full render" not in "".join(messages)
     assert any(f'id="opinion-analysis-{room["round"].pk}"' in html for html in messages)
+
+
+def test_a_run_of_votes_is_stored_at_once_and_each_refusal_is_its_own(room):
+    """What the vote batcher stores in one transaction: every vote as if cast alone, in order."""
+    first, second = statements(room, 2)
+    services.set_round_options(user=room["chair"], round=room["round"], proposals_allowed=True)
+    pending = services.propose_statement(user=room["delegates"][0], round=room["round"], text="Not moderated yet")
+    fr, de, jp = room["delegates"][:3]
+    Vote = services.VoteSubmission
+    results = services.cast_statement_votes([
+        Vote(user=fr, statement_id=first.pk, choice="agree"),
+        Vote(user=fr, statement_id=first.pk, choice="agree"),  # sent twice: stored once
+        Vote(user=de, statement_id=pending.pk, choice="agree"),
+        Vote(user=de, statement_id=first.pk, choice="agree", delegation=room["delegations"][2]),
+        Vote(user=room["chair"], statement_id=first.pk, choice="agree"),
+        Vote(user=jp, statement_id=second.pk, choice="maybe"),
+        Vote(user=jp, statement_id=second.pk, choice="agree"),
+        Vote(user=jp, statement_id=second.pk, choice="disagree"),  # changed in the same run: the last counts
+    ])  # fmt: skip
+    refusals = [result.message if isinstance(result, ActionRefused) else None for result in results]
+    assert refusals == [None, None, "This statement is not open to votes.", "You can vote only for your own delegation.",
+                        "Only a delegation's delegates can do this.", "Choose agree, disagree or pass.", None, None]
+    stored = set(StatementVote.objects.values_list("statement_id", "delegation__country", "choice"))
+    assert stored == {(first.pk, "FR", StatementVote.Choice.AGREE), (second.pk, "JP", StatementVote.Choice.DISAGREE)}
+    assert Event.objects.filter(type="opinion.voted").count() == 3  # FR once, JP twice
+    services.set_round_status(user=room["chair"], round=room["round"], status="closed")
+    late = services.cast_statement_votes([Vote(user=de, statement_id=second.pk, choice="agree")])
+    assert [result.message for result in late] == ["This round is not open: votes are not taken now."]
+
+
+def test_a_run_of_votes_makes_the_same_queries_for_one_vote_and_for_seven(room):
+    """A batch costs a few queries, not a few per vote (the live render after commit not counted)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statement, *_ = statements(room, 1)
+    votes = [services.VoteSubmission(user=user, statement_id=statement.pk, choice="agree") for user in room["delegates"]]
+    for vote in votes:
+        access.delegation_of(vote.user)  # cached on the user, as the request's sign-in check leaves it
+    with events.stored_only(), CaptureQueriesContext(connection) as one:
+        services.cast_statement_votes(votes[:1])
+    with events.stored_only(), CaptureQueriesContext(connection) as seven:
+        services.cast_statement_votes(votes[1:])
+    assert StatementVote.objects.count() == 8
+    assert len(seven.captured_queries) == len(one.captured_queries)

@@ -31,15 +31,28 @@ def approved(round: OpinionRound) -> list[Statement]:
 
 def next_statement(round: OpinionRound, delegation: Delegation) -> NextStatement:
     """The statement this delegation sees next (priority rule or chair's order), and its progress."""
+    return next_statements(round, [delegation.pk])[delegation.pk]
+
+
+def next_statements(round: OpinionRound, delegation_ids: list[int]) -> dict[int, NextStatement]:
+    """next_statement for several delegations at once (a batch of votes): the round's statements, the
+    delegations' votes and the round's tallies read once for all of them."""
     statements = approved(round)
-    voted = dict(StatementVote.objects.filter(statement__round=round, delegation=delegation).values_list("statement_id", "choice"))
-    left = [s for s in statements if s.pk not in voted]
-    review = [{"statement": s, "choice": CHOICE_NAMES[voted[s.pk]]} for s in statements if s.pk in voted]
-    if left and round.order == OpinionRound.Order.PRIORITY:
-        tallies = tallies_of(round)
-        left.sort(key=lambda s: (-analysis.priority(tallies.get(s.pk, {"agree": 0, "disagree": 0, "pass": 0})), s.position, s.pk))
-    return NextStatement(statement=left[0] if left else None, done=len(statements) - len(left), total=len(statements),
-                         voted=review)
+    voted: dict[int, dict[int, int]] = {pk: {} for pk in delegation_ids}
+    rows = StatementVote.objects.filter(statement__round=round, delegation_id__in=delegation_ids)
+    for delegation_id, statement_id, choice in rows.values_list("delegation_id", "statement_id", "choice"):
+        voted[delegation_id][statement_id] = choice
+    tallies = None
+    result = {}
+    for delegation_id, theirs in voted.items():
+        left = [s for s in statements if s.pk not in theirs]
+        review = [{"statement": s, "choice": CHOICE_NAMES[theirs[s.pk]]} for s in statements if s.pk in theirs]
+        if left and round.order == OpinionRound.Order.PRIORITY:
+            tallies = tallies_of(round) if tallies is None else tallies
+            left.sort(key=lambda s: (-analysis.priority(tallies.get(s.pk, {"agree": 0, "disagree": 0, "pass": 0})), s.position, s.pk))
+        result[delegation_id] = NextStatement(statement=left[0] if left else None, done=len(statements) - len(left),
+                                              total=len(statements), voted=review)
+    return result
 
 
 def tallies_of(round: OpinionRound) -> dict[int, dict[str, int]]:

@@ -10,11 +10,13 @@ import logging
 import re
 import threading
 import time
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, close_old_connections, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access, events
@@ -32,8 +34,8 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip(".!").casefold()[:400]
 
 
-def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) -> None:
-    events.record(meeting=round.session.meeting, type=type, session=round.session, payload={"round": round.pk, **payload})
+def _record(round: OpinionRound, type: str = events.OPINION_CHANGED, **payload) -> events.Event:
+    return events.record(meeting=round.session.meeting, type=type, session=round.session, payload={"round": round.pk, **payload})
 
 
 def _locked(round: OpinionRound) -> OpinionRound:
@@ -174,33 +176,108 @@ def _delegation(user: User, round: OpinionRound) -> Delegation:
 CHOICES = {"agree": StatementVote.Choice.AGREE, "disagree": StatementVote.Choice.DISAGREE, "pass": StatementVote.Choice.PASS}
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class VoteSubmission:
+    """One vote as a delegate sent it: who, on which statement, which choice; `delegation`, when the
+    caller names the delegation it votes for (refused unless it is the user's own)."""
+
+    user: User
+    statement_id: int
+    choice: str
+    delegation: Delegation | None = None
+
+
 def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
     """A delegation's agree / disagree / pass on a statement: one per delegation, changeable while the
-    round is open; the same vote sent twice is stored once."""
-    round = OpinionRound.objects.select_related("session__meeting").get(pk=statement.round_id)
-    own = _delegation(user, round)
-    if delegation is not None and delegation.pk != own.pk:
+    round is open; the same vote sent twice is stored once. A vote that changed something carries its
+    live event's number (`event_seq`)."""
+    result = cast_statement_votes([VoteSubmission(user=user, statement_id=statement.pk, choice=choice, delegation=delegation)])[0]
+    if isinstance(result, ActionRefused):
+        raise result
+    return result
+
+
+@transaction.atomic
+def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVote | ActionRefused]:
+    """Store a run of votes in one transaction, each as cast_statement_vote would: the vote, or the
+    refusal, of each in order. A refused vote stores nothing and does not stop the others; two votes of
+    one delegation on one statement in a run apply in order. The reads and writes are a few queries for
+    the whole run (vote_batch.py batches the vote view's posts). Raises IntegrityError when another
+    process stored one of these votes meanwhile: run it again."""
+    # Locked first, in one order: the round may have been closed, or a statement moderated, since
+    # the callers read them (and a vote in another process waits for this one, or this one for it).
+    statements = {statement.pk: statement for statement in Statement.objects.select_for_update(of=("self",)).filter(
+        pk__in={item.statement_id for item in submissions}).select_related("round__session__meeting").order_by("pk")}
+    delegations = {access.delegation_of(item.user) for item in submissions} - {None}  # cached on each user
+    members = set(Meeting.delegations.through.objects.filter(
+        meeting_id__in={statement.round.session.meeting_id for statement in statements.values()},
+        delegation_id__in={delegation.pk for delegation in delegations},
+    ).values_list("meeting_id", "delegation_id")) if delegations and statements else set()
+    current = {(vote.statement_id, vote.delegation_id): vote for vote in StatementVote.objects.filter(
+        statement_id__in=list(statements), delegation_id__in={delegation.pk for delegation in delegations})} if delegations else {}
+    results: list[StatementVote | ActionRefused] = []
+    changed: dict[tuple[int, int], StatementVote] = {}
+    voted: list[tuple[StatementVote, OpinionRound]] = []
+    for item in submissions:
+        try:
+            statement = statements.get(item.statement_id)
+            if statement is None:
+                raise ActionRefused(_("This statement is not open to votes."))
+            own = _vote_delegation(item, statement, members)
+            vote = current.get((statement.pk, own.pk))
+            if vote is not None and vote.choice == CHOICES[item.choice]:
+                vote.event_seq = None
+                results.append(vote)  # a retry: nothing changes
+                continue
+            if vote is None:
+                vote = current[(statement.pk, own.pk)] = StatementVote(statement=statement, delegation=own)
+            vote.choice, vote.user = CHOICES[item.choice], item.user
+            changed[(statement.pk, own.pk)] = vote
+            voted.append((vote, statement.round))
+            results.append(vote)
+        except ActionRefused as refusal:
+            results.append(refusal)
+    if not voted:
+        return results
+    again = [vote for vote in changed.values() if vote.pk is not None]
+    StatementVote.objects.bulk_create([vote for vote in changed.values() if vote.pk is None])
+    if again:
+        now = timezone.now()
+        for vote in again:
+            vote.updated_at = now
+        StatementVote.objects.bulk_update(again, ["choice", "user", "updated_at"])
+    by_meeting: dict[int, list[tuple[StatementVote, OpinionRound]]] = {}
+    for vote, round in voted:
+        by_meeting.setdefault(round.session.meeting_id, []).append((vote, round))
+    for meeting_id, theirs in by_meeting.items():
+        recorded = events.record_many(meeting_id=meeting_id, records=[
+            (events.OPINION_VOTED, round.session, {"round": round.pk, "statement": vote.statement_id, "delegation": vote.delegation_id})
+            for vote, round in theirs])  # fmt: skip
+        for (vote, _round), event in zip(theirs, recorded):
+            vote.event_seq = event.seq
+    for round_id in {round.pk for _vote, round in voted}:
+        transaction.on_commit(lambda round_id=round_id: schedule_analysis(round_id))
+    return results
+
+
+def _vote_delegation(item: VoteSubmission, statement: Statement, members: set[tuple[int, int]]) -> Delegation:
+    """The delegation `item` votes for, once every check before its vote passed (in
+    cast_statement_vote's order of refusals)."""
+    round = statement.round
+    own = access.delegation_of(item.user)
+    if own is None:
+        raise ActionRefused(_("Only a delegation's delegates can do this."))
+    if (round.session.meeting_id, own.pk) not in members:
+        raise ActionRefused(_("Your delegation does not take part in this meeting."))
+    if item.delegation is not None and item.delegation.pk != own.pk:
         raise ActionRefused(_("You can vote only for your own delegation."))
-    if choice not in CHOICES:
+    if item.choice not in CHOICES:
         raise ActionRefused(_("Choose agree, disagree or pass."))
-    statement = Statement.objects.select_for_update().get(pk=statement.pk)
     if round.status != Status.OPEN:
         raise ActionRefused(_("This round is not open: votes are not taken now."))
     if statement.status != Statement.Status.APPROVED:
         raise ActionRefused(_("This statement is not open to votes."))
-    value = CHOICES[choice]
-    vote = StatementVote.objects.filter(statement=statement, delegation=own).first()
-    if vote is not None and vote.choice == value:
-        return vote  # a retry: nothing changes
-    if vote is None:
-        vote = StatementVote.objects.create(statement=statement, delegation=own, choice=value, user=user)
-    else:
-        vote.choice, vote.user = value, user
-        vote.save(update_fields=["choice", "user", "updated_at"])
-    _record(round, events.OPINION_VOTED, statement=statement.pk, delegation=own.pk)
-    transaction.on_commit(lambda: schedule_analysis(round.pk))
-    return vote
+    return own
 
 
 def round_votes(round: OpinionRound) -> tuple[dict[int, dict[int, int]], list[int]]:

@@ -11,11 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from .. import access, queries
+from .. import access, live, queries
+from ..middleware import slot_released
 from ..models import Answer, OpinionRound, Statement
-from ..opinion import services
+from ..opinion import services, vote_batch
 from ..services import ActionRefused
 from ..templatetags.opinion import delegate_round
 
@@ -148,16 +150,20 @@ def _proposed() -> str:
 @login_required
 @require_POST
 def cast_vote(request, slug, statement_id):
+    """A delegation's vote: stored with the others arriving now (vote_batch), one transaction per
+    batch, whose leading request renders the batch's live updates; the htmx reply is the voter's
+    panel as that live update rendered it (live.take_vote_panel), or a render of its own."""
     statement = get_object_or_404(Statement.objects.select_related("round__session__meeting"), pk=statement_id,
                                   round__session__meeting__slug=slug)
     round = statement.round
-    try:
-        services.cast_statement_vote(user=request.user, statement=statement, choice=request.POST.get("choice", ""))
-    except ActionRefused as refusal:
-        return _refused(request, refusal, _session_url(round))
+    submission = services.VoteSubmission(user=request.user, statement_id=statement.pk, choice=request.POST.get("choice", ""))
+    result = vote_batch.store_vote(submission, waiting=lambda: slot_released(request))
+    if isinstance(result, ActionRefused):
+        return _refused(request, result, _session_url(round))
     if not request.htmx:
         return redirect(_session_url(round))
-    return _vote_panel(request, round)
+    shared = result.event_seq and live.take_vote_panel(round.session.meeting_id, result.event_seq, get_language())
+    return HttpResponse(shared) if shared else _vote_panel(request, round)
 
 
 @login_required
