@@ -111,3 +111,17 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     delegation = factory.SubFactory(DelegationFactory)
     title = factory.Sequence(lambda n: f"Practice {n}")
     description = "How we do it."
+
+
+def published_practice(**kwargs) -> models.Practice:
+    """A practice moderation has published (so in the library where its meeting allows), with its
+    vocabulary themes (`library_themes=[...]`)."""
+    themes = kwargs.pop("library_themes", [])
+    practice = PracticeFactory(visibility=models.Visibility.PUBLISHED, **kwargs)
+    if themes:
+        practice.library_themes.set(themes)
+    return practice
+
+
+def library_theme(slug: str) -> models.LibraryTheme:
+    return models.LibraryTheme.objects.get(slug=slug)

@@ -405,11 +405,8 @@ async def test_switching_to_chatham_house_rerenders_the_screen_without_names():
     await screen.disconnect()
 
 
-async def test_switching_to_chatham_house_rerenders_published_answers_for_delegates_without_names():
-    from sessions_app.meeting_settings.services import change_meeting_settings
-
-    from .factories import make_secretariat
-
+async def a_published_answer_seen_by_germany():
+    """France's answer published in a meeting whose answers are published; Germany's page open."""
     world = await setup_meeting()
     meeting = world["meeting"]
     meeting.answer_visibility = "published"
@@ -417,9 +414,22 @@ async def test_switching_to_chatham_house_rerenders_published_answers_for_delega
     stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Shared idea", key="k")
     await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="publish")
     delegate, _, _ = await open_socket(delegate_path(meeting), world["de"])
+    return world, delegate
+
+
+async def change_settings(meeting, **values):
+    from sessions_app.meeting_settings.services import change_meeting_settings
+
+    from .factories import make_secretariat
+
     secretariat = await database_sync_to_async(make_secretariat)()
-    await database_sync_to_async(change_meeting_settings)(
-        user=secretariat, meeting=meeting, values={"attribution": "chatham", "answer_visibility": "published"})
+    values = {"attribution": meeting.attribution, "answer_visibility": meeting.answer_visibility, **values}
+    await database_sync_to_async(change_meeting_settings)(user=secretariat, meeting=meeting, values=values)
+
+
+async def test_switching_to_chatham_house_rerenders_published_answers_for_delegates_without_names():
+    world, delegate = await a_published_answer_seen_by_germany()
+    await change_settings(world["meeting"], attribution="chatham")
     html = await receive_until(delegate, 'id="live-notice"', timeout=2)
     assert f'id="published-q{world["question"].pk}"' in html and "Shared idea" in html
     assert "A delegation" in html and "France" not in html
@@ -449,21 +459,9 @@ async def test_hiding_an_answer_tells_its_delegation_live_and_on_reconnect():
 
 
 async def test_keeping_answers_to_the_chair_empties_the_published_answers_of_open_pages():
-    from sessions_app.meeting_settings.services import change_meeting_settings
+    world, delegate = await a_published_answer_seen_by_germany()
 
-    from .factories import make_secretariat
-
-    world = await setup_meeting()
-    meeting = world["meeting"]
-    meeting.answer_visibility = "published"
-    await database_sync_to_async(meeting.save)()
-    stored = await submit(user=world["fr"], question=world["question"], kind="answer", text="Shared idea", key="k")
-    await database_sync_to_async(services.moderate_answer)(user=world["chair"], answer=stored, action="publish")
-    delegate, _, _ = await open_socket(delegate_path(meeting), world["de"])
-    secretariat = await database_sync_to_async(make_secretariat)()
-
-    await database_sync_to_async(change_meeting_settings)(
-        user=secretariat, meeting=meeting, values={"attribution": meeting.attribution, "answer_visibility": "chair"})
+    await change_settings(world["meeting"], answer_visibility="chair")
 
     html = await receive_until(delegate, 'id="live-notice"', timeout=2)
     assert f'<section class="published" id="published-q{world["question"].pk}" hx-swap-oob="true">' in html

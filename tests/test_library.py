@@ -19,23 +19,13 @@ from .factories import (
     PracticeFactory,
     QuestionFactory,
     SessionFactory,
+    library_theme,
     make_delegate,
     make_secretariat,
+    published_practice,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def theme(slug):
-    return LibraryTheme.objects.get(slug=slug)
-
-
-def published(**kwargs):
-    themes = kwargs.pop("library_themes", [])
-    practice = PracticeFactory(visibility=Visibility.PUBLISHED, **kwargs)
-    if themes:
-        practice.library_themes.set(themes)
-    return practice
 
 
 @pytest.fixture
@@ -48,16 +38,16 @@ def titles(response):
 
 
 def test_library_title_match_ranks_before_body_match(client, member):
-    body = published(title="Citizens' assemblies", description="A fact-checking unit helps with this too.")
-    title = published(title="Fact-checking unit in the ministry", description="A small team.")
+    body = published_practice(title="Citizens' assemblies", description="A fact-checking unit helps with this too.")
+    title = published_practice(title="Fact-checking unit in the ministry", description="A small team.")
     client.force_login(member)
     response = client.get(reverse("library"), {"q": "fact-checking"})
     assert titles(response) == [title.title, body.title]
 
 
 def test_library_theme_match_ranks_before_body_match(client, member):
-    body = published(title="Open budget", description="About trust in public institutions, briefly.")
-    themed = published(title="Survey programme", library_themes=[theme("trust")])
+    body = published_practice(title="Open budget", description="About trust in public institutions, briefly.")
+    themed = published_practice(title="Survey programme", library_themes=[library_theme("trust")])
     client.force_login(member)
     response = client.get(reverse("library"), {"q": "trust"})
     assert titles(response) == [themed.title, body.title]
@@ -73,8 +63,8 @@ def test_library_theme_match_ranks_before_body_match(client, member):
     ],
 )
 def test_library_search_ignores_accents_and_case(client, member, stored, searched):
-    practice = published(title=stored)
-    published(title="Something else entirely")
+    practice = published_practice(title=stored)
+    published_practice(title="Something else entirely")
     client.force_login(member)
     assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
 
@@ -87,15 +77,15 @@ def test_library_search_ignores_accents_and_case(client, member, stored, searche
     ],
 )
 def test_library_search_stems_each_language(client, member, stored, language, searched):
-    practice = published(title=stored, language=language)
-    published(title="Something else entirely", language=language)
+    practice = published_practice(title=stored, language=language)
+    published_practice(title="Something else entirely", language=language)
     client.force_login(member)
     assert titles(client.get(reverse("library"), {"q": searched})) == [practice.title]
 
 
 def test_library_search_finds_the_country_in_either_language(client, member):
-    practice = published(title="Foresight unit", delegation=DelegationFactory(country="DE"))
-    published(title="Foresight network", delegation=DelegationFactory(country="FR"))
+    practice = published_practice(title="Foresight unit", delegation=DelegationFactory(country="DE"))
+    published_practice(title="Foresight network", delegation=DelegationFactory(country="FR"))
     client.force_login(member)
     assert titles(client.get(reverse("library"), {"q": "allemagne foresight"})) == [practice.title]
     assert titles(client.get(reverse("library"), {"q": "germany"})) == [practice.title]
@@ -103,8 +93,8 @@ def test_library_search_finds_the_country_in_either_language(client, member):
 
 def test_library_ranks_and_pages_in_sql_without_listing_every_match(client, member):
     for i in range(25):
-        published(title=f"Open data portal {i}", description="Open data.")
-    best = published(title="Open data open data", description="open data everywhere, open data")
+        published_practice(title=f"Open data portal {i}", description="Open data.")
+    best = published_practice(title="Open data open data", description="open data everywhere, open data")
     client.force_login(member)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("library"), {"q": "open data", "page": 1})
@@ -118,7 +108,7 @@ def test_library_ranks_and_pages_in_sql_without_listing_every_match(client, memb
 
 
 def test_library_search_finds_french_theme_label(client, member):
-    practice = published(title="Programme national", library_themes=[theme("mis-disinformation")])
+    practice = published_practice(title="Programme national", library_themes=[library_theme("mis-disinformation")])
     client.force_login(member)
     assert titles(client.get(reverse("library"), {"q": "mésinformation"})) == [practice.title]
 
@@ -128,7 +118,7 @@ def test_library_search_finds_french_theme_label(client, member):
     ['"unbalanced', "fact*", "NEAR(a b)", "-fact", "fact AND", "((fact", "!!!***", "a" * 10_000, "x:y", "'; DROP TABLE x; --", "\x00"],
 )
 def test_library_hostile_search_never_errors(client, member, query):
-    published(title="Fact checking")
+    published_practice(title="Fact checking")
     client.force_login(member)
     response = client.get(reverse("library"), {"q": query})
     assert response.status_code == 200
@@ -146,7 +136,7 @@ def test_library_hostile_search_never_errors(client, member, query):
 )
 def test_library_engine_syntax_is_plain_words_on_both_databases(client, member, query, found):
     """Operators of FTS5 and tsquery are words (AND, OR, NEAR are looked for) or ignored (signs)."""
-    practice = published(title="Fact checking")
+    practice = published_practice(title="Fact checking")
     client.force_login(member)
     response = client.get(reverse("library"), {"q": query})
     assert response.status_code == 200
@@ -156,7 +146,7 @@ def test_library_engine_syntax_is_plain_words_on_both_databases(client, member, 
 
 @pytest.mark.parametrize("query", ["!!!***", "\"\"", "()", "-", "'", "* * *", "   "])
 def test_library_search_of_signs_only_lists_everything_and_says_why(client, member, query):
-    published(title="Fact checking")
+    published_practice(title="Fact checking")
     client.force_login(member)
     response = client.get(reverse("library"), {"q": query})
     assert titles(response) == ["Fact checking"]
@@ -169,9 +159,9 @@ def test_library_facet_counts_equal_database_counts(client, member):
     session = SessionFactory(meeting=meeting)
     fr, de = DelegationFactory(country="FR"), DelegationFactory(country="DE")
     for i in range(3):
-        published(session=session, delegation=fr, year_started=2020, level="national", status="pilot", library_themes=[theme("trust")])
+        published_practice(session=session, delegation=fr, year_started=2020, level="national", status="pilot", library_themes=[library_theme("trust")])
     for i in range(2):
-        published(session=session, delegation=de, year_started=2022, level="local", status="running", library_themes=[theme("trust"), theme("polarisation")])
+        published_practice(session=session, delegation=de, year_started=2022, level="local", status="running", library_themes=[library_theme("trust"), library_theme("polarisation")])
     PracticeFactory(session=session, delegation=de)  # pending: not in the library
     client.force_login(member)
     facets = {f.name: {o["value"]: o["count"] for o in f.options} for f in client.get(reverse("library")).context["results"].facets}
@@ -186,9 +176,9 @@ def test_library_facet_counts_equal_database_counts(client, member):
 
 def test_library_facets_combine_and_stay_in_the_url(client, member):
     fr, de = DelegationFactory(country="FR"), DelegationFactory(country="DE")
-    wanted = published(delegation=fr, library_themes=[theme("trust")], year_started=2021)
-    published(delegation=fr, library_themes=[theme("polarisation")], year_started=2021)
-    published(delegation=de, library_themes=[theme("trust")], year_started=2021)
+    wanted = published_practice(delegation=fr, library_themes=[library_theme("trust")], year_started=2021)
+    published_practice(delegation=fr, library_themes=[library_theme("polarisation")], year_started=2021)
+    published_practice(delegation=de, library_themes=[library_theme("trust")], year_started=2021)
     client.force_login(member)
     response = client.get(reverse("library") + "?country=FR&theme=trust&year=2021")
     assert titles(response) == [wanted.title]
@@ -196,7 +186,7 @@ def test_library_facets_combine_and_stay_in_the_url(client, member):
 
 
 def test_library_htmx_request_gets_only_the_results(client, member):
-    published(title="Only this")
+    published_practice(title="Only this")
     client.force_login(member)
     response = client.get(reverse("library"), {"q": "only"}, headers={"HX-Request": "true"})
     body = response.content.decode()
@@ -205,12 +195,12 @@ def test_library_htmx_request_gets_only_the_results(client, member):
 
 
 def test_library_list_query_count_is_constant(client, member, django_assert_max_num_queries):
-    published(library_themes=[theme("trust")])
+    published_practice(library_themes=[library_theme("trust")])
     client.force_login(member)
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("library"))
     for _ in range(29):
-        published(library_themes=[theme("trust"), theme("polarisation")], year_started=2020)
+        published_practice(library_themes=[library_theme("trust"), library_theme("polarisation")], year_started=2020)
     with CaptureQueriesContext(connection) as thirty:
         response = client.get(reverse("library"))
     assert len(response.context["practices"]) == 20
@@ -219,12 +209,12 @@ def test_library_list_query_count_is_constant(client, member, django_assert_max_
 
 @pytest.mark.parametrize("params", [{"q": "practice"}, {"q": "practice", "theme": "trust", "year": "2020"}, {"country": "NO", "page": "2"}])
 def test_library_search_query_count_does_not_grow_with_the_practices(client, member, params):
-    published(title="Practice one", library_themes=[theme("trust")], year_started=2020, delegation=member.participant.delegation)
+    published_practice(title="Practice one", library_themes=[library_theme("trust")], year_started=2020, delegation=member.participant.delegation)
     client.force_login(member)
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("library"), params)
     for i in range(40):
-        published(title=f"Practice {i}", library_themes=[theme("trust"), theme("polarisation")], year_started=2020,
+        published_practice(title=f"Practice {i}", library_themes=[library_theme("trust"), library_theme("polarisation")], year_started=2020,
                   delegation=member.participant.delegation, session=SessionFactory())  # fmt: skip
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("library"), params)
@@ -234,13 +224,13 @@ def test_library_search_query_count_does_not_grow_with_the_practices(client, mem
 
 def test_library_pages_through_results(client, member):
     for i in range(25):
-        published(title=f"Practice number {i}")
+        published_practice(title=f"Practice number {i}")
     client.force_login(member)
     assert len(client.get(reverse("library"), {"page": 2}).context["practices"]) == 5
 
 
 def test_library_escapes_hostile_text(client, member):
-    practice = published(title="<script>alert(1)</script>", description="<img src=x onerror=alert(1)>")
+    practice = published_practice(title="<script>alert(1)</script>", description="<img src=x onerror=alert(1)>")
     client.force_login(member)
     listing = client.get(reverse("library"), {"q": "script"}).content.decode()
     detail = client.get(reverse("library_practice", args=[practice.pk])).content.decode()
@@ -263,7 +253,7 @@ MATRIX = {
 def test_library_visibility_matrix(client, setting, viewer):
     meeting = MeetingFactory(library=setting)
     delegation = DelegationFactory(country="CL")
-    practice = published(session=SessionFactory(meeting=meeting), delegation=delegation, title="Visible or not")
+    practice = published_practice(session=SessionFactory(meeting=meeting), delegation=delegation, title="Visible or not")
     users = {
         "anonymous": None,
         "member_elsewhere": make_delegate(DelegationFactory(country="JP"), username="elsewhere"),
@@ -281,10 +271,10 @@ def test_library_visibility_matrix(client, setting, viewer):
 
 
 def test_library_shows_only_published_live_practices(client, member):
-    published(title="Published")
+    published_practice(title="Published")
     PracticeFactory(title="Pending")
     PracticeFactory(title="Hidden", visibility=Visibility.HIDDEN)
-    published(title="Retired", retired=True)
+    published_practice(title="Retired", retired=True)
     client.force_login(member)
     assert titles(client.get(reverse("library"))) == ["Published"]
 
@@ -292,7 +282,7 @@ def test_library_shows_only_published_live_practices(client, member):
 def test_library_never_names_the_person(client):
     delegation = DelegationFactory(country="MX")
     author = make_delegate(delegation, username="author", first_name="Zeynep", last_name="Quixotic")
-    practice = published(delegation=delegation, created_by=author, contact="desk@example.org", contact_consent=False)
+    practice = published_practice(delegation=delegation, created_by=author, contact="desk@example.org", contact_consent=False)
     client.force_login(make_delegate(DelegationFactory(country="KR"), username="reader"))
     body = client.get(reverse("library_practice", args=[practice.pk])).content.decode()
     api = json.dumps(client.get(reverse("library_api_practice", args=[practice.pk])).json())
@@ -304,8 +294,8 @@ def test_library_never_names_the_person(client):
 def test_library_merge_keeps_both_provenances(client):
     secretariat = make_secretariat(username="secretariat")
     first_meeting, second_meeting = MeetingFactory(title="Meeting of 2024"), MeetingFactory(title="Meeting of 2025")
-    keeper = published(session=SessionFactory(meeting=first_meeting), title="Rapid response unit", library_themes=[theme("trust")])
-    duplicate = published(session=SessionFactory(meeting=second_meeting), delegation=keeper.delegation, title="Rapid response team", library_themes=[theme("polarisation")])
+    keeper = published_practice(session=SessionFactory(meeting=first_meeting), title="Rapid response unit", library_themes=[library_theme("trust")])
+    duplicate = published_practice(session=SessionFactory(meeting=second_meeting), delegation=keeper.delegation, title="Rapid response team", library_themes=[library_theme("polarisation")])
     client.force_login(secretariat)
     response = client.post(reverse("library_curate", args=[duplicate.pk]), {"action": "merge", "into": str(keeper.pk)})
     assert response.status_code == 302
@@ -318,14 +308,14 @@ def test_library_merge_keeps_both_provenances(client):
 
 
 def test_library_curation_refused_to_delegates(client, member):
-    practice = published()
+    practice = published_practice()
     client.force_login(member)
     assert client.post(reverse("library_curate", args=[practice.pk]), {"action": "retire"}).status_code == 403
     assert Practice.objects.get(pk=practice.pk).retired is False
 
 
 def test_library_retire_and_verify(client):
-    practice = published(title="To curate")
+    practice = published_practice(title="To curate")
     client.force_login(make_secretariat(username="secretariat"))
     client.post(reverse("library_curate", args=[practice.pk]), {"action": "verify"})
     assert Practice.objects.get(pk=practice.pk).verified is True
@@ -334,7 +324,7 @@ def test_library_retire_and_verify(client):
 
 
 def test_library_merge_with_bad_target_changes_nothing(client):
-    practice = published()
+    practice = published_practice()
     client.force_login(make_secretariat(username="secretariat"))
     client.post(reverse("library_curate", args=[practice.pk]), {"action": "merge", "into": "abc"})
     client.post(reverse("library_curate", args=[practice.pk]), {"action": "merge", "into": str(practice.pk)})
@@ -342,7 +332,7 @@ def test_library_merge_with_bad_target_changes_nothing(client):
 
 
 def test_library_index_follows_edits_and_rebuild(client, member):
-    practice = published(title="Old title")
+    practice = published_practice(title="Old title")
     practice.title = "Renamed programme"
     practice.save()
     client.force_login(member)
@@ -354,7 +344,7 @@ def test_library_index_follows_edits_and_rebuild(client, member):
 
 
 def test_library_fields_edited_by_own_delegation_only():
-    practice = published()
+    practice = published_practice()
     own = make_delegate(practice.delegation, username="own")
     services.update_library_fields(practice, user=own, data={"level": "local", "year_started": "2019", "themes": ["trust"], "problem": "Rumours."})
     practice.refresh_from_db()
@@ -369,8 +359,8 @@ def test_library_fields_edited_by_own_delegation_only():
 
 
 def test_library_api_lists_with_filters_and_facets(client, member):
-    wanted = published(delegation=DelegationFactory(country="CA"), library_themes=[theme("trust")], question=None)
-    published(delegation=DelegationFactory(country="ES"))
+    wanted = published_practice(delegation=DelegationFactory(country="CA"), library_themes=[library_theme("trust")], question=None)
+    published_practice(delegation=DelegationFactory(country="ES"))
     client.force_login(member)
     data = client.get(reverse("library_api"), {"country": "CA"}).json()
     assert [r["id"] for r in data["results"]] == [wanted.pk]
@@ -382,8 +372,8 @@ def test_library_api_lists_with_filters_and_facets(client, member):
 def test_library_detail_links_provenance_and_related(client, member):
     session = SessionFactory()
     question = QuestionFactory(session=session, text="What did you try?")
-    practice = published(session=session, question=question, delegation=DelegationFactory(country="FR"), library_themes=[theme("trust")])
-    other = published(delegation=DelegationFactory(country="DE"), title="German survey", library_themes=[theme("trust")])
+    practice = published_practice(session=session, question=question, delegation=DelegationFactory(country="FR"), library_themes=[library_theme("trust")])
+    other = published_practice(delegation=DelegationFactory(country="DE"), title="German survey", library_themes=[library_theme("trust")])
     client.force_login(member)
     response = client.get(reverse("library_practice", args=[practice.pk]))
     body = response.content.decode()
@@ -393,7 +383,7 @@ def test_library_detail_links_provenance_and_related(client, member):
 
 
 def test_library_page_in_french(client, member):
-    published(title="Programme", library_themes=[theme("trust")])
+    published_practice(title="Programme", library_themes=[library_theme("trust")])
     client.force_login(member)
     body = client.get(reverse("library"), headers={"accept-language": "fr"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Confiance dans les institutions publiques" in body
@@ -401,8 +391,8 @@ def test_library_page_in_french(client, member):
 
 def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
     earlier = MeetingFactory(title="Meeting of 2023")
-    shared = published(session=SessionFactory(meeting=earlier), title="Prebunking campaign", library_themes=[theme("polarisation")])
-    published(session=SessionFactory(meeting=earlier), title="Unrelated practice", library_themes=[theme("strategic-foresight")])
+    shared = published_practice(session=SessionFactory(meeting=earlier), title="Prebunking campaign", library_themes=[library_theme("polarisation")])
+    published_practice(session=SessionFactory(meeting=earlier), title="Unrelated practice", library_themes=[library_theme("strategic-foresight")])
     session = SessionFactory(title="Polarisation and how to reduce it")
     norway = DelegationFactory(country="NO")
     session.meeting.delegations.add(norway)  # takes part in the meeting (the wall, issue 23)
@@ -422,7 +412,7 @@ def test_session_page_and_console_show_earlier_practices_on_its_themes(client):
 
 
 def test_demo_library_holds_practices_from_more_than_one_meeting(client):
-    current = published(session=SessionFactory(meeting=MeetingFactory(title="Current meeting")), title="This year's practice")
+    current = published_practice(session=SessionFactory(meeting=MeetingFactory(title="Current meeting")), title="This year's practice")
     call_command("load_demo", "--library-demo", "--quiet-accounts")
     call_command("load_demo", "--library-demo", "--quiet-accounts")  # run again: nothing doubles
     client.force_login(make_delegate(DelegationFactory(country="NO"), username="reader"))
@@ -468,7 +458,7 @@ def test_practices_restored_with_import_record_land_in_the_library(client, membe
     from sessions_app.exports import record
 
     meeting = MeetingFactory(slug="restored-meeting")
-    published(session=SessionFactory(meeting=meeting), title="Désinformation : réseau de vérificateurs")
+    published_practice(session=SessionFactory(meeting=meeting), title="Désinformation : réseau de vérificateurs")
     document = record.build(meeting)
     meeting.delete()
     assert search.match("verificateurs") == []
@@ -490,14 +480,14 @@ def test_import_record_round_trips_the_library_fields(client, member):
     delegation = DelegationFactory(country="PT")
     answer = AnswerFactory(question=question, delegation=delegation)
     LibraryTheme.objects.create(slug="only-in-the-record", name_en="Only in the record", name_fr="Seulement dans le dossier")
-    keeper = published(
+    keeper = published_practice(
         session=session, delegation=delegation, question=question, answer=answer, title="Vérification des faits",
         level="regional", year_started=2019, status="evaluated", problem="Rumours.", what_was_done="A unit.",
         results="Fewer rumours.", lessons="Start small.", links="https://example.org/a\nhttps://example.org/b",
         contact="unit@example.org", contact_consent=True, language="fr", verified=True,
-        library_themes=[theme("trust"), LibraryTheme.objects.get(slug="only-in-the-record")],
+        library_themes=[library_theme("trust"), LibraryTheme.objects.get(slug="only-in-the-record")],
     )  # fmt: skip
-    duplicate = published(session=session, delegation=delegation, title="Fact-checking unit (again)")
+    duplicate = published_practice(session=session, delegation=delegation, title="Fact-checking unit (again)")
     services.merge_practices(keeper, duplicate=duplicate, user=make_secretariat(username="curator"))
     document = record.build(meeting)
     meeting.delete()
@@ -523,7 +513,7 @@ def test_import_record_reads_records_written_before_the_library_fields(client, m
     from sessions_app.exports import record
 
     meeting = MeetingFactory(slug="older-record")
-    published(session=SessionFactory(meeting=meeting), title="Older practice")
+    published_practice(session=SessionFactory(meeting=meeting), title="Older practice")
     document = record.parse(record.build(meeting))
     del document["meeting"]["library"]
     for entry in document["sessions"][0]["practices"]:
@@ -539,7 +529,7 @@ def test_import_record_reads_records_written_before_the_library_fields(client, m
 def test_secretariat_adds_a_theme_and_maps_free_text_themes(client):
     from sessions_app.models import Theme
 
-    practice = published()
+    practice = published_practice()
     practice.themes.set([Theme.objects.create(meeting=practice.session.meeting, name="Fact checking")])
     client.force_login(make_secretariat(username="secretariat"))
     url = reverse("library_themes")

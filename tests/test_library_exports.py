@@ -8,19 +8,11 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from sessions_app.models import LibraryAccess, LibraryTheme, Visibility
+from sessions_app.models import LibraryAccess, LibraryTheme
 
-from .factories import DelegationFactory, MeetingFactory, PracticeFactory, SessionFactory, make_delegate, make_secretariat
+from .factories import DelegationFactory, MeetingFactory, PracticeFactory, SessionFactory, make_delegate, make_secretariat, published_practice
 
 pytestmark = pytest.mark.django_db
-
-
-def published(**kwargs):
-    themes = kwargs.pop("library_themes", [])
-    practice = PracticeFactory(visibility=Visibility.PUBLISHED, **kwargs)
-    if themes:
-        practice.library_themes.set(themes)
-    return practice
 
 
 @pytest.fixture
@@ -36,9 +28,9 @@ def csv_rows(response):
 def test_library_csv_export_holds_the_current_filter(client, member):
     fr, de = DelegationFactory(country="FR"), DelegationFactory(country="DE")
     trust = LibraryTheme.objects.get(slug="trust")
-    wanted = published(delegation=fr, title="Citizens' panel on trust", year_started=2021, library_themes=[trust])
-    published(delegation=de, title="Citizens' panel in Germany", year_started=2021, library_themes=[trust])
-    published(delegation=fr, title="Unrelated budget portal", year_started=2021)
+    wanted = published_practice(delegation=fr, title="Citizens' panel on trust", year_started=2021, library_themes=[trust])
+    published_practice(delegation=de, title="Citizens' panel in Germany", year_started=2021, library_themes=[trust])
+    published_practice(delegation=fr, title="Unrelated budget portal", year_started=2021)
     client.force_login(member)
     rows = csv_rows(client.get(reverse("library_export", args=["csv"]), {"q": "citizens", "country": "FR", "theme": "trust"}))
     assert [row[1] for row in rows[1:]] == [wanted.title]
@@ -46,7 +38,7 @@ def test_library_csv_export_holds_the_current_filter(client, member):
 
 
 def test_library_csv_and_xlsx_neutralise_formulas(client, member):
-    published(title="=HYPERLINK(\"http://evil\",\"x\")", description="+cmd|' /C calc'!A0")
+    published_practice(title="=HYPERLINK(\"http://evil\",\"x\")", description="+cmd|' /C calc'!A0")
     client.force_login(member)
     row = csv_rows(client.get(reverse("library_export", args=["csv"])))[1]
     assert row[1] == "'=HYPERLINK(\"http://evil\",\"x\")"
@@ -69,7 +61,7 @@ def test_library_csv_and_xlsx_neutralise_formulas(client, member):
 )
 def test_library_exports_follow_the_visibility_rules(client, setting, viewer, expected):
     meeting = MeetingFactory(library=setting)
-    practice = published(session=SessionFactory(meeting=meeting), title="Visible or not")
+    practice = published_practice(session=SessionFactory(meeting=meeting), title="Visible or not")
     PracticeFactory(session=SessionFactory(meeting=MeetingFactory(library=LibraryAccess.PUBLIC)), title="Pending one")
     users = {"anonymous": None, "member_elsewhere": make_delegate(DelegationFactory(country="JP")), "secretariat": make_secretariat()}
     if users[viewer]:
@@ -85,8 +77,8 @@ def test_library_exports_follow_the_visibility_rules(client, setting, viewer, ex
 
 
 def test_library_compendium_docx_shows_fields_and_contact_only_with_consent(client, member):
-    published(title="<b>Open</b> data portal", problem="Little reuse of data.", contact="open@example.org", contact_consent=True)
-    published(title="Quiet practice", contact="secret@example.org", contact_consent=False)
+    published_practice(title="<b>Open</b> data portal", problem="Little reuse of data.", contact="open@example.org", contact_consent=True)
+    published_practice(title="Quiet practice", contact="secret@example.org", contact_consent=False)
     client.force_login(member)
     response = client.get(reverse("library_export", args=["docx"]))
     assert response["Content-Disposition"] == 'attachment; filename="practice-library.docx"'
@@ -101,7 +93,7 @@ def test_library_compendium_docx_shows_fields_and_contact_only_with_consent(clie
 
 
 def test_library_page_links_exports_with_the_filter(client, member):
-    published(delegation=DelegationFactory(country="FR"), title="Trust survey")
+    published_practice(delegation=DelegationFactory(country="FR"), title="Trust survey")
     client.force_login(member)
     body = client.get(reverse("library"), {"q": "trust", "country": "FR", "page": "1"}).content.decode()
     for fmt in ("docx", "csv", "xlsx"):

@@ -9,23 +9,11 @@ from django.urls import reverse
 from sessions_app import services as meeting_services
 from sessions_app.exports import record
 from sessions_app.library import bulk_import, queries, services
-from sessions_app.models import LibraryAccess, LibraryTheme, Practice, Visibility
+from sessions_app.models import LibraryAccess, Practice, Visibility
 
-from .factories import DelegationFactory, MeetingFactory, PracticeFactory, SessionFactory, make_delegate, make_secretariat
+from .factories import DelegationFactory, MeetingFactory, PracticeFactory, SessionFactory, library_theme, make_delegate, make_secretariat, published_practice
 
 pytestmark = pytest.mark.django_db
-
-
-def theme(slug):
-    return LibraryTheme.objects.get(slug=slug)
-
-
-def published(**kwargs):
-    themes = kwargs.pop("library_themes", [])
-    practice = PracticeFactory(visibility=Visibility.PUBLISHED, **kwargs)
-    if themes:
-        practice.library_themes.set(themes)
-    return practice
 
 
 def database_counts(user, filters=None) -> dict[str, dict[str, int]]:
@@ -61,9 +49,9 @@ def library(db):
     session = SessionFactory(meeting=meeting)
     fr, de = DelegationFactory(country="FR"), DelegationFactory(country="DE")
     practices = [
-        published(session=session, delegation=fr, year_started=2020, level="national", status="pilot", library_themes=[theme("trust")]),
-        published(session=session, delegation=fr, year_started=2021, level="local", library_themes=[theme("trust"), theme("polarisation")]),
-        published(session=session, delegation=de, year_started=2020, level="local", status="running", library_themes=[theme("polarisation")]),
+        published_practice(session=session, delegation=fr, year_started=2020, level="national", status="pilot", library_themes=[library_theme("trust")]),
+        published_practice(session=session, delegation=fr, year_started=2021, level="local", library_themes=[library_theme("trust"), library_theme("polarisation")]),
+        published_practice(session=session, delegation=de, year_started=2020, level="local", status="running", library_themes=[library_theme("polarisation")]),
         PracticeFactory(session=session, delegation=de, year_started=2020),  # pending: not in the library
     ]  # fmt: skip
     return meeting, practices
@@ -99,14 +87,14 @@ def test_kept_counts_follow_curation_merge_and_delete(client, library, member):
     # Deleting the practice kept by a merge brings its duplicate back into the library.
     Practice.objects.filter(pk=second.pk).delete()
     assert_counts_equal_the_database(client, member)
-    theme("polarisation").delete()
+    library_theme("polarisation").delete()
     assert_counts_equal_the_database(client, member)
 
 
 def test_kept_counts_follow_the_meeting_setting_and_a_session_moved(client, library, member):
     meeting, practices = library
     public = MeetingFactory(library=LibraryAccess.PUBLIC)
-    published(session=SessionFactory(meeting=public), delegation=DelegationFactory(country="IT"), year_started=2019)
+    published_practice(session=SessionFactory(meeting=public), delegation=DelegationFactory(country="IT"), year_started=2019)
     meeting.library = LibraryAccess.PUBLIC
     meeting.save()
     client.logout()
@@ -151,8 +139,8 @@ def test_rebuild_rewrites_the_kept_counts(client, library, member):
 def test_search_with_more_matches_than_candidates_ranks_and_counts_the_newest(client, member, settings):
     settings.LIBRARY_SEARCH_CANDIDATES = 3
     fr, de = DelegationFactory(country="FR"), DelegationFactory(country="DE")
-    old = [published(title=f"Open data portal {i}", delegation=fr) for i in range(3)]
-    new = [published(title=f"Open data portal {i}", delegation=de) for i in range(3, 6)]
+    old = [published_practice(title=f"Open data portal {i}", delegation=fr) for i in range(3)]
+    new = [published_practice(title=f"Open data portal {i}", delegation=de) for i in range(3, 6)]
     found = queries.search_library(member, query="portal")
     assert (found.capped, found.total) == (True, 3)
     assert sorted(found.ids[0:20]) == sorted(p.pk for p in new)
@@ -169,7 +157,7 @@ def test_search_with_more_matches_than_candidates_ranks_and_counts_the_newest(cl
 
 def test_search_below_the_candidates_is_exact_and_says_nothing_more(client, member):
     for i in range(3):
-        published(title=f"Open data portal {i}")
+        published_practice(title=f"Open data portal {i}")
     client.force_login(member)
     response = client.get(reverse("library"), {"q": "portal"})
     assert response.context["results"].capped is False
@@ -180,7 +168,7 @@ def test_search_below_the_candidates_is_exact_and_says_nothing_more(client, memb
 def test_capped_search_message_in_french(client, member, settings):
     settings.LIBRARY_SEARCH_CANDIDATES = 2
     for i in range(3):
-        published(title=f"Portail de données {i}")
+        published_practice(title=f"Portail de données {i}")
     client.force_login(member)
     body = client.get(reverse("library"), {"q": "portail"}, headers={"accept-language": "fr"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Plus de 2 pratiques" in body and "Décomptes parmi les 2 correspondances les plus récentes." in body
