@@ -2,7 +2,7 @@
 updates paused and resumed (and resync), handshakes during the outage are refused with a close code
 the page retries on, never an HTTP 500; what was stored meanwhile reaches the console.
 
-Runs its own redis-server on port 8191 (no persistence, so a restart forgets every group, as a real
+Runs its own redis-server on a free port (no persistence, so a restart forgets every group, as a real
 restarted Redis without a dump does)."""
 
 import asyncio
@@ -21,8 +21,9 @@ from sessions_app import fanout, services
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, open_socket, receive_until
+from .servers import free_port
 
-PORT = 8191
+PORT = free_port()  # not a fixed one: make test runs the embedded and the services pass at once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
