@@ -82,7 +82,7 @@ class GroupCommit:
         if ticket.lead:
             self._lead(ticket)
         if ticket.alone:
-            ticket.result = self._store_alone(submission)
+            ticket.result = self.store([submission])[0]
         return ticket.result
 
     def _lead(self, ticket: _Ticket) -> None:
@@ -132,12 +132,6 @@ class GroupCommit:
                 return self.store_many(submissions)
             except (IntegrityError, OperationalError):
                 return self.store_many(submissions)
-
-    def _store_alone(self, submission):
-        try:
-            return self.store_many([submission])[0]
-        except (IntegrityError, OperationalError):
-            return self.store_many([submission])[0]
 
 
 def release_connection() -> None:
