@@ -466,7 +466,9 @@ def test_practices_restored_with_import_record_land_in_the_library(client, membe
     client.force_login(member)
     response = client.get(reverse("library"), {"q": "verificateurs"})
     assert titles(response) == ["Désinformation : réseau de vérificateurs"]
-    assert response.context["practices"][0].session.meeting == restored
+    shown = response.context["practices"][0]
+    assert Practice.objects.get(pk=shown.pk).session.meeting == restored
+    assert shown.meeting == restored.title
 
 
 def test_import_record_round_trips_the_library_fields(client, member):
@@ -547,3 +549,23 @@ def test_secretariat_adds_a_theme_and_maps_free_text_themes(client):
 def test_themes_page_is_for_the_secretariat_only(client, member):
     client.force_login(member)
     assert client.get(reverse("library_themes")).status_code == 403
+
+
+def test_a_card_of_the_list_shows_country_meeting_year_status_and_themes_in_the_readers_language(client, member):
+    meeting = MeetingFactory(title="Réunion <b>42</b>")
+    published_practice(
+        session=SessionFactory(meeting=meeting), delegation=DelegationFactory(country="DE"), title="<script>x</script>",
+        year_started=2019, status="pilot", description=" ".join(f"word{i}" for i in range(60)),
+        library_themes=[library_theme("trust"), library_theme("strategic-foresight")],
+    )  # fmt: skip
+    client.force_login(member)
+    html = client.get(reverse("library")).content.decode()
+    card = html[html.index('class="library-item"') :]
+    assert "Germany · Réunion &lt;b&gt;42&lt;/b&gt; · since 2019 · Pilot" in card
+    assert "&lt;script&gt;x&lt;/script&gt;" in card and "<script>x" not in card
+    assert '<span class="tag">Strategic foresight</span> <span class="tag">Trust in public institutions</span>' in card
+    assert "word39 …" in card and "word40" not in card
+    french = client.get(reverse("library"), headers={"accept-language": "fr"}).content.decode()
+    card = french[french.index('class="library-item"') :]
+    assert "Allemagne · Réunion &lt;b&gt;42&lt;/b&gt; · depuis 2019 · Projet pilote" in card
+    assert "Confiance dans les institutions publiques" in card

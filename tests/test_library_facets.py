@@ -34,7 +34,8 @@ def page_counts(client, params=None) -> dict[str, dict[str, int]]:
 
 
 FILTERS = [{}, {"country": ["FR"]}, {"theme": ["trust"]}, {"year": ["2020"]}, {"level": ["local", "national"]},
-           {"country": ["FR"], "theme": ["trust"]}, {"theme": ["trust", "polarisation"]}]  # fmt: skip
+           {"country": ["FR"], "theme": ["trust"]}, {"theme": ["trust", "polarisation"]},
+           {"country": ["FR"], "theme": ["trust", "polarisation"]}, {"country": ["FR", "DE"], "year": ["2020"], "level": ["local"]}]  # fmt: skip
 
 
 def assert_counts_equal_the_database(client, user):
@@ -172,3 +173,32 @@ def test_capped_search_message_in_french(client, member, settings):
     client.force_login(member)
     body = client.get(reverse("library"), {"q": "portail"}, headers={"accept-language": "fr"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Plus de 2 pratiques" in body and "Décomptes parmi les 2 correspondances les plus récentes." in body
+
+
+@pytest.mark.parametrize("sorted_at_once", [1000, 2])
+@pytest.mark.parametrize("filters", [{"country": ["FR"], "year": ["2020"]}, {"country": ["FR"], "year": ["2020"], "theme": ["trust"]}])
+def test_two_or_three_filters_list_what_the_database_lists_in_its_order(client, member, monkeypatch, sorted_at_once, filters):
+    """Listed once and ordered by id (a few matches), or read meeting by meeting (more than
+    SORTED_AT_ONCE): the same practices, newest meeting first, on every page."""
+    monkeypatch.setattr(queries, "SORTED_AT_ONCE", sorted_at_once)
+    fr, de = DelegationFactory(country="FR"), DelegationFactory(country="DE")
+    for year, month in ((2019, 1), (2023, 6), (2021, 3)):
+        session = SessionFactory(meeting=MeetingFactory(library=LibraryAccess.MEMBERS, start_date=f"{year}-{month:02}-01"))
+        for i in range(30):
+            published_practice(session=session, delegation=fr if i % 3 else de, year_started=2020 if i % 2 else 2021,
+                               library_themes=[library_theme("trust")] if i % 4 else [])  # fmt: skip
+    expected = list(
+        queries.apply_filters(queries.visible_practices(member), filters)
+        .order_by("-session__meeting__start_date", "-created_at", "-pk").values_list("pk", flat=True)
+    )
+    assert len(expected) > 20  # two pages
+    client.force_login(member)
+    params = {name: values for name, values in filters.items()}
+    listed, page = [], 1
+    while True:
+        response = client.get(reverse("library"), {**params, "page": page})
+        listed += [card.pk for card in response.context["practices"]]
+        if not response.context["page"].has_next():
+            break
+        page += 1
+    assert listed == expected

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, QuerySet
 from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -128,6 +130,7 @@ class Search:
         self.query = query
         self.capped = False
         self.sizes = None
+        self.filtered: list[int] | None = None  # the ids two filters or more keep
         if query:
             self.within = facets.within_sql(self.levels, self.conditions, outer=search.outer_id())
             # One more than ranked, to know whether more match.
@@ -139,9 +142,11 @@ class Search:
         else:
             counts = facets.kept_counts(self.levels, self.conditions)
             if counts is None:
-                # Two filters or more: counted among the practices they keep, found from the smallest.
+                # Two filters or more: the practices they keep (found from the smallest filter, so no
+                # more than it holds) are listed once, then counted and ordered by their ids.
                 self.sizes = facets.kept_counts(self.levels, [])
-                counts = facets.counted(self.levels, facets.ids_sql(self.levels, self.conditions, sizes=self.sizes))
+                self.filtered = facets.listed(facets.ids_sql(self.levels, self.conditions, sizes=self.sizes))
+                counts = facets.counted_ids(self.levels, self.filtered)
             self.counts = counts
             # Every practice has one meeting: the meetings' counts add up to the results.
             self.total = sum(counts["meeting"].values())
@@ -149,6 +154,11 @@ class Search:
     def page(self, offset: int, limit: int) -> list[int]:
         if self.query:
             return search.ranked_page(self.query, self.within, self.ids, offset=offset, limit=limit)
+        newest = F("session__meeting__start_date").desc(nulls_last=True)
+        if self.filtered is not None and self.total <= SORTED_AT_ONCE:
+            # What two filters or more keep, listed already: sorted at once.
+            rows = Practice.objects.filter(pk__in=RawSQL(*facets.id_list_sql(self.filtered)))
+            return list(rows.order_by(newest, "-created_at", "-pk").values_list("pk", flat=True)[offset : offset + limit])
         # Newest meeting first: only the meetings this page falls in are read (their counts say which),
         # meetings of the same day together, as the ordering mixes them.
         days: dict = {}
@@ -176,7 +186,6 @@ class Search:
         else:
             # The whole library: only the practices of the page's meetings are read and sorted.
             rows = Practice.objects.filter(pk__in=RawSQL(*facets.ids_sql(self.levels, [("meeting", wanted)])))
-        newest = F("session__meeting__start_date").desc(nulls_last=True)
         ordered = rows.order_by(newest, "-created_at", "-pk")
         skip = offset - before
         return list(ordered.values_list("pk", flat=True)[skip : skip + limit])
@@ -263,6 +272,48 @@ def facets_for(found: Search, filters: dict[str, list[str]]) -> list[Facet]:
         for option in facet.options:
             option["selected"] = option["value"] in selected.get(facet.name, set())
     return facets_
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the library's list shows of one practice, its labels in the active language."""
+
+    pk: int
+    url: str
+    title: str
+    country: str
+    meeting: str
+    since: str  # "since 2019", or ""
+    status: str  # the status's label, or ""
+    verified: bool
+    themes: list[str]
+    summary: str  # the description's first 40 words
+
+
+def load_cards(ids: list[int]) -> list[Card]:
+    """The list page's practices, in the given order: the shown fields only, as plain values, each
+    label looked up once (two queries). A page of 20 cost 2.5 ms as model instances with their
+    related rows and 2.7 ms to render (most of it `get_status_display` and country names per card)."""
+    language = get_language()
+    french = (language or "en").startswith("fr")
+    themes: dict[int, list[str]] = {pk: [] for pk in ids}
+    through = Practice.library_themes.through.objects.filter(practice_id__in=ids)
+    for practice_id, name_en, name_fr in through.order_by("librarytheme__name_en").values_list(
+        "practice_id", "librarytheme__name_en", "librarytheme__name_fr"
+    ):
+        themes[practice_id].append(name_fr if french and name_fr else name_en)
+    statuses = {value: str(label) for value, label in PracticeStatus.choices}
+    rows = Practice.objects.filter(pk__in=ids).values_list(
+        "pk", "title", "delegation__country", "session__meeting__title", "year_started", "status", "verified", "description"
+    )
+    since = _("since %(year)s")
+    by_id = {
+        pk: Card(pk, reverse("library_practice", args=[pk]), title, country_name(code, language), meeting,
+                 since % {"year": year} if year else "", statuses.get(status, status or ""), verified, themes[pk],
+                 Truncator(text).words(40, truncate=" …"))
+        for pk, title, code, meeting, year, status, verified, text in rows
+    }  # fmt: skip
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def load_page(ids: list[int]) -> list[Practice]:

@@ -23,16 +23,16 @@ PAGE_SIZE = 20
 API_PAGE_SIZE = 50
 
 
-def _search(request, page_size):
+def _search(request, page_size, load=queries.load_page):
     query = request.GET.get("q", "")[:2000]
     filters = queries.parse_filters(request.GET)
     results = queries.search_library(request.user, query=query, filters=filters)
     page = Paginator(results.ids, page_size).get_page(request.GET.get("page"))
-    return results, page, queries.load_page(list(page.object_list))
+    return results, page, load(list(page.object_list))
 
 
 def library_list(request):
-    results, page, practices = _search(request, PAGE_SIZE)
+    results, page, practices = _search(request, PAGE_SIZE, queries.load_cards)
     params = request.GET.copy()
     params.pop("page", None)
     context = {
