@@ -173,6 +173,9 @@ def record(*, meeting: Meeting, type: str, session: Session | None = None, paylo
     """Store a live event with the meeting's next sequence number; broadcast it once committed.
 
     Must run inside the transaction that makes the change, so the event exists iff the change does.
+    The numbering locks the meeting's row (FOR NO KEY UPDATE) and the event's insert checks its
+    session's (FOR KEY SHARE): a service locks its own rows first, with
+    `select_for_update(of=("self",), no_key=True)`, and no other row after this (docs/reliability.md).
     """
     if type not in EVENT_AUDIENCES:
         raise ValueError(f"Unknown live event type {type!r}")
@@ -226,7 +229,7 @@ def _next_seq(meeting_id: int, *, count: int = 1) -> int:
     until the transaction ends, which serialises numbering per meeting; one statement, not a locking
     read and a write."""
     if not connection.features.can_return_columns_from_insert:  # no UPDATE … RETURNING (SQLite < 3.35)
-        seq = Meeting.objects.select_for_update().values_list("last_seq", flat=True).get(pk=meeting_id) + count
+        seq = Meeting.objects.select_for_update(no_key=True).values_list("last_seq", flat=True).get(pk=meeting_id) + count
         Meeting.objects.filter(pk=meeting_id).update(last_seq=seq)
         return seq
     quote = connection.ops.quote_name

@@ -31,8 +31,11 @@ def _record(session: Session) -> None:
 
 
 def _locked_session(session: Session) -> Session:
-    # One lock per session's list: two requests at once get distinct positions.
-    return Session.objects.select_for_update().select_related("meeting").get(pk=session.pk)
+    # One lock per session's list: two requests at once get distinct positions. The session's row
+    # only, FOR NO KEY UPDATE: the meeting's row comes last, from the event's numbering, and an event
+    # another process inserts for this session meanwhile (FOR KEY SHARE of it) need not wait for us
+    # (docs/reliability.md, "Row locks").
+    return Session.objects.select_for_update(of=("self",), no_key=True).select_related("meeting").get(pk=session.pk)
 
 
 def _question_of(session: Session, question: Question | None) -> Question | None:
@@ -202,7 +205,7 @@ def start_session(*, user: User, session: Session) -> Session:
     access.require_moderator(user)
     session = _locked_session(session)
     now = timezone.now()
-    for other in session.meeting.sessions.select_for_update().filter(started_at__isnull=False, ended_at__isnull=True).exclude(pk=session.pk):
+    for other in session.meeting.sessions.select_for_update(no_key=True).filter(started_at__isnull=False, ended_at__isnull=True).exclude(pk=session.pk):
         other.ended_at = now
         other.save(update_fields=["ended_at"])
         _end_current(other, now)

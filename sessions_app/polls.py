@@ -101,7 +101,9 @@ def create_poll(
 
 
 def _locked(poll: Poll) -> Poll:
-    return Poll.objects.select_for_update().select_related("session__meeting").get(pk=poll.pk)
+    # The poll's row only, FOR NO KEY UPDATE: over the join it also locked the session and the meeting
+    # rows before the numbering, and deadlocked with an answer numbering its event (docs/reliability.md).
+    return Poll.objects.select_for_update(of=("self",), no_key=True).select_related("session__meeting").get(pk=poll.pk)
 
 
 @transaction.atomic

@@ -65,7 +65,7 @@ def import_meeting_notes(notes: importer.MeetingNotes, *, source_name: str = "")
     drop a session or question that already holds contributions is refused (NotesError).
     """
     slug = slugify(notes.title)[:110] or "meeting"
-    meeting, created = Meeting.objects.select_for_update().get_or_create(
+    meeting, created = Meeting.objects.select_for_update(no_key=True).get_or_create(
         slug=slug, defaults={"title": notes.title[:300], "join_code": _new_join_code()}
     )
     meeting.title = notes.title[:300]
@@ -413,7 +413,7 @@ def _store_answers(accepted: list[tuple[int, AnswerSubmission, Question, Delegat
     pairs = {(question.pk, delegation.pk) for _i, _item, question, delegation, _t in accepted}
     existing = {
         (answer.question_id, answer.delegation_id): answer
-        for answer in Answer.objects.select_for_update()
+        for answer in Answer.objects.select_for_update(no_key=True)
         .filter(question_id__in={question for question, _d in pairs}, delegation_id__in={delegation for _q, delegation in pairs})
         .order_by("pk")
         if (answer.question_id, answer.delegation_id) in pairs
@@ -523,7 +523,7 @@ def moderate_answer(
 ) -> Answer:
     """Publish, hide (with a reason), star/unstar or mark an answer as a duplicate; logged and pushed live."""
     access.require_moderator(user)
-    answer = Answer.objects.select_for_update().select_related("question__session__meeting").get(pk=answer.pk)
+    answer = Answer.objects.select_for_update(of=("self",), no_key=True).select_related("question__session__meeting").get(pk=answer.pk)
     reason = clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
     if action == "publish":
         answer.visibility, answer.hidden_reason = Visibility.PUBLISHED, ""
@@ -558,7 +558,7 @@ def moderate_answer(
 def moderate_practice(*, user: User, practice: Practice, action: str, reason: str = "") -> Practice:
     """Publish, hide or star a country practice; logged and pushed to every console."""
     access.require_moderator(user)
-    practice = Practice.objects.select_for_update().select_related("session__meeting").get(pk=practice.pk)
+    practice = Practice.objects.select_for_update(of=("self",), no_key=True).select_related("session__meeting").get(pk=practice.pk)
     reason = clean_text(reason, limit=300, label=_("The reason"), required=action == "hide")
     if action == "publish":
         practice.visibility, practice.hidden_reason = Visibility.PUBLISHED, ""
@@ -585,7 +585,7 @@ def set_question_status(*, user: User, question: Question, status: str) -> Quest
     access.require_moderator(user)
     if status not in {Question.Status.OPEN, Question.Status.CLOSED}:
         raise ActionRefused(_("A question can only be opened or closed."))
-    question = Question.objects.select_for_update().select_related("session__meeting").get(pk=question.pk)
+    question = Question.objects.select_for_update(of=("self",), no_key=True).select_related("session__meeting").get(pk=question.pk)
     if question.status == status:
         return question
     question.status = status
@@ -601,7 +601,7 @@ def set_question_status(*, user: User, question: Question, status: str) -> Quest
 def set_discussion(*, user: User, meeting: Meeting, question: Question | None, session: Session | None = None) -> Meeting:
     """Set what the room is discussing now: a question (and its session), a session alone, or nothing."""
     access.require_moderator(user)
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = Meeting.objects.select_for_update(no_key=True).get(pk=meeting.pk)
     if question is not None:
         question = Question.objects.select_related("session").get(pk=question.pk)
         if question.session.meeting_id != meeting.pk:
@@ -637,7 +637,7 @@ def update_meeting_settings(*, user: User, meeting: Meeting, attribution: str, a
     access.require_secretariat(user)
     if attribution not in Meeting.Attribution.values or answer_visibility not in Meeting.AnswerVisibility.values:
         raise ActionRefused(_("Choose one of the offered settings."))
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = Meeting.objects.select_for_update(no_key=True).get(pk=meeting.pk)
     meeting.attribution, meeting.answer_visibility = attribution, answer_visibility
     meeting.save(update_fields=["attribution", "answer_visibility", "updated_at"])
     events.record(meeting=meeting, type=events.SETTINGS_CHANGED, payload={})

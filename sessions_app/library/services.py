@@ -22,7 +22,7 @@ def _require_secretariat(user: User) -> None:
 @transaction.atomic
 def update_library_fields(practice: Practice, *, user: User, data: dict) -> Practice:
     """Complete a practice's library fields (the delegation, also after the meeting, or the secretariat)."""
-    practice = Practice.objects.select_for_update().get(pk=practice.pk)
+    practice = Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
     delegation = delegation_of(user)
     if not is_secretariat(user) and (delegation is None or delegation.pk != practice.delegation_id):
         raise ActionRefused(_("You can only edit your own delegation's practices."))
@@ -61,8 +61,8 @@ def merge_practices(keeper: Practice, *, duplicate: Practice, user: User) -> Pra
     _require_secretariat(user)
     if keeper.pk == duplicate.pk:
         raise ActionRefused(_("A practice cannot be merged into itself."))
-    keeper = Practice.objects.select_for_update().get(pk=keeper.pk)
-    duplicate = Practice.objects.select_for_update().get(pk=duplicate.pk)
+    keeper = Practice.objects.select_for_update(no_key=True).get(pk=keeper.pk)
+    duplicate = Practice.objects.select_for_update(no_key=True).get(pk=duplicate.pk)
     if keeper.merged_into_id:
         raise ActionRefused(_("That practice was itself merged into another."))
     themes = {t.pk for t in keeper.library_themes.all()} | {t.pk for t in duplicate.library_themes.all()}
@@ -88,7 +88,7 @@ def curate_practice(practice: Practice, *, user: User, action: str) -> Practice:
     if action not in changes:
         raise ActionRefused(_("Unknown action."))
     name, value = changes[action]
-    practice = Practice.objects.select_for_update().get(pk=practice.pk)
+    practice = Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
     setattr(practice, name, value)
     practice.save(update_fields=[name])
     return practice

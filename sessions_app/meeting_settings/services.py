@@ -29,7 +29,7 @@ def change_meeting_settings(*, user: User, meeting: Meeting, values: dict[str, s
         if setting.choice(value) is None:
             raise services.ActionRefused(_("Choose one of the offered settings."))
         cleaned[name] = value
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = Meeting.objects.select_for_update(no_key=True).get(pk=meeting.pk)
     changed = {name: value for name, value in cleaned.items() if getattr(meeting, name) != value}
     if not changed:
         return []
@@ -73,7 +73,7 @@ def create_screen_link(*, user: User, meeting: Meeting, label: str = "") -> tupl
 def revoke_screen_link(*, user: User, link: ScreenLink) -> ScreenLink:
     """Stop a kiosk link working; a projector showing it loses its live connection at once."""
     access.require_secretariat(user)
-    link = ScreenLink.objects.select_for_update().get(pk=link.pk)
+    link = ScreenLink.objects.select_for_update(no_key=True).get(pk=link.pk)
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.save(update_fields=["revoked_at"])

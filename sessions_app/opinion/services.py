@@ -42,7 +42,7 @@ def _locked(round: OpinionRound) -> OpinionRound:
     # The round's row only (of="self"): FOR UPDATE over the join would also lock the session and the
     # meeting, and a vote that holds the meeting's row (its event number) while it inserts its event
     # (which checks the session's row) then deadlocks with us on PostgreSQL.
-    return OpinionRound.objects.select_for_update(of=("self",)).select_related("session__meeting").get(pk=round.pk)
+    return OpinionRound.objects.select_for_update(of=("self",), no_key=True).select_related("session__meeting").get(pk=round.pk)
 
 
 @transaction.atomic
@@ -157,7 +157,7 @@ def moderate_statement(*, user: User, statement: Statement, approve: bool) -> St
     """The chair approves a proposed statement (delegations then vote on it) or rejects it."""
     access.require_moderator(user)
     round = _locked(statement.round)
-    statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    statement = Statement.objects.select_for_update(no_key=True).get(pk=statement.pk)
     statement.status = Statement.Status.APPROVED if approve else Statement.Status.REJECTED
     statement.save(update_fields=["status"])
     _record(round, statement=statement.pk)
@@ -206,7 +206,7 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
     process stored one of these votes meanwhile: run it again."""
     # Locked first, in one order: the round may have been closed, or a statement moderated, since
     # the callers read them (and a vote in another process waits for this one, or this one for it).
-    statements = {statement.pk: statement for statement in Statement.objects.select_for_update(of=("self",)).filter(
+    statements = {statement.pk: statement for statement in Statement.objects.select_for_update(of=("self",), no_key=True).filter(
         pk__in={item.statement_id for item in submissions}).select_related("round__session__meeting").order_by("pk")}
     delegations = {access.delegation_of(item.user) for item in submissions} - {None}  # cached on each user
     members = set(Meeting.delegations.through.objects.filter(

@@ -128,7 +128,7 @@ def remind_deadlines(*, hours: tuple[int, ...] = REMINDER_HOURS, now: datetime |
     if not thresholds:
         return []
     now = now or timezone.now()
-    due = list(RecordVersion.objects.select_for_update(of=("self",)).select_related("meeting", "session").filter(
+    due = list(RecordVersion.objects.select_for_update(of=("self",), no_key=True).select_related("meeting", "session").filter(
         status=RecordVersion.Status.DRAFT, deadline__gt=now,
         deadline__lte=now + timedelta(hours=thresholds[-1])).order_by("deadline", "id"))
     reminded = []

@@ -77,7 +77,7 @@ def issue_draft(user: User, *, meeting: Meeting, session: Session | None = None,
     _require_secretariat(user)
     if deadline is not None and deadline <= timezone.now():
         raise ActionRefused(_("The deadline for comments must be in the future."))
-    Meeting.objects.select_for_update().get(pk=meeting.pk)
+    Meeting.objects.select_for_update(no_key=True).get(pk=meeting.pk)
     latest = _latest(meeting, session)
     if latest is not None and latest.status == RecordVersion.Status.DRAFT:
         raise ActionRefused(_("A draft is already under review: issue the final record first."))
@@ -92,7 +92,7 @@ def issue_draft(user: User, *, meeting: Meeting, session: Session | None = None,
 
 
 def _open_draft(version: RecordVersion) -> RecordVersion:
-    version = RecordVersion.objects.select_for_update().get(pk=version.pk)
+    version = RecordVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     if version.status != RecordVersion.Status.DRAFT or _latest(version.meeting, version.session).pk != version.pk:
         raise ActionRefused(_("This draft is closed: the final record has been issued."))
     if version.deadline is not None and version.deadline < timezone.now():
@@ -148,7 +148,7 @@ def decide_proposal(user: User, *, proposal: RecordProposal, decision: str, text
                     reason: str = "") -> RecordProposal:
     """The secretariat accepts a proposal, accepts it with edits (`text`), or declines it (`reason`)."""
     _require_secretariat(user)
-    proposal = RecordProposal.objects.select_for_update().select_related("version").get(pk=proposal.pk)
+    proposal = RecordProposal.objects.select_for_update(of=("self",), no_key=True).select_related("version").get(pk=proposal.pk)
     if proposal.version.status != RecordVersion.Status.DRAFT:
         raise ActionRefused(_("This draft is closed: the final record has been issued."))
     if decision == RecordProposal.Status.ACCEPTED:
@@ -170,7 +170,7 @@ def decide_proposal(user: User, *, proposal: RecordProposal, decision: str, text
 def issue_final(user: User, *, version: RecordVersion, base_url: str = "") -> RecordVersion:
     """Issue the final record: the draft with its accepted corrections, as the next version; tell the delegations."""
     _require_secretariat(user)
-    version = RecordVersion.objects.select_for_update().get(pk=version.pk)
+    version = RecordVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     if version.status != RecordVersion.Status.DRAFT or _latest(version.meeting, version.session).pk != version.pk:
         raise ActionRefused(_("Only the latest draft can be issued as final."))
     pending = version.proposals.filter(status=RecordProposal.Status.PENDING).count()

@@ -34,7 +34,7 @@ def synthesise_question(question_id: int) -> AnswerSynthesis:
     """Compute the question's themes from its stored answers and the chair's edits; store and announce them."""
     question = Question.objects.select_related("session__meeting").get(pk=question_id)
     synthesis, _created = AnswerSynthesis.objects.get_or_create(question=question)
-    synthesis = AnswerSynthesis.objects.select_for_update().get(pk=synthesis.pk)
+    synthesis = AnswerSynthesis.objects.select_for_update(no_key=True).get(pk=synthesis.pk)
     synthesis.result = themes.synthesise(answer_texts(question), synthesis.edits)
     synthesis.version += 1
     synthesis.computed_at = timezone.now()

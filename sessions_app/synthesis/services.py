@@ -22,7 +22,7 @@ QUOTE_MAX_CHARS = 300
 
 
 def _current(question: Question, version: int | str) -> tuple[AnswerSynthesis, list[dict]]:
-    synthesis = AnswerSynthesis.objects.select_for_update().filter(question=question).first()
+    synthesis = AnswerSynthesis.objects.select_for_update(no_key=True).filter(question=question).first()
     if synthesis is None or str(version) != str(synthesis.version):
         raise ActionRefused(_("The themes changed since you loaded them; look at them again."))
     return synthesis, synthesis.result.get("themes", [])
