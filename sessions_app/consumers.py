@@ -105,7 +105,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             delay = fanout.RESUBSCRIBE_FIRST_DELAY_S
             while True:
                 try:
-                    return await receive()
+                    # Cancelled (the socket closed: Channels cancels this read), it ends; see until_cancelled.
+                    return await fanout.until_cancelled(receive())
                 except Exception as error:
                     if not fanout.outage.failed(error, "a socket reading its channel"):
                         logger.warning("Live socket could not read its channel", exc_info=True)

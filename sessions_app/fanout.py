@@ -61,6 +61,47 @@ CLOSE_TRY_AGAIN = 1013  # as consumers.CLOSE_TRY_AGAIN: the page reconnects with
 Listeners = Callable[[set[str]], Mapping[str, frozenset[str]] | None]
 
 
+STOP_BOUND_S = 2.0  # how long a cancelled channel read may take to end (Uvicorn's graceful stop allows 10 s)
+CANCEL_AGAIN_S = 0.05  # a cancelled read still running is cancelled again this often
+
+
+async def until_cancelled(awaitable):
+    """Await a channel layer's read so that cancelling the caller ends it, within STOP_BOUND_S.
+
+    A cancellation can be lost inside the read: on Python 3.11, `asyncio.wait_for` (redis-py's
+    send of each command, under channels-redis's receive) returns the result of an inner step that
+    finished as the cancellation arrived, and drops it. The receive then went on blocking in Redis
+    (and holding channels-redis's receive lock for the others), a consumer never ended, and a
+    graceful stop waited for it until Uvicorn's bound. So the read runs as a task of its own: the
+    caller's cancellation reaches it here (asyncio.wait loses none), and the read is cancelled again
+    until it has ended, or left to the loop's own end past STOP_BOUND_S; the caller is then cancelled
+    as it asked. The read's result or error is returned or raised as is.
+    """
+    read = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait({read})
+    except asyncio.CancelledError:
+        await end_task(read)
+        raise
+    return read.result()
+
+
+async def end_task(task: asyncio.Future, bound_s: float = STOP_BOUND_S) -> bool:
+    """Cancel `task` until it has ended (True), for at most `bound_s` seconds (False: still running)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound_s
+    while not task.done():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            logger.warning("A cancelled channel read did not end within %.1f s", bound_s)
+            return False
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(CANCEL_AGAIN_S, remaining))
+    if not task.cancelled() and task.exception() is not None:
+        task.exception()  # read: an error of the ended read is not "never retrieved"
+    return True
+
+
 OUTAGE_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, RedisConnectionError, RedisTimeoutError)
 
 
@@ -189,7 +230,7 @@ class LocalHub:
         channel = self.channel
         while True:
             try:
-                message = await self.layer.receive(channel)
+                message = await until_cancelled(self.layer.receive(channel))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the layer's server went away (Redis restarted, a network cut)

@@ -46,6 +46,7 @@ SIMULATED_CONSOLES = 4 if REDUCED else 8
 OFFLINE_S = (5, 60) if REDUCED else (5, 60, 600)
 RESULTS = ROOT / "bench" / "results" / "chaos.json"
 CONVERGE_TIMEOUT_S = 30
+GRACEFUL_TIMEOUT_S = 10  # the workers' --timeout-graceful-shutdown (tests/servers.py): a stop that hangs ends there
 
 # In the page: its answer cards and tallies against a fresh render of the same page (fetched now).
 COMPARE_WITH_FRESH_RENDER = """async () => {
@@ -455,6 +456,39 @@ def test_chaos_worker_stopped_gracefully_under_load(stack, consoles):
     assert result["console_b_reconnected"], result
     assert all(figure["answered_final_resync"] and figure["opens"] >= 1 for figure in figures), result
     assert all(figure["opens"] >= 2 for figure in figures if figure["prefers"] == "B"), result  # moved to A, then stayed
+    assert result["seconds_sigterm_to_exit"] < GRACEFUL_TIMEOUT_S, result  # every socket's channel read ended
+    assert_repaired(result, within_s=10)
+
+
+def test_chaos_worker_stopped_gracefully_while_redis_is_down(stack, consoles):
+    """Redis killed at 40 % of the posts, worker B stopped (SIGTERM) while it is down: B still exits
+    before Uvicorn's graceful bound (its sockets' channel reads and the hub's fail or end, nothing
+    waits for Redis); Redis and B back, every console equals a fresh render within 10 s."""
+    marks, state = stack.log_marks(), {"stopping": None, "back": None}
+
+    def stop_and_start():
+        time.sleep(0.5)  # the workers have met the outage
+        state["stop_s"] = stack.stop(1)
+        stack.redis.start()
+        stack.start(1)
+        state["back"] = time.monotonic()
+
+    def progress(fraction):
+        if fraction >= 0.4 and state["stopping"] is None:
+            state["stopping"] = time.monotonic()
+            stack.redis.kill()
+            threading.Thread(target=stop_and_start, daemon=True).start()
+
+    posted = post_answers("graceful-stop-redis-down", stack, consoles["slug"], concurrent=True, progress=progress)
+    while state["back"] is None:
+        time.sleep(0.1)
+    since = max(state["back"], time.monotonic())
+    result = converge("graceful-stop-redis-down", stack, consoles["pages"], posted, since=since)
+    result.update({"seconds_sigterm_to_exit": round(state["stop_s"], 2), "server_tracebacks": stack.tracebacks_since(marks)})
+    stack.save_logs("graceful-redis-down")
+    stack.rebalance(consoles["pages"])
+    record(result)
+    assert result["seconds_sigterm_to_exit"] < GRACEFUL_TIMEOUT_S, result
     assert_repaired(result, within_s=10)
 
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions_app import events, lifespan, services
+from sessions_app import events, fanout, lifespan, services
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, open_socket
@@ -41,3 +41,41 @@ async def test_the_lifespan_shutdown_sends_the_pending_live_messages_before_it_c
     await server
     assert "Last &lt;b&gt;one&lt;/b&gt;" in await console.receive_from(timeout=2)
     await console.disconnect()
+
+
+async def a_read_that_drops_cancellations():
+    """What channels-redis's receive does under redis-py: a command's send through asyncio.wait_for
+    (Python 3.11's returns the result of a step that finished as the cancellation arrived, and drops
+    the cancellation), then the blocking read of the reply, again and again until a message comes."""
+
+    async def send():
+        await asyncio.sleep(0)
+
+    while True:
+        await asyncio.wait_for(send(), 30)
+        await asyncio.sleep(0.001)
+
+
+async def test_a_channel_read_ends_when_its_socket_is_cancelled_even_if_the_read_drops_cancellations():
+    for attempt in range(20):  # at every point of the read's loop
+        read = asyncio.ensure_future(fanout.until_cancelled(a_read_that_drops_cancellations()))
+        await asyncio.sleep(0.001 * (attempt % 5))
+        for _ in range(attempt % 3):
+            await asyncio.sleep(0)
+        read.cancel()
+        done, _ = await asyncio.wait({read}, timeout=fanout.STOP_BOUND_S + 1)
+        assert read in done and read.cancelled(), attempt
+    assert [task for task in asyncio.all_tasks() if "a_read_that_drops" in repr(task)] == []  # no read left behind
+
+
+async def test_a_channel_read_gives_back_its_message_or_its_error():
+    async def message():
+        await asyncio.sleep(0)
+        return {"type": "auth.revoked"}
+
+    async def outage():
+        raise ConnectionError("Redis is restarting")
+
+    assert await fanout.until_cancelled(message()) == {"type": "auth.revoked"}
+    with pytest.raises(ConnectionError, match="Redis is restarting"):
+        await fanout.until_cancelled(outage())
