@@ -145,6 +145,17 @@ class LayerOutage:
 outage = LayerOutage()  # one per process: the layer's server is the same for all its loops
 
 
+def quiet_layer_tasks(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The server loop's exception handler (installed at the lifespan's start): a background task of
+    the channel layer's own that failed because its server is down (channels-redis fires one off per
+    message received, to clean its backup queue; nothing reads its result) is part of the outage,
+    which is said once; anything else is logged as asyncio does, with its traceback."""
+    error = context.get("exception")
+    if isinstance(context.get("future"), asyncio.Future) and error is not None and outage.failed(error, "a channel layer's own background task"):
+        return
+    loop.default_exception_handler(context)
+
+
 class LocalHub:
     def __init__(self, layer, key: tuple[int, int]):
         self.layer, self.key = layer, key

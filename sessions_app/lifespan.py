@@ -9,10 +9,11 @@ consoles on the other worker get them live instead of at their next quiet check.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
-from . import events
+from . import events, fanout
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ async def application(scope, receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            # A Redis outage also fails the layer's own background tasks: one warning, not a traceback each.
+            asyncio.get_running_loop().set_exception_handler(fanout.quiet_layer_tasks)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             started = time.monotonic()

@@ -79,3 +79,43 @@ async def test_a_channel_read_gives_back_its_message_or_its_error():
     assert await fanout.until_cancelled(message()) == {"type": "auth.revoked"}
     with pytest.raises(ConnectionError, match="Redis is restarting"):
         await fanout.until_cancelled(outage())
+
+
+async def test_a_channel_layer_task_failing_while_redis_is_down_is_the_outage_not_a_traceback(caplog):
+    """channels-redis fires off a task per message received (cleaning its backup queue) that nothing
+    awaits; Redis down, it fails, and asyncio logged "Task exception was never retrieved" with three
+    chained tracebacks (seen in the stopping worker of the chaos scenario)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    loop = asyncio.get_running_loop()
+
+    async def fails(error):
+        raise error
+
+    async def context_of(error):
+        task = loop.create_task(fails(error))
+        await asyncio.wait({task})
+        return {"message": "Task exception was never retrieved", "exception": task.exception(), "future": task}
+
+    try:
+        fanout.quiet_layer_tasks(loop, await context_of(RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")))
+        assert [record for record in caplog.records if record.exc_info] == []
+        fanout.quiet_layer_tasks(loop, await context_of(ValueError("a bug")))  # not an outage: as asyncio says it
+        assert [record.exc_info[0] for record in caplog.records if record.exc_info] == [ValueError]
+    finally:
+        fanout.outage.back()
+
+
+async def test_the_lifespan_start_installs_the_quiet_handler_for_the_layers_tasks():
+    inbox, outbox = asyncio.Queue(), asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    server = loop.create_task(lifespan.application({"type": "lifespan"}, inbox.get, outbox.put))
+    try:
+        await inbox.put({"type": "lifespan.startup"})
+        assert await outbox.get() == {"type": "lifespan.startup.complete"}
+        assert loop.get_exception_handler() is fanout.quiet_layer_tasks
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert await asyncio.wait_for(outbox.get(), 5) == {"type": "lifespan.shutdown.complete"}
+        await server
+    finally:
+        loop.set_exception_handler(None)
