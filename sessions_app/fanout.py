@@ -97,8 +97,8 @@ async def end_task(task: asyncio.Future, bound_s: float = STOP_BOUND_S) -> bool:
             return False
         task.cancel()
         await asyncio.wait({task}, timeout=min(CANCEL_AGAIN_S, remaining))
-    if not task.cancelled() and task.exception() is not None:
-        task.exception()  # read: an error of the ended read is not "never retrieved"
+    if not task.cancelled():
+        task.exception()  # retrieved: an error of the ended read is not logged as "never retrieved"
     return True
 
 
@@ -151,7 +151,9 @@ def quiet_layer_tasks(loop: asyncio.AbstractEventLoop, context: dict) -> None:
     message received, to clean its backup queue; nothing reads its result) is part of the outage,
     which is said once; anything else is logged as asyncio does, with its traceback."""
     error = context.get("exception")
-    if isinstance(context.get("future"), asyncio.Future) and error is not None and outage.failed(error, "a channel layer's own background task"):
+    # Redis's own errors only: another task's OSError is no outage of the layer.
+    if isinstance(context.get("future"), asyncio.Future) and isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+        outage.failed(error, "a channel layer's own background task")
         return
     loop.default_exception_handler(context)
 

@@ -101,7 +101,8 @@ async def test_a_channel_layer_task_failing_while_redis_is_down_is_the_outage_no
         fanout.quiet_layer_tasks(loop, await context_of(RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")))
         assert [record for record in caplog.records if record.exc_info] == []
         fanout.quiet_layer_tasks(loop, await context_of(ValueError("a bug")))  # not an outage: as asyncio says it
-        assert [record.exc_info[0] for record in caplog.records if record.exc_info] == [ValueError]
+        fanout.quiet_layer_tasks(loop, await context_of(ConnectionResetError("a client's socket")))  # nor another task's socket
+        assert [record.exc_info[0] for record in caplog.records if record.exc_info] == [ValueError, ConnectionResetError]
     finally:
         fanout.outage.back()
 
