@@ -117,7 +117,7 @@ def test_library_lets_a_phone_reader_skip_the_filters_to_the_results(client):
 
     assert '<a href="#library-count">Skip the filters to the 2 practices</a>' in english
     assert english.index("Skip the filters") < english.index('class="library-facet"') < english.index('id="library-count"')
-    assert '<a href="#library-count">Passer les filtres : 1 pratique</a>' in french
+    assert '<a href="#library-count">Passer les filtres\u00a0: 1 pratique</a>' in french
 
 
 def _practice_with_free_themes(**kwargs):
