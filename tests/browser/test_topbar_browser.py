@@ -13,13 +13,34 @@ LOG_OUT = {"en": "Log out", "fr": "Se déconnecter"}
 ROLES = ("delegate-fr", "chair", "secretariat")
 
 
-def _open(new_context, live_server_url, meeting_slug, user, language, size):
-    context = new_context(user=user, **size)
-    context.add_cookies([{"name": "django_language", "value": language, "url": live_server_url}])
-    page = context.new_page()
-    page.goto(f"/meetings/{meeting_slug}/sessions/1/")
+def _switch(page, language):
+    """Through the top bar's language form (clicked by script: on a phone it sits in the folded menu)."""
+    with page.expect_navigation():
+        page.locator(f".lang-form button[value={language}]").evaluate("button => button.click()")
     expect(page.locator("html")).to_have_attribute("lang", language)
-    return page
+
+
+@pytest.fixture
+def open_page(new_context, live_server_url, meeting_slug):
+    """open_page(user, language, size): session 1 in that language. The language an account chose last
+    overrides the cookie (other tests switch some accounts and back): it is switched here only then,
+    and switched back after the test."""
+    restore = []
+
+    def make(user, language, size):
+        context = new_context(user=user, **size)
+        context.add_cookies([{"name": "django_language", "value": language, "url": live_server_url}])
+        page = context.new_page()
+        page.goto(f"/meetings/{meeting_slug}/sessions/1/")
+        chosen = page.locator("html").get_attribute("lang")
+        if chosen != language:
+            _switch(page, language)
+            restore.append((page, chosen))
+        return page
+
+    yield make
+    for page, language in restore:
+        _switch(page, language)
 
 
 def _bar_height(page) -> float:
@@ -28,8 +49,8 @@ def _bar_height(page) -> float:
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("user", ROLES)
-def test_topbar_on_phone_is_one_row_with_a_menu_opened_by_keyboard(user, language, new_context, live_server_url, meeting_slug):
-    page = _open(new_context, live_server_url, meeting_slug, user, language, PHONE)
+def test_topbar_on_phone_is_one_row_with_a_menu_opened_by_keyboard(user, language, open_page):
+    page = open_page(user, language, PHONE)
     button = page.locator("summary.nav-menu-button")
     library = page.get_by_role("link", name=LIBRARY[language], exact=True)
 
@@ -57,8 +78,8 @@ def test_topbar_on_phone_is_one_row_with_a_menu_opened_by_keyboard(user, languag
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("user", ROLES)
-def test_topbar_on_desktop_shows_its_links_without_the_menu(user, language, new_context, live_server_url, meeting_slug):
-    page = _open(new_context, live_server_url, meeting_slug, user, language, DESKTOP)
+def test_topbar_on_desktop_shows_its_links_without_the_menu(user, language, open_page):
+    page = open_page(user, language, DESKTOP)
 
     expect(page.locator("summary.nav-menu-button")).to_be_hidden()
     expect(page.get_by_role("link", name=LIBRARY[language], exact=True)).to_be_visible()
