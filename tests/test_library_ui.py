@@ -164,3 +164,14 @@ def test_library_detail_hides_the_unreviewed_typed_themes_from_other_readers(cli
 
     assert response.status_code == 200
     assert "co-ordination" not in response.content.decode()
+
+
+def test_library_detail_in_french_holds_the_colon_to_the_country_name(client):
+    practice = PracticeFactory(delegation=DelegationFactory(country="FR"), visibility=Visibility.PUBLISHED)
+    client.force_login(make_secretariat())
+
+    french = client.get(reverse("library_practice", args=[practice.pk]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    english = client.get(reverse("library_practice", args=[practice.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<li class="provenance">France\u00a0: <a href=' in french  # was "France: ", English punctuation
+    assert '<li class="provenance">France: <a href=' in english
