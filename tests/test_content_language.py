@@ -20,7 +20,7 @@ def test_english_poll_prompt_in_a_french_results_caption_is_marked_english(clien
     page = client.get(reverse("screen", args=[room["meeting"].slug]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert '<html lang="fr">' in page
     captions = re.findall(r"<caption[^>]*>(.*?)</caption>", page, re.S)
-    assert captions and all(f'Résultats du sondage : <span lang="en">{poll.prompt}</span>' == c for c in captions)
+    assert captions and all(f'Résultats du sondage\u00a0: <span lang="en">{poll.prompt}</span>' == c for c in captions)
     # Every place the prompt and the options appear, they are inside an element marked lang="en".
     assert page.count(poll.prompt) == page.count(f'lang="en">{poll.prompt}')
 

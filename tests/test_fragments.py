@@ -61,7 +61,7 @@ def test_fragments_speak_the_active_language(answered):
     with translation.override("en"):
         english = fragments.answer_saved_status(answer)
     assert 'class="badge">Pas encore examinée<' in card and "To be sent in writing" not in card and "Last saved by" not in card
-    assert "Enregistré : à transmettre par écrit. Enregistré par Amélie" in status and "Votre réponse a été enregistrée." in status
+    assert "Enregistré\u00a0: à transmettre par écrit. Enregistré par Amélie" in status and "Votre réponse a été enregistrée." in status
     assert english.startswith('<p class="answer-saved"') and "Recorded: to be sent in writing. Saved by Amélie" in english
 
 

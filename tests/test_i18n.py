@@ -116,6 +116,21 @@ def test_translations_keep_every_placeholder():
     assert not problems, "placeholders changed in translation:\n  " + "\n  ".join(problems)
 
 
+# French sets a space before : ; ! ? and inside « »; a breaking one lets a phone's line start with
+# the mark (seen: "Code de salle pour les observateurs" / ": BFA7VR" at 390 px).
+_BREAKABLE_BEFORE_MARK = re.compile(r"\S[ \t\n](?=[:;!?»])|«[ \t\n]")
+
+
+def test_french_punctuation_is_held_to_its_word_by_a_no_break_space():
+    problems = []
+    for message in _read_catalog():
+        strings = message.string if message.pluralizable else (message.string,)
+        for text in strings:
+            if text and _BREAKABLE_BEFORE_MARK.search(text):
+                problems.append(f"{_label(message)}: {text!r}")
+    assert not problems, "a breaking space before French punctuation:\n  " + "\n  ".join(problems)
+
+
 # --- (b) no visible English outside translation tags ------------------------------------------------
 
 # Templates rendered without the i18n machinery on purpose.

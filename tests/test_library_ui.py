@@ -117,4 +117,61 @@ def test_library_lets_a_phone_reader_skip_the_filters_to_the_results(client):
 
     assert '<a href="#library-count">Skip the filters to the 2 practices</a>' in english
     assert english.index("Skip the filters") < english.index('class="library-facet"') < english.index('id="library-count"')
-    assert '<a href="#library-count">Passer les filtres : 1 pratique</a>' in french
+    assert '<a href="#library-count">Passer les filtres\u00a0: 1 pratique</a>' in french
+
+
+def _practice_with_free_themes(**kwargs):
+    from sessions_app.models import LibraryAccess, Theme
+
+    from .factories import MeetingFactory, SessionFactory
+
+    session = SessionFactory(meeting=MeetingFactory(library=LibraryAccess.PUBLIC))
+    practice = PracticeFactory(session=session, visibility=Visibility.PUBLISHED, **kwargs)
+    for name in ("co-ordination", "<script>alert(1)</script>"):
+        practice.themes.add(Theme.objects.create(meeting=session.meeting, name=name))
+    return practice
+
+
+def test_library_detail_shows_the_typed_themes_to_the_secretariat_escaped(client):
+    practice = _practice_with_free_themes()
+    client.force_login(make_secretariat())
+
+    html = curation_page(client, practice).content.decode()
+
+    free = html[html.index('id="free-themes"'):html.index("</p>", html.index('id="free-themes"'))]
+    assert '<span class="tag tag-free">co-ordination</span>' in free
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in free and "<script>alert" not in html
+    assert reverse("library_themes") in free  # where to map them
+
+
+def test_library_detail_shows_the_typed_themes_to_their_own_delegation(client):
+    practice = _practice_with_free_themes()
+    client.force_login(make_delegate(practice.delegation))
+
+    html = curation_page(client, practice).content.decode()
+
+    assert '<span class="tag tag-free">co-ordination</span>' in html
+    assert reverse("library_themes") not in html
+
+
+@pytest.mark.parametrize("reader", ["other delegation", "anonymous"])
+def test_library_detail_hides_the_unreviewed_typed_themes_from_other_readers(client, reader):
+    practice = _practice_with_free_themes()
+    if reader == "other delegation":
+        client.force_login(make_delegate(DelegationFactory(country="NO")))
+
+    response = curation_page(client, practice)
+
+    assert response.status_code == 200
+    assert "co-ordination" not in response.content.decode()
+
+
+def test_library_detail_in_french_holds_the_colon_to_the_country_name(client):
+    practice = PracticeFactory(delegation=DelegationFactory(country="FR"), visibility=Visibility.PUBLISHED)
+    client.force_login(make_secretariat())
+
+    french = client.get(reverse("library_practice", args=[practice.pk]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    english = client.get(reverse("library_practice", args=[practice.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<li class="provenance">France\u00a0: <a href=' in french  # was "France: ", English punctuation
+    assert '<li class="provenance">France: <a href=' in english

@@ -127,7 +127,7 @@ def test_each_delegate_with_an_address_gets_one_email_in_their_language(world, d
     assert sorted(by_address) == ["de@example.org", "fr@example.org", "head-de@example.org"]
     assert len(mail.outbox) == 3
     link = f"https://meetings.example.org{reverse('record_review', args=[meeting.slug, draft.pk])}"
-    assert by_address["fr@example.org"].subject == f"Projet de compte rendu : {meeting.title}"
+    assert by_address["fr@example.org"].subject == f"Projet de compte rendu\u00a0: {meeting.title}"
     assert "est ouvert aux corrections" in by_address["fr@example.org"].body
     assert by_address["de@example.org"].subject == f"Draft summary record: {meeting.title}"
     assert "is open for your delegation's corrections and comments until" in by_address["de@example.org"].body

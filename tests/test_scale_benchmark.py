@@ -67,7 +67,7 @@ def test_the_benchmark_in_french(client, room):  # noqa: F811
     console = client.get(
         reverse("console", args=[room["meeting"].slug, room["session"].number]), headers={"accept-language": "fr"}
     ).content.decode()
-    assert f"{SOURCE} : 6,5 (de 0 à 10)" in console
+    assert f"{SOURCE}\u00a0: 6,5 (de 0 à 10)" in console
 
 
 @pytest.mark.parametrize("value", ["11", "-1", "six", "nan", "1e3"])

@@ -354,7 +354,7 @@ def test_delegation_page_says_its_hidden_answer_is_hidden_by_the_moderator_not_d
     french = client.get(page, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
     assert "Hidden by the moderator: your answer is kept, not deleted" in english
-    assert "Masquée par la modération : votre réponse est conservée, pas supprimée" in french
+    assert "Masquée par la modération\u00a0: votre réponse est conservée, pas supprimée" in french
     assert "Not about the question" not in english  # the chair's reason stays on the console
     services.moderate_answer(user=make_chair(), answer=answer, action="publish")
     assert "Hidden by the moderator" not in client.get(page).content.decode()

@@ -80,7 +80,7 @@ def _get_visible(request, practice_id) -> Practice:
     practice = (
         queries.visible_practices(request.user)
         .select_related("delegation", "session__meeting", "question")
-        .prefetch_related("library_themes")
+        .prefetch_related("library_themes", "themes")
         .filter(pk=practice_id)
         .first()
     )
@@ -105,6 +105,11 @@ def library_detail(request, practice_id):
         "is_secretariat": is_secretariat(request.user),
         "nav_active": "library",
     }
+    # The themes the delegation typed are unreviewed text in one language: the library's readers get
+    # the vocabulary the secretariat maps them onto; those who keep the practice see both.
+    delegation = delegation_of(request.user)
+    if context["is_secretariat"] or (delegation is not None and delegation.pk == practice.delegation_id):
+        context["free_themes"] = [theme.name for theme in practice.themes.all()]
     if context["is_secretariat"]:
         context["merge_query"] = request.GET.get("merge_q", "")[:500]
         context["merge_candidates"] = queries.merge_candidates(request.user, practice, query=context["merge_query"])

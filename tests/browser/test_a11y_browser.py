@@ -123,6 +123,8 @@ PAGES: dict[str, Target] = {
     "session-page": Target(
         ("delegate", "observer", "chair"), _live("/meetings/{slug}/sessions/1/", "li.question")
     ),
+    # Session 2's questions hold no form or link for a chair: the scrolling column must take focus itself.
+    "session-page-observing": Target(("chair",), _live("/meetings/{slug}/sessions/2/", "li.question")),
     "practice-form": Target(("delegate",), _goto("/meetings/{slug}/sessions/1/practices/new/")),
     "chair-console": Target(
         ("chair", "secretariat"), _live("/meetings/{slug}/sessions/1/console/", ".answer-card")

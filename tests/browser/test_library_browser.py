@@ -67,7 +67,14 @@ def test_delegate_finds_a_practice_by_country_and_theme_with_the_keyboard(browse
         # with the way back to the meeting included.
         page.go_back()
         expect(count).to_have_text("5 practices")
-        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Meeting", exact=True)).to_be_visible()
+        nav = page.get_by_role("navigation", name="Main")
+        menu = nav.locator("summary.nav-menu-button")  # on a phone the links are in the folded menu
+        folded = menu.is_visible()
+        if folded:
+            menu.click()
+        expect(nav.get_by_role("link", name="Meeting", exact=True)).to_be_visible()
+        if folded:
+            menu.click()
         page.go_forward()
         expect(count).to_have_text("1 practice")
         link = page.get_by_role("link", name="Cellule de veille contre la désinformation")
