@@ -41,7 +41,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from . import access, events, fanout, live, queries, quiet_check, versions
 from .middleware import socket_database
 from .meeting_settings import services as meeting_settings_services
-from .models import Meeting, ScreenLink, Session, Statement
+from .models import Meeting, ScreenLink, Session
 from .services import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -228,16 +228,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         from .opinion import services as opinion_services
         from .opinion import vote_batch
 
-        statement = Statement.objects.select_related("round__session__meeting").filter(
-            pk=statement_id, round_id=round_id, round__session__meeting_id=self.meeting_id).first()
         if self.audience != events.DELEGATE or self.delegation_id is None:
             return live.vote_refused(key, _("Only a delegation's delegates can do this."))
-        if statement is None:  # another meeting's, another round's, or none
-            return live.vote_refused(key, _("This statement is not open to votes."))
-        result = vote_batch.store_vote(opinion_services.VoteSubmission(user=self.user, statement_id=statement.pk, choice=choice))
+        # Another meeting's statement, another round's, or none: refused by the batch, which reads the statements anyway.
+        result = vote_batch.store_vote(opinion_services.VoteSubmission(
+            user=self.user, statement_id=statement_id, choice=choice, meeting_id=self.meeting_id, round_id=round_id))
         if isinstance(result, ActionRefused):
             return live.vote_refused(key, result.message)
-        return live.vote_reply(key, statement.round, result)
+        return live.vote_reply(key, result.statement.round, result)
 
     async def auth_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
