@@ -98,8 +98,8 @@ class ConsoleView:
     """What each console shows: per statement, when its table first counted each number of votes.
 
     Like static/js/app.js on a console, each console tracks the event numbers its messages carry and
-    resyncs when one is still missing 0.7 s later, at most every 2 s: a delegation's vote is an event
-    the consoles never get, so during a stream of votes they resync, and the server pays for it."""
+    resyncs when one is still missing 0.7 s later, at most every 2 s (before the votes reached the
+    consoles as events, they resynced all through a stream of votes, and the server paid for it)."""
 
     def __init__(self, consoles: int, marker: str, analysis: str):
         self.tabs: list[Tab] = []
