@@ -24,10 +24,10 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import SyncToAsync
 from channels import __version__ as channels_version
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
-from asgiref.sync import SyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
