@@ -9,10 +9,12 @@ consoles on the other worker get them live instead of at their next quiet check.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from . import events
+from .opinion import analysis
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +22,12 @@ SHUTDOWN_SEND_S = 10.0  # at most this long for the pending live messages (syste
 
 
 async def application(scope, receive, send) -> None:
-    """The lifespan protocol: nothing to do at start; at a graceful stop, send what is pending."""
+    """The lifespan protocol: at start, load the opinion analysis' libraries (before the server takes
+    connections); at a graceful stop, send what is pending."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            await asyncio.to_thread(analysis.load_libraries)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             started = time.monotonic()
