@@ -5,20 +5,24 @@
 One meeting of D delegations (193 by default), one delegate each, and an open round of S statements
 (20) on session 1. Every delegate has its session page's socket open and each of three chairs its
 console's; like the live benchmark's clients (clients.py) they send their resync on open. Delegates
-vote through the real vote endpoint, as the page's htmx form posts it (session cookie, CSRF token,
-HX-Request), open loop at each step's rate (50, 100, 250, 500, 750 votes/s, 1.5 s each). Every
+vote as the page sends a vote: over its open socket ({"type": "vote", "key": ...}, answered with the
+panel and an ack naming the key; `--transport ws`, the default) or through the real vote endpoint, as
+the page's htmx form posts it without a socket (session cookie, CSRF token, HX-Request; `--transport
+http`), open loop at each step's rate (50, 100, 250, 500, 750 votes/s, 1.5 s each). Every
 delegation has already voted on the first 7 statements (so the round is mapped, and every analysis
 finds groups and draws the map of 193 points); vote k is delegation k mod D's vote on statement
 7 + k div D, so the delegations go through the statements side by side, as in a meeting. Choices come
 from three blocs of opinion with 15 % noise (benchdata.choice_of).
 
-"Shown" is what a chair sees: the console's "Votes per statement" table (the analysis panel, pushed
-live after the debounced recompute) counting the vote. Votes commit in the order of their live event
+"Shown" is what a chair sees: the console's "Votes per statement" table counting the vote. It is
+pushed live with each run of committed votes, throttled to ten per second per round and process (the
+fragment `opinion-tally-<round>`; also inside each analysis panel, which follows the heavier, slower
+recompute of the map: the analyses are counted apart). Votes commit in the order of their live event
 numbers (the meeting's row is locked from numbering to commit), so an analysis always counts a prefix
 of them: vote k, the r-th vote on its statement in that order, is shown on a console from the first
 message whose table counts r votes or more on that statement. The event numbers are read from the
 database after each step. Each vote is timed from its intended send until it is shown on each
-console; a step is sustained, as in the live benchmark, when every vote sent was confirmed (HTTP 200),
+console; a step is sustained, as in the live benchmark, when every vote sent was confirmed (HTTP 200 or the ack),
 stored and shown on every console, with the p99 over (vote, console) pairs within 250 ms and every
 vote within 1 s. The ladder stops after the first step not sustained.
 
@@ -51,6 +55,8 @@ from harness import Mode, server_cpu_s, stop  # noqa: E402
 # A row of the console's "Votes per statement" table: the statement (marked vstmt<j>x), agree, disagree, pass.
 BAR = re.compile(r"vstmt(\d+)x[^<]*</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>")
 CHOICES = {-1: "agree", 0: "pass", 1: "disagree"}
+ACK = re.compile(r'data-vote-ack="([A-Za-z0-9_-]+)"( data-vote-refused)?')
+TRANSPORTS = ("ws", "http")
 
 
 @dataclass
@@ -92,10 +98,10 @@ class ConsoleView:
     """What each console shows: per statement, when its table first counted each number of votes.
 
     Like static/js/app.js on a console, each console tracks the event numbers its messages carry and
-    resyncs when one is still missing 0.7 s later, at most every 2 s: a delegation's vote is an event
-    the consoles never get, so during a stream of votes they resync, and the server pays for it."""
+    resyncs when one is still missing 0.7 s later, at most every 2 s (before the votes reached the
+    consoles as events, they resynced all through a stream of votes, and the server paid for it)."""
 
-    def __init__(self, consoles: int, marker: str):
+    def __init__(self, consoles: int, marker: str, analysis: str):
         self.tabs: list[Tab] = []
         # The tabs open with a resync from 0 (clients.resync): they have everything up to 0, and its reply the rest.
         self.complete: list[int] = [0] * consoles
@@ -103,7 +109,9 @@ class ConsoleView:
         self.last_resync = [0.0] * consoles
         self.checking = [False] * consoles
         self.resyncs = 0
-        self.marker = marker
+        self.marker, self.analysis = marker, analysis
+        self.analyses = [0] * consoles  # analysis panels that reached each console
+        self.acks: dict[str, asyncio.Future] = {}  # vote key -> its ack (True) or refusal (False), over the socket
         self.counts: list[dict[int, int]] = [{} for _ in range(consoles)]
         self.reached: list[dict[int, list[float]]] = [{} for _ in range(consoles)]  # [c][j][r-1]: time r votes were first shown
         self.panels = [0] * consoles
@@ -116,6 +124,7 @@ class ConsoleView:
         if self.marker not in message:
             return
         self.panels[index] += 1
+        self.analyses[index] += self.analysis in message
         if len(self.panel_bytes) < 200:
             self.panel_bytes.append(len(message))
         counts, reached = self.counts[index], self.reached[index]
@@ -164,7 +173,11 @@ class ConsoleView:
         asyncio.ensure_future(self.tabs[index].send(json.dumps({"type": "resync", "after": self.complete[index]})))
 
     def on_delegate(self, index: int, message: str, now: float) -> None:
-        pass  # the delegates' own panels: received and read, not timed
+        # The delegates' own panels: received and read, not timed; a vote's ack confirms it.
+        for key, refused in ACK.findall(message):
+            waiting = self.acks.pop(key, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(not refused)
 
     def expect(self, j: int, change: int) -> None:
         self.expected[j] = self.expected.get(j, 0) + change
@@ -200,8 +213,8 @@ def shown_times(votes: list[tuple[int, int]], seqs: dict[tuple[int, int], int], 
 class VoteRun:
     """One mode's vote benchmark: its servers, its delegates and consoles, its ladder."""
 
-    def __init__(self, mode: Mode, plan: VotePlan):
-        self.mode, self.plan = mode, plan
+    def __init__(self, mode: Mode, plan: VotePlan, transport: str = "ws"):
+        self.mode, self.plan, self.transport = mode, plan, transport
         self.label = f"votes{secrets.token_hex(3)}"
         self.sent_at: dict[int, float] = {}
         self.votes: dict[int, tuple[int, int]] = {}  # k -> (statement id, delegation id)
@@ -215,18 +228,18 @@ class VoteRun:
         rnd = await asyncio.to_thread(mode.data, "round", label=self.label, statements=plan.statements, prevoted=plan.prevoted)
         self.round, self.statements, self.delegation_of = rnd["round"], rnd["statements"], rnd["delegation_of"]
         self.statement_index = {pk: j for j, pk in enumerate(self.statements)}
-        result: dict = {"mode": mode.name, "processes": mode.processes, "delegations": d, "statements": plan.statements,
+        result: dict = {"mode": mode.name, "transport": self.transport, "processes": mode.processes, "delegations": d, "statements": plan.statements,
                         "consoles": plan.consoles, "analysis_delay_s": float(mode.env.get("OPINION_ANALYSIS_DELAY", "0.25"))}  # fmt: skip
         servers = mode.start("ours", token=self.label)
         self.servers = servers
         target = self.target = Ours(mode, servers, data, self.label, plan)
-        view = self.view = ConsoleView(plan.consoles, f'id="opinion-analysis-{self.round}"')
+        view = self.view = ConsoleView(plan.consoles, f'id="opinion-tally-{self.round}"', f'id="opinion-analysis-{self.round}"')
         tabs: list[Tab] = []
         started = time.perf_counter()
         try:
             await target.prepare()
             tabs = [target.console_tab(view, c) for c in range(plan.consoles)] + [target.delegate_tab(view, i) for i in range(d)]
-            view.tabs = tabs[: plan.consoles]
+            view.tabs, self.delegate_tabs = tabs[: plan.consoles], tabs[plan.consoles:]
             _s, never, _failures = await open_all(tabs)
             if never:
                 raise RuntimeError(f"{never} sockets could not connect")
@@ -247,7 +260,8 @@ class VoteRun:
                 k += count
                 steps.append(step)
                 print(f"    votes {rate:>4}/s: sent {step['sent']} ok {step['ok']} stored {step['stored']} shown {step['shown']}"
-                      f" p50 {step['p50_ms']} p99 {step['p99_ms']} max {step['max_ms']} ms, {step['panels']} analyses on a console"
+                      f" p50 {step['p50_ms']} p99 {step['p99_ms']} max {step['max_ms']} ms, {step['panels']} tallies and"
+                      f" {step['analyses']} analyses on a console"
                       f" {'sustained' if step['passed'] else 'NOT sustained'}", flush=True)  # fmt: skip
                 # Every ladder runs up to the target rate, so that each run has its p99 there; past it, the
                 # first step not sustained ends the ladder.
@@ -321,6 +335,8 @@ class VoteRun:
         self.sent_at[k] = at  # the intended time: a server that falls behind is charged for the queue
         self.view.expect(j, 1)
         target = self.target
+        if self.transport == "ws":
+            return await self.vote_over_socket(k, j, statement, delegate, deadline, written)
         try:
             status, _body = await asyncio.wait_for(target.http.request(
                 target.ports[delegate % len(target.ports)], "POST", f"/meetings/{target.slug}/opinion/statements/{statement}/vote/",
@@ -337,6 +353,27 @@ class VoteRun:
         self.view.expect(j, -1)  # refused or failed: no console will count it
         return False
 
+    async def vote_over_socket(self, k: int, j: int, statement: int, delegate: int, deadline: float, written: set[int]) -> bool:
+        """Vote k as the page sends it over its open socket; confirmed by its ack."""
+        key = f"{self.label}-{k}"
+        acked = self.view.acks[key] = asyncio.get_running_loop().create_future()
+        frame = json.dumps({"type": "vote", "key": key, "round": self.round, "statement": statement,
+                            "choice": CHOICES[choice_of(delegate, j)]})
+        try:
+            await self.delegate_tabs[delegate].send(frame)
+            written.add(k)
+            ok = await asyncio.wait_for(acked, max(deadline - time.perf_counter(), 0.1))
+        except Exception:  # noqa: BLE001  not acked by the deadline, or the socket closed
+            ok = False
+        self.view.acks.pop(key, None)
+        status = "ack" if ok else "no ack"
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if ok:
+            self.confirmed.add(k)
+            return True
+        self.view.expect(j, -1)
+        return False
+
     async def step(self, numbers: list[int], rate: float) -> dict:
         """Send votes `numbers` at `rate` per second, wait for every console to show them, and time each."""
         plan = self.plan
@@ -345,7 +382,7 @@ class VoteRun:
         window = len(numbers) / rate + plan.drain_s
         deadline = start + window + plan.leftover_s
         cpu = server_cpu_s(self.servers)
-        panels = self.view.panels[0]
+        panels, analyses = self.view.panels[0], self.view.analyses[0]
         tasks = [asyncio.create_task(self.vote(k, start + i / rate, deadline, written)) for i, k in enumerate(numbers)]
         outcomes = await asyncio.gather(*tasks)
         try:
@@ -369,7 +406,8 @@ class VoteRun:
             "stored": sum(1 for vote in mine if vote in seqs), "shown": everywhere,
             "p50_ms": ms(percentile(latencies, 0.5)), "p99_ms": ms(percentile(latencies, 0.99)),
             "max_ms": ms(max(latencies)) if latencies else None,
-            "panels": self.view.panels[0] - panels,  # analyses that reached the first console during the step
+            "panels": self.view.panels[0] - panels,  # tallies (analyses included) that reached the first console during the step
+            "analyses": self.view.analyses[0] - analyses,  # analysis panels among them
             "server_cpu_ms_per_vote": round(cpu * 1000 / len(numbers), 2),
             "idle_after_s": idle,
         }  # fmt: skip
@@ -377,14 +415,15 @@ class VoteRun:
         return result
 
 
-async def measure_votes(mode: Mode, plan: VotePlan) -> dict:
+async def measure_votes(mode: Mode, plan: VotePlan, transport: str = "ws") -> dict:
     """The vote ladder on this mode's servers (one process embedded, two scaled); a failure is reported, not raised."""
-    print(f"  votes ({mode.name}): {plan.delegations} delegations, {plan.statements} statements, {plan.consoles} consoles", flush=True)
+    print(f"  votes ({mode.name}, over {transport}): {plan.delegations} delegations, {plan.statements} statements,"
+          f" {plan.consoles} consoles", flush=True)
     try:
-        return await VoteRun(mode, plan).run()
+        return await VoteRun(mode, plan, transport).run()
     except Exception as error:  # noqa: BLE001  the benchmark goes on with the next mode
-        print(f"  votes ({mode.name}): FAILED {type(error).__name__}: {error}", flush=True)
-        return {"mode": mode.name, "error": f"{type(error).__name__}: {error}"}
+        print(f"  votes ({mode.name}, over {transport}): FAILED {type(error).__name__}: {error}", flush=True)
+        return {"mode": mode.name, "transport": transport, "error": f"{type(error).__name__}: {error}"}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -392,6 +431,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--modes", default="embedded,scaled")
     parser.add_argument("--quick", action="store_true", help="one small step (what the smoke test runs)")
     parser.add_argument("--rates", help="the ladder, votes per second (50,100,250,500,750)")
+    parser.add_argument("--transport", default="ws", help="how delegates vote: ws (over the page's socket, as the page"
+                        " does), http (the form's post), or both, comma-separated, each on its own servers in turn")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="an extra setting for the servers")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
@@ -401,12 +442,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if options.rates:
         plan = replace(plan, rates=tuple(int(rate) for rate in options.rates.split(",")))
     extra = dict(item.split("=", 1) for item in options.env)
+    transports = options.transport.split(",")
+    if not set(transports) <= set(TRANSPORTS):
+        parser.error(f"--transport: one or more of {', '.join(TRANSPORTS)}")
 
     async def every_mode() -> list[dict]:
         results = []
         for name in options.modes.split(","):
-            with Mode(name, pg_url=options.pg_url, redis_url=options.redis_url, extra_env=extra) as mode:
-                results.append(await measure_votes(mode, plan))
+            for transport in transports:
+                with Mode(name, pg_url=options.pg_url, redis_url=options.redis_url, extra_env=extra) as mode:
+                    results.append(await measure_votes(mode, plan, transport))
         return results
 
     from harness import raise_fd_limit
@@ -422,16 +467,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["mode      rate/s   sent     ok stored  shown  lost  p50 ms  p99 ms  max ms  analyses  CPU ms/vote"]
+    lines = ["mode      over  rate/s   sent     ok stored  shown  lost  p50 ms  p99 ms  max ms  tallies analyses  CPU ms/vote"]
     for run in results:
+        over = run.get("transport", "http")
         if run.get("error"):
-            lines.append(f"{run['mode']:9} ERROR {run['error']}")
+            lines.append(f"{run['mode']:9} {over:5} ERROR {run['error']}")
             continue
         for step in run["steps"]:
-            lines.append(f"{run['mode']:9} {step['rate']:>6} {step['sent']:>6} {step['ok']:>6} {step['stored']:>6} {step['shown']:>6}"
+            lines.append(f"{run['mode']:9} {over:5} {step['rate']:>6} {step['sent']:>6} {step['ok']:>6} {step['stored']:>6} {step['shown']:>6}"
                          f" {step['ok'] - step['shown']:>5} {step['p50_ms']!s:>7} {step['p99_ms']!s:>7} {step['max_ms']!s:>7}"
-                         f" {step['panels']:>9} {step['server_cpu_ms_per_vote']:>12}{'' if step['passed'] else '  NOT sustained'}")  # fmt: skip
-        lines.append(f"{run['mode']:9} sustained {run['sustained_per_s']}/s; at {run['target_per_s']}/s p99 {run['target_p99_ms']} ms;"
+                         f" {step['panels']:>8} {step.get('analyses', '')!s:>8} {step['server_cpu_ms_per_vote']:>12}"
+                         f"{'' if step['passed'] else '  NOT sustained'}")  # fmt: skip
+        lines.append(f"{run['mode']:9} {over:5} sustained {run['sustained_per_s']}/s; at {run['target_per_s']}/s p99 {run['target_p99_ms']} ms;"
                      f" {run['sent']} sent, {run['ok']} ok, {run['stored']} stored, {run['shown']} shown, {run['lost']} lost;"
                      f" server CPU per vote / per answer at {run['baseline']['rate']}/s: {run['vote_over_answer_cpu']}")  # fmt: skip
     return "\n".join(lines)

@@ -1,8 +1,18 @@
 """WebSocket transport: check who connects, join their groups, forward rendered fragments.
 
-Sockets only push to clients; every change goes over HTTP POST (CSRF, idempotency key). The
-messages a client sends are {"type": "resync", "after": <last sequence number seen>} and the quiet
-check {"type": "check", "after": ...}, a resync only if the meeting has a later event (quiet_check.py).
+Sockets push to clients, and take one change: a delegation's vote in an opinion round, which a page
+sends over its open socket as {"type": "vote", "key": <the page's key for it>, "round": <id>,
+"statement": <id>, "choice": "agree" | "disagree" | "pass"}. It is stored by the same vote batcher as
+the HTTP form's (opinion/vote_batch.py: group commit; a vote sent twice stores once), and answered
+with the delegation's panel and an ack naming the key (or a refusal naming it: nothing changed). A
+page that gets no ack posts the same vote over HTTP (static/js/app.js). Every other change goes over
+HTTP POST (CSRF, idempotency key). The other messages a client sends are {"type": "resync", "after":
+<last sequence number seen>} and the quiet check {"type": "check", "after": ...}, a resync only if the
+meeting has a later event (quiet_check.py).
+
+The socket's origin is checked at the handshake (AllowedHostsOriginValidator, routing.py) and its
+user read from the session there, so a vote frame needs no CSRF token: another site's page cannot
+open this socket with the delegate's cookie.
 """
 
 from __future__ import annotations
@@ -10,8 +20,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import SyncToAsync
 from channels import __version__ as channels_version
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -29,6 +42,7 @@ from . import access, events, fanout, live, queries, quiet_check, versions
 from .middleware import socket_database
 from .meeting_settings import services as meeting_settings_services
 from .models import Meeting, ScreenLink, Session
+from .services import ActionRefused
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +52,11 @@ CLOSE_MALFORMED = 4400
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013  # the live service is unavailable for now: the page reconnects, with back-off
 RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the user's role
+VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the page's key for a vote it sent (its ack names it)
+# Votes over sockets wait for their batch (group commit) on threads of their own, not on the one
+# thread of the sockets' other database calls: each waits for a batch the others' votes are in.
+VOTE_THREADS = 64
+_vote_threads: ThreadPoolExecutor | None = None
 RESILIENT_RECEIVE_CHANNELS = ((4, 3), (4, 3))  # first and last (major, minor) of Channels tested
 
 
@@ -177,8 +196,47 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if messages:
                 await self.send(text_data="".join(messages))
             return
-        # Changes go over HTTP; anything else asked over the socket is refused, and nothing changes.
+        if kind == "vote":
+            await self._vote(message)
+            return
+        # Other changes go over HTTP; anything else asked over the socket is refused, and nothing changes.
         await self.send(text_data=await self._refusal())
+
+    async def _vote(self, message) -> None:
+        """A delegation's vote over its socket (see the module's docstring): checked strictly, stored
+        through the vote batcher, answered with the panel and the ack."""
+        key, round_id, statement_id, choice = (message.get(name) for name in ("key", "round", "statement", "choice"))
+        well_formed = (isinstance(key, str) and VOTE_KEY.fullmatch(key) and isinstance(choice, str) and len(choice) <= 20
+                       and all(isinstance(n, int) and not isinstance(n, bool) for n in (round_id, statement_id)))
+        if not well_formed:
+            await self.close(code=CLOSE_MALFORMED)
+            return
+        if time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
+            if not await self._still_allowed():
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            self.authorized_at = time.monotonic()  # re-checked at most every RECHECK_AFTER_S, not per vote
+        await self.send(text_data=await vote_thread(self._store_vote)(key, round_id, statement_id, choice))
+
+    def _store_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str:
+        try:
+            with translation.override(self.language):
+                return self._stored_vote(key, round_id, statement_id, choice)
+        finally:
+            events.end_worker_task()
+
+    def _stored_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str:
+        from .opinion import services as opinion_services
+        from .opinion import vote_batch
+
+        if self.audience != events.DELEGATE or self.delegation_id is None:
+            return live.vote_refused(key, _("Only a delegation's delegates can do this."))
+        # Another meeting's statement, another round's, or none: refused by the batch, which reads the statements anyway.
+        result = vote_batch.store_vote(opinion_services.VoteSubmission(
+            user=self.user, statement_id=statement_id, choice=choice, meeting_id=self.meeting_id, round_id=round_id))
+        if isinstance(result, ActionRefused):
+            return live.vote_refused(key, result.message)
+        return live.vote_reply(key, result.statement.round, result)
 
     async def auth_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
@@ -281,6 +339,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     def _refusal(self) -> str:
         with translation.override(self.language):
             return render_to_string("sessions_app/partials/live_notice.html", {"message": _("That action is not available over the live connection.")})
+
+
+def vote_thread(function):
+    """`function` as a coroutine run on one of the socket votes' threads (VOTE_THREADS)."""
+    global _vote_threads
+    if _vote_threads is None:
+        _vote_threads = ThreadPoolExecutor(max_workers=VOTE_THREADS, thread_name_prefix="socket-vote")
+    return SyncToAsync(function, thread_sensitive=False, executor=_vote_threads)
 
 
 class ScreenLinkConsumer(MeetingConsumer):

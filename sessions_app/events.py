@@ -71,7 +71,9 @@ EVENT_AUDIENCES: dict[str, tuple[str, ...]] = {
     POLL_CHANGED: (CONSOLE, DELEGATE, SCREEN),
     POLL_VOTED: (CONSOLE, DELEGATE, SCREEN),  # DELEGATE: the voter's delegation, and everyone if results are shown
     OPINION_CHANGED: (CONSOLE, DELEGATE, SCREEN),  # a round or its statements changed; DELEGATE: each delegation its panel
-    OPINION_VOTED: (DELEGATE,),  # the voting delegation's panel only; the console follows with OPINION_ANALYSED
+    # DELEGATE: the voting delegation's panel only; CONSOLE: the round's votes per statement (throttled:
+    # a run's message may carry only its numbers, and the counts follow), the map with OPINION_ANALYSED
+    OPINION_VOTED: (CONSOLE, DELEGATE),
     OPINION_ANALYSED: (CONSOLE, SCREEN),  # groups, consensus and the map recomputed
     RECORD_NOTICE: (DELEGATE,),  # a draft record issued, its deadline near, or the final out (records/notices.py)
     SYNTHESIS_CHANGED: (CONSOLE,),  # the themes of a question's answers recomputed or edited by the chair
@@ -139,11 +141,12 @@ def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) ->
     """
     found = Event.objects.filter(meeting_id=meeting.pk, seq__gt=after)
     audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
-    # A console too skips the types it never gets (a delegation's vote): a console back after a stream
-    # of votes replays the analyses, not hundreds of votes that render nothing for it (nor, past
-    # REPLAY_LIMIT of them, the whole console afresh).
     found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
-    if group_name(meeting.pk, CONSOLE) not in groups:
+    if group_name(meeting.pk, CONSOLE) in groups:
+        # A console back after a stream of votes gets each round's counts once (live.catch_up), not
+        # hundreds of votes replayed (nor, past REPLAY_LIMIT of them, the whole console afresh).
+        found = found.exclude(type=OPINION_VOTED)
+    else:
         prefix = delegation_group(meeting.pk, 0)[:-1]
         mine = [int(group[len(prefix):]) for group in groups if group.startswith(prefix)]
         others = Q(payload__has_key="delegation") & ~Q(payload__delegation__in=mine)
@@ -400,6 +403,39 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop is not None and loop.is_running() else None
 
 
+class _Refresh:
+    """Messages that are not events' (a refresh of what events showed, such as a round's counts after
+    a throttled run of votes), rendered by `render(listeners)` in their place in a Broadcaster's queue."""
+
+    def __init__(self, render: Callable[[fanout.Listeners | None], list[tuple[str, dict[str, str], int]]]):
+        self.render = render
+
+
+def refresh_later(delay: float, render: Callable[[fanout.Listeners | None], list[tuple[str, dict[str, str], int]]]) -> bool:
+    """From a worker thread of the server's loop: `delay` seconds from now, queue `render` on the loop's
+    Broadcaster, which sends its (group, html by language, seq) messages after the events committed
+    before. False without a server loop: the caller then renders now."""
+    loop = _server_loop()
+    if loop is None:
+        return False
+    try:
+        loop.call_soon_threadsafe(lambda: loop.call_later(delay, Broadcaster.of(loop).add_refresh, _Refresh(render)))
+    except RuntimeError:  # the loop closed meanwhile
+        return False
+    return True
+
+
+def _refresh_in_worker(refresh: _Refresh, listeners: fanout.Listeners | None) -> list[tuple[str, dict]]:
+    try:
+        return [(group, {"type": "live.fragment", "group": group, "seq": seq, "html": html})
+                for group, html, seq in refresh.render(listeners)]
+    except Exception:
+        logger.exception("Could not render a live refresh")
+        return []
+    finally:
+        end_worker_task()
+
+
 class Broadcaster:
     """One per event loop: renders committed events off the request threads and sends them in order.
 
@@ -439,12 +475,18 @@ class Broadcaster:
         self.pending.append(rendering)
         self._start()
 
+    def add_refresh(self, refresh: _Refresh) -> None:
+        """On the loop: queue a refresh (see refresh_later)."""
+        self.pending.append(refresh)
+        self._start()
+
     def _start(self) -> None:
         if self.task is None or self.task.done():
             self.task = self.loop.create_task(self._run())
 
     async def _run(self) -> None:
         render = sync_to_async(_render_in_worker, thread_sensitive=False)
+        render_refresh = sync_to_async(_refresh_in_worker, thread_sensitive=False)
         while self.pending:
             queued, self.pending = self.pending, []
             self.sending = _count(queued)
@@ -452,6 +494,9 @@ class Broadcaster:
                 layer = get_channel_layer()
                 messages: list[tuple[str, dict]] = []
                 for run in _in_order(queued):
+                    if isinstance(run, _Refresh):
+                        messages.extend(await render_refresh(run, fanout.listeners(layer, self.loop)))
+                        continue
                     rendered = await run.messages if isinstance(run, _Rendering) else None
                     if rendered is None:
                         batch = run.batch if isinstance(run, _Rendering) else run
@@ -495,15 +540,16 @@ async def send_pending(timeout: float) -> tuple[int, bool]:
     return waiting, True
 
 
-def _count(queued: list[Event | _Rendering]) -> int:
-    return sum(len(item.batch) if isinstance(item, _Rendering) else 1 for item in queued)
+def _count(queued: list) -> int:
+    """Events among queued items (a refresh is none)."""
+    return sum(len(item.batch) if isinstance(item, _Rendering) else 0 if isinstance(item, _Refresh) else 1 for item in queued)
 
 
-def _in_order(queued: list[Event | _Rendering]) -> list[list[Event] | _Rendering]:
-    """The queue as runs to render together (consecutive events) and renderings, in order."""
-    runs: list[list[Event] | _Rendering] = []
+def _in_order(queued: list) -> list:
+    """The queue as runs to render together (consecutive events), renderings and refreshes, in order."""
+    runs: list = []
     for item in queued:
-        if isinstance(item, _Rendering):
+        if isinstance(item, (_Rendering, _Refresh)):
             runs.append(item)
         elif runs and isinstance(runs[-1], list):
             runs[-1].append(item)
@@ -512,5 +558,7 @@ def _in_order(queued: list[Event | _Rendering]) -> list[list[Event] | _Rendering
     return runs
 
 
-def _seq(item: Event | _Rendering, index: int) -> int:
+def _seq(item, index: int) -> int:
+    if isinstance(item, _Refresh):
+        return 0
     return item.batch[index].seq if isinstance(item, _Rendering) else item.seq

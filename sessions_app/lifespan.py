@@ -14,6 +14,7 @@ import logging
 import time
 
 from . import events, fanout
+from .opinion import analysis
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +22,14 @@ SHUTDOWN_SEND_S = 10.0  # at most this long for the pending live messages (syste
 
 
 async def application(scope, receive, send) -> None:
-    """The lifespan protocol: nothing to do at start; at a graceful stop, send what is pending."""
+    """The lifespan protocol: at start, load the opinion analysis' libraries (before the server takes
+    connections); at a graceful stop, send what is pending."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             # A Redis outage also fails the layer's own background tasks: one warning, not a traceback each.
             asyncio.get_running_loop().set_exception_handler(fanout.quiet_layer_tasks)
+            await asyncio.to_thread(analysis.load_libraries)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             started = time.monotonic()

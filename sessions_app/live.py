@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from . import events, floor, polls, queries
 from .zones import zone_of
@@ -92,6 +93,12 @@ def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str
     meeting = Meeting.objects.get(pk=run[0].meeting_id)
     together = RUN_RENDERERS.get(run[0].type)
     fragments = together(run, meeting) if together else RENDERERS[run[0].type](run[0], meeting)
+    return _in_languages(fragments, meeting, listeners, seq=run[-1].seq, covers=[event.seq for event in run])
+
+
+def _in_languages(fragments: LazyFragments, meeting: Meeting, listeners: Listeners | None, *, seq: int,
+                  covers: list[int] | None = None) -> list[tuple[str, dict[str, str], int]]:
+    """(group, {language: html}, seq): each fragment in the languages its group's sockets use."""
     languages = None if listeners is None or not fragments else listeners({group for group, _html in fragments})
     by_group: dict[str, dict[str, str]] = {}
     for language, _name in settings.LANGUAGES:
@@ -99,9 +106,9 @@ def _render_run(run: list[Event], listeners: Listeners | None) -> list[tuple[str
         if groups is not None and not groups:
             continue
         with translation.override(language), timezone.override(zone_of(meeting)):
-            for group, html in _evaluated(fragments, seq=run[-1].seq, groups=groups, covers=[event.seq for event in run]):
+            for group, html in _evaluated(fragments, seq=seq, groups=groups, covers=covers):
                 by_group.setdefault(group, {})[language] = html
-    return [(group, html, run[-1].seq) for group, html in by_group.items()]
+    return [(group, html, seq) for group, html in by_group.items()]
 
 
 def _runs(batch: list[Event]) -> list[list[Event]]:
@@ -169,9 +176,19 @@ def _evaluated(fragments: LazyFragments, *, seq: int, groups: set[str] | None = 
         if groups is not None and group not in groups:
             continue
         html = html() if callable(html) else html
-        if html:
+        if html or html is NUMBERS_ONLY:
             rendered.append((group, seq_marker(seq, covers=covers) + html))
     return rendered
+
+
+# A fragment that is only the message's event numbers: a console counts every event it is sent (to
+# notice one missing), also a vote whose counts follow in a later message (TallyThrottle). Its own
+# object: every other empty fragment means "nothing for this group".
+class _NumbersOnly(str):
+    pass
+
+
+NUMBERS_ONLY = _NumbersOnly("")
 
 
 def _later(template: str, **context) -> Callable[[], str]:
@@ -373,8 +390,9 @@ _vote_panels_lock = threading.Lock()
 def _votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
     """Votes cast one after another (or one): to each voting delegation (all its sockets: a colleague's
     phone too) the panel of each round it voted in, once, as it is now; its next statements read once
-    for all the run's delegations. The console sees votes only through the analysis that follows.
-    Each vote's reply is this same render (take_vote_panel)."""
+    for all the run's delegations. To the consoles, the votes per statement of each round voted in
+    (throttled: TallyThrottle); the map follows with the analysis. Each vote's reply is this same
+    render of the panel (take_vote_panel)."""
     from .models import OpinionRound
     from .opinion import queries as opinion_queries
 
@@ -396,27 +414,117 @@ def _votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
         return "".join(_vote_panel(numbers[(round_id, delegation_id)], rounds[round_id], meeting, next_in(round_id)[delegation_id])
                        for round_id in by_delegation[delegation_id])
 
-    return [(events.delegation_group(meeting.pk, pk), lambda pk=pk: panels(pk)) for pk in by_delegation]
+    # The consoles' counts: decided once per run (not per language), read once, rendered per language.
+    voted_rounds = sorted({round_id for round_id, _delegation in numbers if round_id in rounds})
+    counted_now = functools.cache(lambda: [pk for pk in voted_rounds if tally_throttle.now(meeting.pk, pk)])
+    views = functools.cache(lambda: [opinion_queries.tally_view(rounds[pk], meeting_id=meeting.pk) for pk in counted_now()])
+
+    def console() -> str:
+        return "".join(_render("opinion_tally", **view, oob="true") for view in views()) or NUMBERS_ONLY
+
+    return [(events.group_name(meeting.pk, events.CONSOLE), console),
+            *((events.delegation_group(meeting.pk, pk), lambda pk=pk: panels(pk)) for pk in by_delegation)]
+
+
+TALLY_INTERVAL_S = 0.1  # a round's counts go to the consoles at most ten times a second per process
+
+
+class TallyThrottle:
+    """When a round's votes per statement go to the consoles: with a run of votes at most every
+    `interval` seconds per round (a vote stream in batches of a few votes would otherwise send, and
+    render, them for every batch); a run in between carries only its event numbers, and one refresh
+    (events.refresh_later) sends the counts once the interval has passed, so the last votes of a burst
+    are shown at most `interval` later. The map has its own, slower throttle (opinion/services.py)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.last: dict[int, float] = {}  # round -> when its counts were last rendered here
+        self.owed: set[int] = set()  # rounds with a refresh scheduled
+
+    def now(self, meeting_id: int, round_id: int) -> bool:
+        """True: render the round's counts with this run. False: they follow in a refresh."""
+        with self.lock:
+            now = time.monotonic()
+            wait = self.last.get(round_id, -self.interval) + self.interval - now
+            if wait <= 0:
+                self.last[round_id] = now
+                return True
+            if round_id in self.owed:
+                return False
+            self.owed.add(round_id)
+        if events.refresh_later(wait, lambda listeners: self._refresh(meeting_id, round_id, listeners)):
+            return False
+        with self.lock:  # no server loop (a management command, the test client): counted now
+            self.owed.discard(round_id)
+            self.last[round_id] = time.monotonic()
+        return True
+
+    def _refresh(self, meeting_id: int, round_id: int, listeners: Listeners | None) -> list[tuple[str, dict[str, str], int]]:
+        with self.lock:
+            self.owed.discard(round_id)
+            self.last[round_id] = time.monotonic()
+        return tally_messages(meeting_id, round_id, listeners)
+
+
+tally_throttle = TallyThrottle(TALLY_INTERVAL_S)
+
+
+def tally_messages(meeting_id: int, round_id: int, listeners: Listeners | None = None) -> list[tuple[str, dict[str, str], int]]:
+    """The consoles' counts of a round as a live message of their own, marked with the event number
+    they are as of (and carrying no event: the runs of votes they count carried theirs)."""
+    from .models import OpinionRound
+    from .opinion import queries as opinion_queries
+
+    meeting = Meeting.objects.get(pk=meeting_id)
+    round = OpinionRound.objects.filter(pk=round_id, session__meeting_id=meeting_id).first()
+    if round is None:
+        return []
+    view = opinion_queries.tally_view(round, meeting_id=meeting_id)
+    fragments = [(events.group_name(meeting_id, events.CONSOLE), lambda: _render("opinion_tally", **view, oob="true"))]
+    return _in_languages(fragments, meeting, listeners, seq=view["as_of"])
 
 
 def _vote_panel(seqs: list[int], round, meeting: Meeting, next) -> str:
-    html = _render("opinion_vote", meeting=meeting, round=round, next=next, oob="true")
-    reply, language = html.replace(OOB, "", 1), translation.get_language()
+    html, language = _render("opinion_vote", meeting=meeting, round=round, next=next, oob="true"), translation.get_language()
     with _vote_panels_lock:
         for seq in seqs:
-            _vote_panels[(meeting.pk, seq, language)] = reply
+            _vote_panels[(meeting.pk, seq, language)] = html
         while len(_vote_panels) > VOTE_PANELS_KEPT:
             _vote_panels.popitem(last=False)
     return html
 
 
-def take_vote_panel(meeting_id: int, seq: int, language: str) -> str | None:
+def take_vote_panel(meeting_id: int, seq: int, language: str, *, oob: bool = False) -> str | None:
     """The voting delegation's panel as the live update of vote event `seq` rendered it in `language`
-    (the same HTML without the out-of-band swap), once: so that the vote's reply does not render it a
-    second time. None when it was not rendered here in that language (no socket of the delegation in
-    it, or another thread renders it); the caller then renders its own."""
+    (without the out-of-band swap, unless `oob`: a socket's reply), once: so that the vote's reply does
+    not render it a second time. None when it was not rendered here in that language (no socket of
+    the delegation in it, or another thread renders it); the caller then renders its own."""
     with _vote_panels_lock:
-        return _vote_panels.pop((meeting_id, seq, language), None)
+        html = _vote_panels.pop((meeting_id, seq, language), None)
+    return html if html is None or oob else html.replace(OOB, "", 1)
+
+
+def vote_ack(key: str, *, refused: bool = False) -> str:
+    """What tells the page that sent a vote over its socket that the vote with this key is done with:
+    stored (or already stored), or refused (then nothing changed, and the page does not send it again)."""
+    return f'<span class="vote-ack" data-vote-ack="{escape(key)}"{" data-vote-refused" if refused else ""} hidden></span>'
+
+
+def vote_reply(key: str, round, vote) -> str:
+    """A socket's answer to its vote, stored: the delegation's panel (its next statement), then the ack."""
+    from .opinion import queries as opinion_queries
+
+    meeting = round.session.meeting
+    html = vote.event_seq and take_vote_panel(meeting.pk, vote.event_seq, translation.get_language(), oob=True)
+    if not html:  # nothing changed (the same vote again), or the live update was rendered elsewhere
+        html = _render("opinion_vote", meeting=meeting, round=round, next=opinion_queries.next_statement(round, vote.delegation), oob="true")
+    return html + vote_ack(key)
+
+
+def vote_refused(key: str, message: str) -> str:
+    """A socket's answer to a vote that was refused: the reason where the page shows notices, and the ack."""
+    return _render("live_notice", message=message) + vote_ack(key, refused=True)
 
 
 def opinion_screen_html(meeting: Meeting) -> str:
@@ -516,6 +624,16 @@ def screen_html(meeting: Meeting) -> str:
 # --- Catch-up for a reconnecting client -----------------------------------------------------------
 
 
+def _tallies_since(meeting: Meeting, after: int) -> list[str]:
+    """The counts of each round voted in after `after`, once (missed_events leaves the votes out for consoles)."""
+    from .models import OpinionRound
+    from .opinion import queries as opinion_queries
+
+    voted = Event.objects.filter(meeting=meeting, seq__gt=after, type=events.OPINION_VOTED).values_list("payload__round", flat=True)
+    rounds = OpinionRound.objects.filter(pk__in=set(voted), session__meeting=meeting).order_by("pk")
+    return [_render("opinion_tally", **opinion_queries.tally_view(round, meeting_id=meeting.pk), oob="true") for round in rounds]
+
+
 def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> tuple[int, list[str]]:
     """Messages that bring a client that saw everything up to `after` level with the database.
 
@@ -542,5 +660,7 @@ def catch_up(*, meeting_id: int, after: int, groups: set[str], full_render) -> t
         seen.add(key)
         for _group, html in render_event(event, meeting=meeting, groups=groups):
             messages.append(html)
+    if events.group_name(meeting_id, events.CONSOLE) in groups:
+        messages += _tallies_since(meeting, after)
     messages.append(seq_marker(current, through=True))
     return current, messages

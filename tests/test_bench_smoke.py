@@ -85,3 +85,19 @@ def test_a_vote_step_is_sustained_only_with_nothing_lost_and_its_p99_within_250_
     assert not plan.sustains(kept_up | {"p99_ms": 260.0})
     assert not plan.sustains(kept_up | {"shown": 749})  # one vote confirmed, never counted on a console
     assert not plan.sustains(kept_up | {"not_sent": 3})  # the client could not even send them in time
+
+
+def test_a_vote_sent_over_the_socket_is_confirmed_by_its_ack_and_not_by_a_refusal():
+    import asyncio
+
+    from bench_votes import ConsoleView
+
+    async def acks():
+        view = ConsoleView(1, 'id="opinion-tally-1"', 'id="opinion-analysis-1"')
+        loop = asyncio.get_running_loop()
+        stored, refused, other = (view.acks.setdefault(key, loop.create_future()) for key in ("run-1", "run-2", "run-3"))
+        view.on_delegate(0, '<section id="opinion-vote-1"></section><span class="vote-ack" data-vote-ack="run-1" hidden></span>', 0.0)
+        view.on_delegate(0, '<p id="live-notice">No</p><span class="vote-ack" data-vote-ack="run-2" data-vote-refused hidden></span>', 0.0)
+        return stored.result(), refused.result(), other.done()
+
+    assert asyncio.run(acks()) == (True, False, False)

@@ -194,3 +194,29 @@ def test_a_proposal_pushes_no_panel_to_delegations_so_the_proposer_keeps_the_tha
     delegation_prefix = f"meeting.{room['meeting'].pk}.delegation."
     assert any(group.startswith(delegation_prefix) for group, _html, _seq in live.render_batch([added]))
     assert not any(group.startswith(delegation_prefix) for group, _html, _seq in live.render_batch([proposed]))
+
+
+def test_the_live_panels_review_rows_show_each_votes_current_state_in_the_readers_language(room):
+    """The live panel's review rows are rendered once per row state (templatetags.opinion): a changed
+    vote, a paused round and another language each show what they are, never a row kept from before."""
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round", order="chair")
+    first = services.add_statement(user=room["chair"], round=round, text="First <b>statement</b>")
+    services.add_statement(user=room["chair"], round=round, text="Second statement")
+    delegate, delegation = room["delegates"][0], room["delegates"][0].participant.delegation
+
+    def live_panel(language="en"):
+        round.refresh_from_db()
+        with translation.override(language):
+            return render_to_string("sessions_app/partials/opinion_vote.html", {
+                "meeting": room["meeting"], "round": round, "next": queries.next_statement(round, delegation), "oob": "true"})
+
+    services.cast_statement_vote(user=delegate, statement=first, choice="agree")
+    assert 'value="agree" class="button button-small" aria-pressed="true"' in live_panel()
+    assert "First &lt;b&gt;statement&lt;/b&gt;" in live_panel() and "csrfmiddlewaretoken" not in live_panel()
+    services.cast_statement_vote(user=delegate, statement=first, choice="disagree")
+    changed = live_panel()
+    assert 'value="disagree" class="button button-small" aria-pressed="true"' in changed
+    assert 'value="agree" class="button button-small" aria-pressed="true"' not in changed
+    assert "Votre vote" in live_panel("fr") and "Your vote" in live_panel("en")
+    services.set_round_status(user=room["chair"], round=round, status="paused")
+    assert "aria-pressed" not in live_panel()

@@ -25,6 +25,16 @@ FEW_VOTERS = "few_voters"
 NO_GROUPS = "no_groups"
 
 
+def load_libraries() -> None:
+    """Import scikit-learn's parts the analysis uses (about 1 s of CPU, holding the interpreter lock):
+    at the server's start, not in the first analysis of a meeting, where every socket and request of
+    the process would wait for it."""
+    from sklearn.cluster import KMeans  # noqa: F401
+    from sklearn.decomposition import PCA  # noqa: F401
+    from sklearn.metrics import silhouette_score  # noqa: F401
+    from threadpoolctl import threadpool_limits  # noqa: F401
+
+
 @dataclass(frozen=True)
 class Matrix:
     """Votes of delegations (rows) on statements (columns); NaN where a delegation has not voted."""

@@ -67,20 +67,37 @@ def tallies_of(round: OpinionRound) -> dict[int, dict[str, int]]:
     return tallies
 
 
+def tally_bars(statements, tallies: dict[int, dict[str, int]]) -> list[dict]:
+    """The "Votes per statement" rows of the approved statements among `statements`, in their order."""
+    bars = []
+    for statement in statements:
+        if statement.status != Statement.Status.APPROVED:
+            continue
+        tally = tallies.get(statement.pk, {"agree": 0, "disagree": 0, "pass": 0})
+        total = sum(tally.values())
+        bars.append({"statement": statement, **tally, "total": total,
+                     **{f"{k}_pct": int(100 * v / total + 0.5) if total else 0 for k, v in tally.items()}})
+    return bars
+
+
+def tally_view(round: OpinionRound, *, meeting_id: int) -> dict:
+    """What the console's live tally of a round shows: its votes per statement now (three queries), and
+    how many delegations voted; `as_of`, the meeting's event number read before the votes."""
+    as_of = Meeting.objects.values_list("last_seq", flat=True).get(pk=meeting_id)
+    tallies = tallies_of(round)
+    bars = tally_bars(round.statements.all(), tallies)
+    return {"round": round, "bars": bars, "votes": sum(bar["total"] for bar in bars), "as_of": as_of}
+
+
 def round_view(round: OpinionRound, meeting: Meeting) -> dict:
     """The stored analysis joined with statement texts and (unless Chatham House) delegation names."""
     data = round.analysis or {}
     statements = {s.pk: s for s in round.statements.all()}
     named = not meeting.is_chatham_house
     delegations = {d.pk: d for d in Delegation.objects.filter(pk__in=[p["delegation"] for p in data.get("points", [])])} if named else {}
-    bars = []
-    for statement in statements.values():
-        if statement.status != Statement.Status.APPROVED:
-            continue
-        tally = data.get("statements", {}).get(str(statement.pk), {"agree": 0, "disagree": 0, "pass": 0})
-        total = sum(tally.values())
-        bars.append({"statement": statement, **tally, "total": total,
-                     **{f"{k}_pct": int(100 * v / total + 0.5) if total else 0 for k, v in tally.items()}})
+    # The votes per statement as stored now, not as the analysis counted them: a panel of an analysis
+    # slower than the votes must not put back older counts than the live tally's (tally_view).
+    bars = tally_bars(statements.values(), tallies_of(round))
 
     def text_of(rows):
         # "percent": the share of the group (or of the room) that agrees, or disagrees, as counted; an analysis
@@ -92,7 +109,7 @@ def round_view(round: OpinionRound, meeting: Meeting) -> dict:
     groups = [{"label": g["label"], "size": len(g["members"]), "colour": COLOURS[i % len(COLOURS)],
                "members": [delegations[m] for m in g["members"] if m in delegations] if named else [],
                "representative": text_of(g["representative"])} for i, g in enumerate(data.get("groups", []))]
-    return {"round": round, "analysis": data, "bars": bars, "groups": groups, "named": named,
+    return {"round": round, "analysis": data, "bars": bars, "votes": sum(bar["total"] for bar in bars), "groups": groups, "named": named,
             "consensus": text_of(data.get("consensus", [])), "group_consensus": text_of(data.get("group_consensus", [])),
             "divisive": text_of(data.get("divisive", [])), "points": map_points(data.get("points", []), delegations, named),
             "map_size": MAP_SIZE, "pending": statements and [s for s in statements.values() if s.status == Statement.Status.PENDING]}

@@ -179,12 +179,15 @@ CHOICES = {"agree": StatementVote.Choice.AGREE, "disagree": StatementVote.Choice
 @dataclass(frozen=True)
 class VoteSubmission:
     """One vote as a delegate sent it: who, on which statement, which choice; `delegation`, when the
-    caller names the delegation it votes for (refused unless it is the user's own)."""
+    caller names the delegation it votes for (refused unless it is the user's own); `meeting_id` and
+    `round_id`, when the caller names where the statement is (a socket's vote: refused elsewhere)."""
 
     user: User
     statement_id: int
     choice: str
     delegation: Delegation | None = None
+    meeting_id: int | None = None
+    round_id: int | None = None
 
 
 def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
@@ -221,10 +224,13 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
     for item in submissions:
         try:
             statement = statements.get(item.statement_id)
-            if statement is None:
+            if statement is None or item.round_id not in (None, statement.round_id) or item.meeting_id not in (
+                    None, statement.round.session.meeting_id):
                 raise ActionRefused(_("This statement is not open to votes."))
             own = _vote_delegation(item, statement, members)
             vote = current.get((statement.pk, own.pk))
+            if vote is not None:
+                vote.statement = statement  # read and locked above: the caller's reply needs no query for it
             if vote is not None and vote.choice == CHOICES[item.choice]:
                 vote.event_seq = None
                 results.append(vote)  # a retry: nothing changes
@@ -339,15 +345,22 @@ _pending: dict[int, threading.Timer | None] = {}  # rounds whose analysis is sch
 _running: set[int] = set()
 _again: set[int] = set()  # rounds voted on while their analysis ran: analysed once more after it
 _last_start: dict[int, float] = {}
+_last_cost: dict[int, float] = {}  # CPU seconds of the round's last analysis in this process
 _pending_lock = threading.Lock()
+# An analysis of a large round costs ~0.1 s of CPU (193 delegations, 20 statements): analyses of a
+# round start at most every OPINION_ANALYSIS_DELAY seconds, and never oftener than its cost over this
+# share, so that under a stream of votes they take at most a quarter of a core. The consoles' counts
+# do not wait for them (live.TallyThrottle).
+ANALYSIS_SHARE = 0.25
 
 
 def schedule_analysis(round_id: int) -> None:
     """Analyse the round soon, in a thread of its own: throttled, not debounced. The first vote of a
     burst is analysed at once; while votes keep coming, an analysis starts at most every
-    OPINION_ANALYSIS_DELAY seconds and never two of one round at a time in a process, so a vote waits at
-    most the delay plus the analysis in progress before it is counted (a debounce would make every vote
-    of a steady stream wait the whole delay, and more)."""
+    OPINION_ANALYSIS_DELAY seconds (or its last CPU cost over ANALYSIS_SHARE, if longer) and never two
+    of one round at a time in a process, so a vote waits at most that spacing plus the analysis in
+    progress before the map counts it (a debounce would make every vote of a steady stream wait the
+    whole delay, and more)."""
     delay = settings.FACILITATION["OPINION_ANALYSIS_DELAY"]
     if delay < 0:  # analysis switched off (tests call analyse_round themselves)
         return
@@ -358,7 +371,8 @@ def schedule_analysis(round_id: int) -> None:
         if round_id in _running:
             _again.add(round_id)
             return
-        wait = max(0.0, _last_start.get(round_id, -delay) + delay - time.monotonic())
+        spacing = max(delay, _last_cost.get(round_id, 0.0) / ANALYSIS_SHARE)
+        wait = max(0.0, _last_start.get(round_id, -spacing) + spacing - time.monotonic())
         if loop is not None:
             # Under the server: run later in a worker thread of its loop (asgiref records the loop
             # there), so the analysis' event goes through the loop's Broadcaster in sequence order.
@@ -376,6 +390,7 @@ def _run_analysis(round_id: int) -> None:
         _pending.pop(round_id, None)
         _running.add(round_id)
         _last_start[round_id] = time.monotonic()
+    cpu = time.thread_time()
     try:
         analyse_round(round_id)
     except Exception:  # a failed analysis leaves the last one shown; the next vote tries again
@@ -383,6 +398,7 @@ def _run_analysis(round_id: int) -> None:
     finally:
         close_old_connections()
         with _pending_lock:
+            _last_cost[round_id] = time.thread_time() - cpu
             _running.discard(round_id)
             again = round_id in _again
             _again.discard(round_id)

@@ -1,6 +1,11 @@
 """Opinion rounds' panels, included by one line in the shared console, delegate and screen pages."""
 
+import threading
+
 from django import template
+from django.template.loader import get_template
+from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from .. import access
 from ..models import Meeting, OpinionRound, Statement
@@ -45,3 +50,35 @@ def delegate_round(round: OpinionRound, delegation) -> dict:
 def opinion_screen(meeting):
     round = queries.screen_round(meeting)
     return {"meeting": meeting, **(queries.round_view(round, meeting) if round else {"round": None})}
+
+
+# Rows of delegations' review lists as rendered without a CSRF token (the live updates' and socket
+# replies' panels: their forms take the token from the page's hx-headers), by what a row shows. A
+# vote's panel repeats every row its delegation voted on: rendered once per row state, not per vote
+# (docs/performance.md). Statement texts do not change once approved; a paused round shows no buttons.
+REVIEW_ROWS_KEPT = 4096
+_review_rows: dict[tuple, str] = {}
+_review_rows_lock = threading.Lock()
+
+
+@register.simple_tag(takes_context=True)
+def opinion_review_rows(context, rows, round, meeting):
+    """The rows of a delegation's review list (partials/opinion_review_row.html)."""
+    row_template = get_template("sessions_app/partials/opinion_review_row.html")
+    csrf_token = context.get("csrf_token")
+    base = {"round": round, "meeting": meeting, "csrf_token": csrf_token}
+    if csrf_token:  # a page or a request's own render: its token in every form
+        return mark_safe("".join(row_template.render({**base, "row": row}).strip() for row in rows))
+    language, html = translation.get_language(), []
+    for row in rows:
+        statement = row["statement"]
+        key = (round.pk, round.status, statement.pk, statement.text, row["choice"], meeting.slug, meeting.language, language)
+        found = _review_rows.get(key)
+        if found is None:
+            found = row_template.render({**base, "row": row}).strip()
+            with _review_rows_lock:
+                if len(_review_rows) >= REVIEW_ROWS_KEPT:
+                    _review_rows.clear()
+                _review_rows[key] = found
+        html.append(found)
+    return mark_safe("".join(html))

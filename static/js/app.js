@@ -25,7 +25,58 @@
     resync(true);
     showConnection("online");
   });
-  document.addEventListener("htmx:wsClose", function () { live.socket = null; showConnection("offline"); });
+  document.addEventListener("htmx:wsClose", function () {
+    live.socket = null;
+    showConnection("offline");
+    Object.keys(votes).forEach(postVote);  // a vote not acked before the socket closed goes over HTTP
+  });
+
+  // A vote of an opinion round goes over the page's open socket (no request path to pay for): the
+  // server stores it as the form's post would and answers with the panel and an ack naming the vote's
+  // key. A vote without its ack within a few seconds, or when the socket closes first, is posted over
+  // HTTP with the same key (the same vote sent twice is stored once). Without a socket, or without
+  // this file, the form posts as always.
+  var VOTE_ACK_MS = 3000, VOTE_URL = /\/opinion\/statements\/(\d+)\/vote\/$/, votes = {};
+  function voteKey() {
+    var bytes = new Uint8Array(12);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return "v-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var match = VOTE_URL.exec(evt.detail.path || ""), elt = evt.detail.elt;
+    var panel = match && elt && elt.closest ? elt.closest(".opinion-vote") : null;
+    var choice = evt.detail.parameters.choice;
+    // A fallback post carries its key: it goes over HTTP.
+    if (!panel || !live.socket || evt.detail.parameters.key || typeof choice !== "string") return;
+    evt.preventDefault();
+    var vote = { type: "vote", key: voteKey(), round: parseInt(panel.id.replace("opinion-vote-", ""), 10), statement: parseInt(match[1], 10), choice: choice };
+    votes[vote.key] = { vote: vote, path: evt.detail.path, timer: setTimeout(function () { postVote(vote.key); }, VOTE_ACK_MS) };
+    panel.setAttribute("aria-busy", "true");
+    try { live.socket.send(JSON.stringify(vote)); } catch (error) { postVote(vote.key); }
+  });
+  function postVote(key) {
+    var pending = votes[key];
+    if (!pending) return;
+    delete votes[key];
+    clearTimeout(pending.timer);
+    var target = "#opinion-vote-" + pending.vote.round;
+    if (!document.querySelector(target) || !window.htmx) return;
+    htmx.ajax("POST", pending.path, { source: target, target: target, swap: "outerHTML", values: { choice: pending.vote.choice, key: key } });
+  }
+  var VOTE_ACK = /data-vote-ack="([A-Za-z0-9_-]+)"/g;
+  document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var message = evt.detail.message || "", found;
+    if (message.indexOf("data-vote-ack") === -1) return;
+    VOTE_ACK.lastIndex = 0;
+    while ((found = VOTE_ACK.exec(message))) {
+      var pending = votes[found[1]];
+      if (!pending) continue;
+      delete votes[found[1]];
+      clearTimeout(pending.timer);
+      var panel = document.getElementById("opinion-vote-" + pending.vote.round);
+      if (panel) panel.removeAttribute("aria-busy");
+    }
+  });
 
   // A gap is always noticed (the channel layer delivers at most once; Redis or a process may drop a
   // message). `complete` is the last event number up to which this page has everything; only a

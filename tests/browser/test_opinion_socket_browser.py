@@ -1,0 +1,88 @@
+"""A delegate's vote over the page's socket, in a real browser: no HTTP post, the next statement
+shown, and the chair's console counting it without a reload; and when the socket closes before the
+ack, the page posts the same vote over HTTP and it is counted once.
+
+The demo round is in session 2; Portugal and New Zealand are not among the 30 delegations that voted
+in the demo, and vote nowhere else in the browser tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .helpers import LIVE_PROBE, LIVE_TIMEOUT, open_live_page
+
+pytestmark = pytest.mark.browser
+VOTES = re.compile(r"\((\d+) votes?\)")
+
+
+def votes_on(console) -> int:
+    caption = console.locator(".opinion-tally caption").first.inner_text()
+    return int(VOTES.search(caption).group(1))
+
+
+def vote_posts(page) -> list[str]:
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" and "/vote/" in request.url else None)
+    return posts
+
+
+def test_a_vote_goes_over_the_socket_and_the_console_counts_it_live(new_context, meeting_slug):
+    session = f"/meetings/{meeting_slug}/sessions/2/"
+    console = open_live_page(new_context("chair"), f"{session}console/")
+    before = votes_on(console)
+    phone = open_live_page(new_context("delegate-pt", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True), session)
+    posts = vote_posts(phone)
+    panel = phone.locator(".opinion-vote").first
+    expect(panel).to_contain_text("Statement 1 of 10")
+    panel.get_by_role("button", name="Agree", exact=True).focus()
+    phone.keyboard.press("Enter")
+    expect(panel).to_contain_text("Statement 2 of 10")
+    expect(console.locator(".opinion-tally caption").first).to_contain_text(f"({before + 1} votes)", timeout=LIVE_TIMEOUT)
+    assert posts == []  # over the socket, not HTTP
+    expect(panel).not_to_have_attribute("aria-busy", "true")
+    assert console.evaluate("window.__notReloaded") is True
+    assert phone.evaluate("window.__notReloaded") is True
+
+
+def test_a_vote_whose_socket_closes_before_the_ack_is_posted_over_http_and_counted_once(new_context, meeting_slug):
+    session = f"/meetings/{meeting_slug}/sessions/2/"
+    console = open_live_page(new_context("chair"), f"{session}console/")
+    before = votes_on(console)
+    phone = new_context("delegate-nz").new_page()
+    posts = vote_posts(phone)
+    reached: list[str] = []
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def to_server(message):
+            if '"type": "vote"' in message or '"type":"vote"' in message:
+                reached.append(message)
+            server.send(message)
+
+        def to_page(message):
+            if "data-vote-ack" in message:  # the vote was stored; its ack is lost with the socket
+                ws.close()
+                return
+            ws.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    phone.route_web_socket(re.compile(r"/ws/meetings/"), route)
+    phone.add_init_script(LIVE_PROBE)
+    phone.goto(session)
+    expect(phone.locator("html")).to_have_attribute("data-ws-opens", re.compile(r"^[1-9]"), timeout=LIVE_TIMEOUT)
+    panel = phone.locator(".opinion-vote").first
+    expect(panel).to_contain_text("Statement 1 of 10")
+    panel.get_by_role("button", name="Disagree", exact=True).click()
+    expect(panel).to_contain_text("Statement 2 of 10", timeout=LIVE_TIMEOUT)
+    assert len(reached) == 1 and len(posts) == 1  # sent over the socket, then once over HTTP
+    expect(console.locator(".opinion-tally caption").first).to_contain_text(f"({before + 1} votes)", timeout=LIVE_TIMEOUT)
+    console.wait_for_timeout(1000)  # nothing more arrives: stored once
+    assert votes_on(console) == before + 1
+    assert console.evaluate("window.__notReloaded") is True
