@@ -50,18 +50,32 @@
     if (!panel || !live.socket || evt.detail.parameters.key || typeof choice !== "string") return;
     evt.preventDefault();
     var vote = { type: "vote", key: voteKey(), round: parseInt(panel.id.replace("opinion-vote-", ""), 10), statement: parseInt(match[1], 10), choice: choice };
+    // A newer vote on the same statement replaces one still waiting for its ack: the socket stores
+    // them in the order sent, and the older one's fallback post would put its choice back after.
+    Object.keys(votes).forEach(function (key) {
+      if (votes[key].vote.statement === vote.statement) { clearTimeout(votes[key].timer); delete votes[key]; }
+    });
     votes[vote.key] = { vote: vote, path: evt.detail.path, timer: setTimeout(function () { postVote(vote.key); }, VOTE_ACK_MS) };
     panel.setAttribute("aria-busy", "true");
+    if (posting[vote.statement]) { postVote(vote.key); return; }  // after the fallback post in flight, not beside it
     try { live.socket.send(JSON.stringify(vote)); } catch (error) { postVote(vote.key); }
   });
+  // A statement's fallback posts go one after the other (a later choice must land last).
+  var posting = {};
   function postVote(key) {
     var pending = votes[key];
     if (!pending) return;
     delete votes[key];
     clearTimeout(pending.timer);
-    var target = "#opinion-vote-" + pending.vote.round;
+    var target = "#opinion-vote-" + pending.vote.round, statement = pending.vote.statement;
     if (!document.querySelector(target) || !window.htmx) return;
-    htmx.ajax("POST", pending.path, { source: target, target: target, swap: "outerHTML", values: { choice: pending.vote.choice, key: key } });
+    var previous = posting[statement] || Promise.resolve();
+    var post = previous.then(function () {
+      return htmx.ajax("POST", pending.path, { source: target, target: target, swap: "outerHTML", values: { choice: pending.vote.choice, key: key } });
+    }).catch(function () {}).then(function () {
+      if (posting[statement] === post) delete posting[statement];
+    });
+    posting[statement] = post;
   }
   var VOTE_ACK = /data-vote-ack="([A-Za-z0-9_-]+)"/g;
   document.addEventListener("htmx:wsBeforeMessage", function (evt) {

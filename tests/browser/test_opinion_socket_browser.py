@@ -86,3 +86,48 @@ def test_a_vote_whose_socket_closes_before_the_ack_is_posted_over_http_and_count
     console.wait_for_timeout(1000)  # nothing more arrives: stored once
     assert votes_on(console) == before + 1
     assert console.evaluate("window.__notReloaded") is True
+
+
+def test_a_changed_vote_replaces_the_one_still_waiting_for_its_ack(new_context, meeting_slug):
+    """The first vote's reply and ack are lost (the socket stays open); the delegate changes that vote
+    in the review list: the later choice is what stays, and the first is never posted over HTTP after it."""
+    session = f"/meetings/{meeting_slug}/sessions/2/"
+    phone = new_context("delegate-sk").new_page()  # Slovakia: not among the demo's 30 voting delegations
+    posts = vote_posts(phone)
+    lost: list[str] = []
+
+    def route(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: server.send(message))
+
+        def to_page(message):
+            if "data-vote-ack" in message and not lost:  # the first vote's reply never arrives
+                lost.append(message)
+                return
+            ws.send(message)
+
+        server.on_message(to_page)
+
+    phone.route_web_socket(re.compile(r"/ws/meetings/"), route)
+    phone.add_init_script(LIVE_PROBE)
+    phone.goto(session)
+    expect(phone.locator("html")).to_have_attribute("data-ws-opens", re.compile(r"^[1-9]"), timeout=LIVE_TIMEOUT)
+    panel = phone.locator(".opinion-vote").first
+    expect(panel).to_contain_text("Statement 1 of 10")
+    panel.get_by_role("button", name="Agree", exact=True).click()
+    for _ in range(50):  # until the first vote's reply has reached the route (and was dropped)
+        if lost:
+            break
+        phone.wait_for_timeout(100)
+    assert lost, "the first vote was not answered"
+    # The live update of the delegation's pages moved it on; the delegate changes that vote in the review list.
+    phone.get_by_text("Review and change your delegation's votes").click()
+    row = phone.locator("form:has(.opinion-review-current)").first
+    expect(row.locator(".opinion-review-current")).to_have_text(re.compile(r"Agree$"), timeout=LIVE_TIMEOUT)
+    row.get_by_role("button", name="Disagree", exact=True).click()
+    expect(phone.locator(".opinion-review-current").first).to_have_text(re.compile(r"Disagree$"), timeout=LIVE_TIMEOUT)
+    phone.wait_for_timeout(4000)  # past the first vote's 3 s wait for its ack
+    assert posts == []  # the first vote was not posted over HTTP after the second
+    phone.reload()
+    phone.get_by_text("Review and change your delegation's votes").click()
+    expect(phone.locator(".opinion-review-current").first).to_have_text(re.compile(r"Disagree$"))
