@@ -53,6 +53,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # it, and the hub drop the socket); what it skips, the resync the page sends on opening replays.
     accepted = False
     direct = None  # the server's end of the socket, where the hub may write frames to it (fanout.direct_socket)
+    accepted_at = float("inf")  # when it was accepted (time.monotonic()); before, no read of the meeting's number is recent enough
 
     async def connect(self):
         user = self.scope["user"]
