@@ -72,6 +72,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     # it, and the hub drop the socket); what it skips, the resync the page sends on opening replays.
     accepted = False
     direct = None  # the server's end of the socket, where the hub may write frames to it (fanout.direct_socket)
+    accepted_at = float("inf")  # when it was accepted (time.monotonic()); before, no read of the meeting's number is recent enough
 
     async def connect(self):
         user = self.scope["user"]
@@ -102,6 +103,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
+        self.accepted_at = time.monotonic()  # from now on the hub writes to it (see _catch_up)
 
     # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
     # failing channel layer (Redis restarting) raised out of it and killed the consumer: an HTTP 500
@@ -254,31 +256,33 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     @socket_database
     def _authorize(self, user, slug: str, number: int | None, audience: str) -> bool:
-        meeting = Meeting.objects.filter(slug=slug).first()
-        if meeting is None or audience not in events.AUDIENCES:
+        # The role first: it reads the user's participant, loaded with the user (no query).
+        if audience not in events.AUDIENCES or access.role_of(user) is None:
             return False
-        session = None
-        if number is not None:
-            session = Session.objects.filter(meeting=meeting, number=number).first()
-            if session is None:
-                return False
         if audience == events.CONSOLE and not access.is_moderator(user):
             return False
         # A projector opens the screen through a kiosk link (ScreenLinkConsumer); delegates may not.
         if audience == events.SCREEN and not access.can_view_screen(user):
             return False
-        if access.role_of(user) is None or not access.takes_part(user, meeting):
+        # The meeting's and the session's ids in one query of two columns (the models' orderings join
+        # the meeting: not needed here). An unknown meeting or session is refused alike.
+        if number is None:
+            meeting_id, session_id = next(iter(Meeting.objects.filter(slug=slug).order_by().values_list("pk", flat=True)[:1]), None), None
+        else:
+            found = Session.objects.filter(meeting__slug=slug, number=number).order_by().values_list("meeting_id", "pk")[:1]
+            meeting_id, session_id = next(iter(found), (None, None))
+        if meeting_id is None or not access.takes_part(user, meeting_id):
             return False
-        self.meeting_id, self.session_id, self.audience, self.user = meeting.pk, getattr(session, "pk", None), audience, user
+        self.meeting_id, self.session_id, self.audience, self.user = meeting_id, session_id, audience, user
         self.authorized_at = time.monotonic()
         # The meeting's bundle group carries its broadcasts (events.bundled); the others, what is sent to one group.
-        self.live_groups = [events.bundle_group(meeting.pk), events.group_name(meeting.pk, audience), events.user_group(user.pk)]
+        self.live_groups = [events.bundle_group(meeting_id), events.group_name(meeting_id, audience), events.user_group(user.pk)]
         self.revocation_group = events.revocation_group(user.pk)
         delegation = access.delegation_of(user)
         self.delegation_id = delegation.pk if delegation else None
         self.language = self._language(user)
         if audience == events.DELEGATE and delegation is not None:
-            self.live_groups.append(events.delegation_group(meeting.pk, delegation.pk))
+            self.live_groups.append(events.delegation_group(meeting_id, delegation.pk))
         return True
 
     def _language(self, user) -> str:
@@ -308,8 +312,17 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return access.can_view_screen(user)
         return self.audience != events.CONSOLE or access.is_moderator(user)
 
+    async def _catch_up(self, after: int) -> list[str]:
+        """What brings this page level with the database: nothing, without a query of its own, for a
+        page that missed nothing (the resync every page sends on opening, most of a reconnect storm),
+        as the process last read the meeting's number after this socket was accepted (quiet_check):
+        what was committed before then reached its groups before the hub wrote to the socket."""
+        if not await quiet_check.behind(self.meeting_id, after, since=self.accepted_at):
+            return []
+        return await self._catch_up_from_database(after)
+
     @socket_database
-    def _catch_up(self, after: int) -> list[str]:
+    def _catch_up_from_database(self, after: int) -> list[str]:
         with translation.override(self.language):
             _seq, messages = live.catch_up(
                 meeting_id=self.meeting_id, after=after, groups=set(self.live_groups), full_render=self._full_render
