@@ -509,7 +509,8 @@ def take_vote_panel(meeting_id: int, seq: int, language: str, *, oob: bool = Fal
 def vote_ack(key: str, *, refused: bool = False) -> str:
     """What tells the page that sent a vote over its socket that the vote with this key is done with:
     stored (or already stored), or refused (then nothing changed, and the page does not send it again)."""
-    return f'<span class="vote-ack" data-vote-ack="{escape(key)}"{" data-vote-refused" if refused else ""} hidden></span>'
+    # hx-swap-oob with no target: app.js's live-targets drops it before htmx swaps (else htmx reports it as an error).
+    return f'<span class="vote-ack" data-vote-ack="{escape(key)}"{" data-vote-refused" if refused else ""} hx-swap-oob="true" hidden></span>'
 
 
 def vote_reply(key: str, round, vote) -> str:

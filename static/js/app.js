@@ -103,6 +103,7 @@
       // stored as the first (the same key), so the button waits, as htmx's hx-disabled-elt does.
       var button = form.querySelector("button[type=submit]");
       form.setAttribute("aria-busy", "true");
+      rememberFocus();  // disabling the pressed button drops its focus: the reply's button takes it back
       if (button) button.disabled = true;
       sendOverSocket("question-" + question, answer, function () {
         if (document.querySelector(card)) return htmx.ajax("POST", path, { source: card + " .answer-form", target: card, swap: "outerHTML", values: { kind: answer.kind, text: answer.text, key: answer.key } });
