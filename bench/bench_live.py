@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import math
 import re
 import secrets
@@ -49,6 +50,7 @@ class Plan:
     http_per_process: int = 100  # requests in flight per server process; the rest wait in the client
     burst: bool = True
     storm: bool = True
+    answer_transport: str = "ws"  # answers over the delegates' sockets as the page sends them; "http": the form's POST
     drain_s: float = 8.0  # after a step's last send, how long its answers may take to show everywhere
     burst_window_s: float = 30.0  # how long the burst's answers may take to show everywhere
     leftover_s: float = 10.0  # then how long requests already at the server may take to be answered
@@ -120,7 +122,10 @@ class Ours:
         self.csrf = secrets.token_hex(16)  # a cookie secret of 32 alphanumerics, sent back as X-CSRFToken
         self.http = Http(limit=plan.http_per_process)
         self.chairs = list(data["chairs"])
-        self.statuses: Counter = Counter()  # of the answers' HTTP responses
+        self.statuses: Counter = Counter()  # of the answers' HTTP responses (or acks over the socket)
+        self.plan = plan
+        self.delegate_tabs: dict[int, Tab] = {}
+        self.hub_acks: dict = {}
 
     async def prepare(self) -> None:
         """Sign the first chair in through the real login form, and warm every process up."""
@@ -145,7 +150,9 @@ class Ours:
                    headers={"Cookie": f"sessionid={session_key}"}, origin=f"http://127.0.0.1:{port}", on_open=resync)  # fmt: skip
 
     def delegate_tab(self, hub: Hub, i: int) -> Tab:
-        return self._tab(hub, i, self.ports[i % len(self.ports)], self.data["delegates"][i], "delegate")
+        tab = self.delegate_tabs[i] = self._tab(hub, i, self.ports[i % len(self.ports)], self.data["delegates"][i], "delegate")
+        self.hub_acks = hub.acks
+        return tab
 
     def console_tab(self, hub: Hub, c: int) -> Tab:
         return self._tab(hub, c, self.ports[c % len(self.ports)], self.chairs[c], "console")
@@ -169,8 +176,24 @@ class Ours:
         return k // self.data["delegations"] < len(self.questions)
 
     async def submit(self, k: int, delegate: int, *, timeout: float, on_sent) -> bool:
-        """Answer k (a new answer of the delegate's delegation), as the question card's htmx form posts it."""
+        """Answer k (a new answer of the delegate's delegation), as the page sends it: over the
+        delegate's open socket (plan.answer_transport "ws", confirmed by its ack), or as the question
+        card's htmx form posts it without a socket ("http", confirmed by HTTP 200)."""
         question = self.questions[k // self.data["delegations"]]
+        if self.plan.answer_transport == "ws" and delegate in self.delegate_tabs:
+            key = f"{self.label}-{k}"
+            acked = self.hub_acks[key] = asyncio.get_running_loop().create_future()
+            frame = json.dumps({"type": "answer", "key": key, "question": question, "kind": "answer", "text": f"{answer_mark(k)} {BODY}"})
+            try:
+                await self.delegate_tabs[delegate].send(frame)
+                on_sent()
+                ok = await asyncio.wait_for(acked, max(timeout, 0.1))
+            except Exception:  # noqa: BLE001  not acked in time, or the socket closed
+                ok = False
+            finally:
+                self.hub_acks.pop(key, None)
+            self.statuses["ack" if ok else "no ack"] += 1
+            return ok
         status, _body = await self.http.request(
             self.ports[delegate % len(self.ports)], "POST", f"/meetings/{self.slug}/questions/{question}/answer/",
             cookie=self._cookie(self.data["delegates"][delegate]),
@@ -485,6 +508,7 @@ async def measure_ingest(hub: Hub, target, plan: Plan, n: int, d: int, servers: 
         "ok": sum(b["ok"] for b in batches),
         "unanswered": sum(b["unanswered"] for b in batches),
         "ingest_server_cpu_ms_per_answer": round(cpu * 1000 / answers, 2) if answers else None,
+        "ingest_answers_over": plan.answer_transport,
         "console_message_bytes": int(statistics.median(hub.console_bytes)) if hub.console_bytes else None,
     }
 

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 ANSWER_MARK = re.compile(r"bnch(\d+)x")
 SEQ_MARK = re.compile(r'data-seq="(\d+)"')
+ACK_MARK = re.compile(r'data-vote-ack="([A-Za-z0-9_-]+)"( data-vote-refused)?')  # a change sent over a socket, done with
 CONNECT_TIMEOUT = 30  # default handshake limit; the phases pass what is left of their own bound
 
 
@@ -60,6 +61,8 @@ class Hub:
         self.console_bytes: list[int] = []
         self.watch: set[int] = set()
         self.watch_done = asyncio.Event()
+        # Answers sent over a delegate's socket: key -> future set by its ack (True stored, False refused).
+        self.acks: dict[str, asyncio.Future] = {}
 
     def arm(self, marker: str, expected: int) -> None:
         self.marker = marker
@@ -68,6 +71,11 @@ class Hub:
         self.all_in.clear()
 
     def on_delegate(self, index: int, message: str, now: float) -> None:
+        if self.acks and "data-vote-ack=" in message:
+            for key, refused in ACK_MARK.findall(message):
+                acked = self.acks.get(key)
+                if acked is not None and not acked.done():
+                    acked.set_result(not refused)
         marker = self.marker
         if marker is not None and marker in message and not self.arrivals[index]:
             self.arrivals[index] = now

@@ -67,6 +67,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--consoles", type=int, help="chair consoles (3)")
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect storm")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst of every delegate at once")
+    parser.add_argument("--answers", choices=["ws", "http"], default="ws",
+                        help="the ingest's answers over the delegates' sockets as the page sends them (ws), or as the form posts them (http)")
     parser.add_argument("--no-pages", action="store_true", help="skip the session page timing")
     parser.add_argument("--no-exports", action="store_true", help="skip bench_exports.py")
     parser.add_argument("--no-overrides", action="store_true", help="skip bench_overrides.py")
@@ -96,7 +98,7 @@ def plan_from(options: argparse.Namespace) -> bench_live.Plan:
     chosen = {"rounds": options.rounds, "step_s": options.step_s, "consoles": options.consoles,
               "rates": tuple(options.rates) if options.rates else None}  # fmt: skip
     plan = replace(plan, **{name: value for name, value in chosen.items() if value is not None})
-    return replace(plan, storm=not options.no_storm, burst=not options.no_burst)
+    return replace(plan, storm=not options.no_storm, burst=not options.no_burst, answer_transport=options.answers)
 
 
 def machine() -> dict:

@@ -1,17 +1,19 @@
 """WebSocket transport: check who connects, join their groups, forward rendered fragments.
 
-Sockets push to clients, and take one change: a delegation's vote in an opinion round, which a page
-sends over its open socket as {"type": "vote", "key": <the page's key for it>, "round": <id>,
-"statement": <id>, "choice": "agree" | "disagree" | "pass"}. It is stored by the same vote batcher as
-the HTTP form's (opinion/vote_batch.py: group commit; a vote sent twice stores once), and answered
-with the delegation's panel and an ack naming the key (or a refusal naming it: nothing changed). A
-page that gets no ack posts the same vote over HTTP (static/js/app.js). Every other change goes over
+Sockets push to clients, and take two changes of a delegation (SOCKET_ACTIONS): a vote in an opinion
+round, sent as {"type": "vote", "key": <the page's key for it>, "round": <id>, "statement": <id>,
+"choice": "agree" | "disagree" | "pass"}, and an answer to a question, sent as {"type": "answer",
+"key": <the answer form's key>, "question": <id>, "kind": "answer" | "none" | "writing", "text": ...}.
+Each is stored by the same batcher as its HTTP form's (opinion/vote_batch.py, answer_batch.py: group
+commit; a key sent twice, over the socket or then over HTTP, stores once) and answered with what the
+form's reply swaps in and an ack naming the key (or a refusal naming it: nothing changed). A page
+that gets no ack posts the same change over HTTP (static/js/app.js). Every other change goes over
 HTTP POST (CSRF, idempotency key). The other messages a client sends are {"type": "resync", "after":
 <last sequence number seen>} and the quiet check {"type": "check", "after": ...}, a resync only if the
 meeting has a later event (quiet_check.py).
 
 The socket's origin is checked at the handshake (AllowedHostsOriginValidator, routing.py) and its
-user read from the session there, so a vote frame needs no CSRF token: another site's page cannot
+user read from the session there, so a vote or answer frame needs no CSRF token: another site's page cannot
 open this socket with the delegate's cookie.
 """
 
@@ -38,10 +40,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import access, events, fanout, live, queries, quiet_check, versions
+from . import access, answer_batch, events, fanout, live, queries, quiet_check, versions
 from .middleware import socket_database
 from .meeting_settings import services as meeting_settings_services
 from .models import Meeting, ScreenLink, Session
+from . import services
 from .services import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the page's key for a vote it se
 # thread of the sockets' other database calls: each waits for a batch the others' votes are in.
 VOTE_THREADS = 64
 _vote_threads: ThreadPoolExecutor | None = None
+# The changes a socket takes (see the module's docstring): a frame's type and the method that stores it.
+SOCKET_ACTIONS = {"vote": "_vote", "answer": "_answer"}
 RESILIENT_RECEIVE_CHANNELS = ((4, 3), (4, 3))  # first and last (major, minor) of Channels tested
 
 
@@ -198,8 +203,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             if messages:
                 await self.send(text_data="".join(messages))
             return
-        if kind == "vote":
-            await self._vote(message)
+        if kind in SOCKET_ACTIONS:
+            await getattr(self, SOCKET_ACTIONS[kind])(message)
             return
         # Other changes go over HTTP; anything else asked over the socket is refused, and nothing changes.
         await self.send(text_data=await self._refusal())
@@ -219,6 +224,39 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 return
             self.authorized_at = time.monotonic()  # re-checked at most every RECHECK_AFTER_S, not per vote
         await self.send(text_data=await vote_thread(self._store_vote)(key, round_id, statement_id, choice))
+
+    async def _answer(self, message) -> None:
+        """A delegation's answer over its socket: checked as the vote is, stored through the answer
+        batcher with the HTTP form's key (sent twice, or then over HTTP: stored once), answered with
+        the form's saved status (or the refusal) and the ack."""
+        key, question_id, kind, text = (message.get(name) for name in ("key", "question", "kind", "text"))
+        kind = "answer" if kind is None else kind
+        well_formed = (isinstance(key, str) and VOTE_KEY.fullmatch(key) and isinstance(kind, str) and len(kind) <= 20
+                       and isinstance(text, str) and isinstance(question_id, int) and not isinstance(question_id, bool))
+        if not well_formed:
+            await self.close(code=CLOSE_MALFORMED)
+            return
+        if time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
+            if not await self._still_allowed():
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            self.authorized_at = time.monotonic()
+        await self.send(text_data=await vote_thread(self._store_answer)(key, question_id, kind, text))
+
+    def _store_answer(self, key: str, question_id: int, kind: str, text: str) -> str:
+        try:
+            with translation.override(self.language):
+                if self.audience != events.DELEGATE or self.delegation_id is None:
+                    return live.vote_refused(key, _("Only a delegation's delegates can do this."))
+                submission = services.AnswerSubmission(user=self.user, question_id=question_id, kind=kind, text=text, key=key,
+                                                       meeting_slug=self.scope["url_route"]["kwargs"].get("slug"))
+                result = answer_batch.store_answer(submission)
+                if isinstance(result, ActionRefused):
+                    return live.answer_refused(key, question_id=question_id, meeting_id=self.meeting_id,
+                                               delegation=access.delegation_of(self.user), message=result.message, text=text)
+                return live.answer_reply(key, result)
+        finally:
+            events.end_worker_task()
 
     def _store_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import NamedTuple
 
 from django.conf import settings
@@ -196,6 +197,16 @@ def delegate_context(session: Session, delegation) -> dict:
         "delegation": delegation,
         "practices": delegation_practices(session, delegation),
         "show_published": meeting.answer_visibility == Meeting.AnswerVisibility.PUBLISHED,
+    }
+
+
+def answer_card_context(question: Question, delegation, *, error: str | None, submitted_text: str) -> dict:
+    """The reply to a refused answer (over HTTP or the socket): the question's card with the error and the text that was sent."""
+    return {
+        **question_card_context(question, delegation),
+        "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
+        "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
+        "error": error, "submitted_text": submitted_text,
     }
 
 

@@ -55,7 +55,7 @@ def submit_answer(request, slug, question_id):
         return redirect(_session_url(question))
     if not request.htmx:
         return _render_page_with_error(request, question, error)
-    context = answer_card_context(question, delegation, error=error, submitted_text=request.POST.get("text", ""))
+    context = queries.answer_card_context(question, delegation, error=error, submitted_text=request.POST.get("text", ""))
     return render(request, "sessions_app/partials/question_delegate.html", context, status=422)
 
 
@@ -68,16 +68,6 @@ def answer_saved_response(answer) -> HttpResponse:
     """
     html = fragments.answer_saved_reply(answer, form_key=uuid.uuid4().hex)
     return HttpResponse(html, headers={"HX-Reswap": "none"})
-
-
-def answer_card_context(question, delegation, *, error, submitted_text) -> dict:
-    """The htmx reply to a refused answer: the question's card with the error and the text that was sent."""
-    return {
-        **queries.question_card_context(question, delegation),
-        "answer_max": settings.FACILITATION["ANSWER_MAX_CHARS"],
-        "form_key": uuid.uuid4().hex,  # the next submission of this form is a new one
-        "error": error, "submitted_text": submitted_text,
-    }
 
 
 def _session_url(question) -> str:

@@ -28,68 +28,97 @@
   document.addEventListener("htmx:wsClose", function () {
     live.socket = null;
     showConnection("offline");
-    Object.keys(votes).forEach(postVote);  // a vote not acked before the socket closed goes over HTTP
+    Object.keys(sent).forEach(fallBack);  // a change not acked before the socket closed goes over HTTP
   });
 
-  // A vote of an opinion round goes over the page's open socket (no request path to pay for): the
-  // server stores it as the form's post would and answers with the panel and an ack naming the vote's
-  // key. A vote without its ack within a few seconds, or when the socket closes first, is posted over
-  // HTTP with the same key (the same vote sent twice is stored once). Without a socket, or without
-  // this file, the form posts as always.
-  var VOTE_ACK_MS = 3000, VOTE_URL = /\/opinion\/statements\/(\d+)\/vote\/$/, votes = {};
+  // A vote of an opinion round, and an answer to a question, go over the page's open socket (no
+  // request path to pay for): the server stores it as the form's post would and answers with what
+  // that post's reply swaps in, then an ack naming the change's key. A change without its ack within a
+  // few seconds, or when the socket closes first, is posted over HTTP with the same key (the same key
+  // sent twice is stored once). Without a socket, or without this file, the forms post as always.
+  var ACK_MS = 3000, MAX_FRAME_BYTES = 12 * 1024;  // the server closes frames past 16 kB
+  var VOTE_URL = /\/opinion\/statements\/(\d+)\/vote\/$/, ANSWER_URL = /\/questions\/(\d+)\/answer\/$/;
+  var SOCKET_KEY = /^[A-Za-z0-9_-]{8,64}$/;
+  var sent = {}, overHttp = {};  // changes waiting for their ack; keys now posted over HTTP
   function voteKey() {
     var bytes = new Uint8Array(12);
     (window.crypto || window.msCrypto).getRandomValues(bytes);
     return "v-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-  document.addEventListener("htmx:configRequest", function (evt) {
-    var match = VOTE_URL.exec(evt.detail.path || ""), elt = evt.detail.elt;
-    var panel = match && elt && elt.closest ? elt.closest(".opinion-vote") : null;
-    var choice = evt.detail.parameters.choice;
-    // A fallback post carries its key: it goes over HTTP.
-    if (!panel || !live.socket || evt.detail.parameters.key || typeof choice !== "string") return;
-    evt.preventDefault();
-    var vote = { type: "vote", key: voteKey(), round: parseInt(panel.id.replace("opinion-vote-", ""), 10), statement: parseInt(match[1], 10), choice: choice };
-    // A newer vote on the same statement replaces one still waiting for its ack: the socket stores
-    // them in the order sent, and the older one's fallback post would put its choice back after.
-    Object.keys(votes).forEach(function (key) {
-      if (votes[key].vote.statement === vote.statement) { clearTimeout(votes[key].timer); delete votes[key]; }
-    });
-    votes[vote.key] = { vote: vote, path: evt.detail.path, timer: setTimeout(function () { postVote(vote.key); }, VOTE_ACK_MS) };
-    panel.setAttribute("aria-busy", "true");
-    if (posting[vote.statement]) { postVote(vote.key); return; }  // after the fallback post in flight, not beside it
-    try { live.socket.send(JSON.stringify(vote)); } catch (error) { postVote(vote.key); }
-  });
-  // A statement's fallback posts go one after the other (a later choice must land last).
+  // Send `frame` over the socket; `post` sends it over HTTP instead (returning htmx's promise),
+  // `settle` runs on its ack (or on the fallback). `subject` names what it changes (a statement's
+  // vote, a question's answer): a newer change of it replaces one still waiting for its ack (the
+  // socket stores them in the order sent; the older one's fallback would put it back after), and its
+  // fallback posts go one after the other, so that the later change lands last.
   var posting = {};
-  function postVote(key) {
-    var pending = votes[key];
-    if (!pending) return;
-    delete votes[key];
-    clearTimeout(pending.timer);
-    var target = "#opinion-vote-" + pending.vote.round, statement = pending.vote.statement;
-    if (!document.querySelector(target) || !window.htmx) return;
-    var previous = posting[statement] || Promise.resolve();
-    var post = previous.then(function () {
-      return htmx.ajax("POST", pending.path, { source: target, target: target, swap: "outerHTML", values: { choice: pending.vote.choice, key: key } });
-    }).catch(function () {}).then(function () {
-      if (posting[statement] === post) delete posting[statement];
+  function sendOverSocket(subject, frame, post, settle) {
+    var text = JSON.stringify(frame);
+    Object.keys(sent).forEach(function (key) {
+      if (sent[key].subject === subject) { clearTimeout(sent[key].timer); delete sent[key]; }
     });
-    posting[statement] = post;
+    sent[frame.key] = { subject: subject, post: post, settle: settle, timer: setTimeout(function () { fallBack(frame.key); }, ACK_MS) };
+    if (posting[subject] || new Blob([text]).size > MAX_FRAME_BYTES) { fallBack(frame.key); return; }
+    try { live.socket.send(text); } catch (error) { fallBack(frame.key); }
   }
-  var VOTE_ACK = /data-vote-ack="([A-Za-z0-9_-]+)"/g;
+  function settled(key) {
+    var pending = sent[key];
+    if (!pending) return null;
+    delete sent[key];
+    clearTimeout(pending.timer);
+    pending.settle();
+    return pending;
+  }
+  function fallBack(key) {
+    var pending = settled(key);
+    if (!pending || !window.htmx) return;
+    var subject = pending.subject, previous = posting[subject] || Promise.resolve();
+    var post = previous.then(function () { overHttp[key] = true; return pending.post(); }).catch(function () {}).then(function () {
+      delete overHttp[key];
+      if (posting[subject] === post) delete posting[subject];
+    });
+    posting[subject] = post;
+  }
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var path = evt.detail.path || "", elt = evt.detail.elt, params = evt.detail.parameters;
+    if (typeof params.key === "string" && overHttp[params.key]) return;  // a fallback post
+    if (!live.socket || !elt || !elt.closest) return;
+    var match = VOTE_URL.exec(path), panel = match ? elt.closest(".opinion-vote") : null;
+    if (panel && !params.key && typeof params.choice === "string") {
+      evt.preventDefault();
+      var vote = { type: "vote", key: voteKey(), round: parseInt(panel.id.replace("opinion-vote-", ""), 10), statement: parseInt(match[1], 10), choice: params.choice };
+      var target = "#" + panel.id;
+      panel.setAttribute("aria-busy", "true");
+      sendOverSocket("statement-" + vote.statement, vote, function () {
+        if (document.querySelector(target)) return htmx.ajax("POST", path, { source: target, target: target, swap: "outerHTML", values: { choice: vote.choice, key: vote.key } });
+      }, function () { var now = document.querySelector(target); if (now) now.removeAttribute("aria-busy"); });
+      return;
+    }
+    match = ANSWER_URL.exec(path);
+    var form = match ? elt.closest(".answer-form") : null;
+    if (form && typeof params.key === "string" && SOCKET_KEY.test(params.key) && typeof params.text === "string") {
+      evt.preventDefault();
+      var question = parseInt(match[1], 10), card = "#question-" + question;
+      var answer = { type: "answer", key: params.key, question: question, kind: typeof params.kind === "string" ? params.kind : "answer", text: params.text };
+      // Its key stays the form's until the reply brings the next: a second submit meanwhile would be
+      // stored as the first (the same key), so the button waits, as htmx's hx-disabled-elt does.
+      var button = form.querySelector("button[type=submit]");
+      form.setAttribute("aria-busy", "true");
+      rememberFocus();  // disabling the pressed button drops its focus: the reply's button takes it back
+      if (button) button.disabled = true;
+      sendOverSocket("question-" + question, answer, function () {
+        if (document.querySelector(card)) return htmx.ajax("POST", path, { source: card + " .answer-form", target: card, swap: "outerHTML", values: { kind: answer.kind, text: answer.text, key: answer.key } });
+      }, function () {
+        form.removeAttribute("aria-busy");
+        if (button) button.disabled = false;
+      });
+    }
+  });
+  var ACK = /data-vote-ack="([A-Za-z0-9_-]+)"/g;
   document.addEventListener("htmx:wsBeforeMessage", function (evt) {
     var message = evt.detail.message || "", found;
     if (message.indexOf("data-vote-ack") === -1) return;
-    VOTE_ACK.lastIndex = 0;
-    while ((found = VOTE_ACK.exec(message))) {
-      var pending = votes[found[1]];
-      if (!pending) continue;
-      delete votes[found[1]];
-      clearTimeout(pending.timer);
-      var panel = document.getElementById("opinion-vote-" + pending.vote.round);
-      if (panel) panel.removeAttribute("aria-busy");
-    }
+    ACK.lastIndex = 0;
+    while ((found = ACK.exec(message))) settled(found[1]);
   });
 
   // A gap is always noticed (the channel layer delivers at most once; Redis or a process may drop a
@@ -531,18 +560,6 @@
   document.addEventListener("htmx:wsAfterMessage", tick);
   document.addEventListener("htmx:afterSettle", tick);
 
-  // The top bar's menu is a native <details>, which works without this file; aria-expanded on its
-  // button says the same for assistive software that reads only ARIA. Escape closes it from inside.
-  document.addEventListener("DOMContentLoaded", function () {
-    var menu = document.querySelector(".nav-menu"), button = menu && menu.querySelector("summary");
-    if (!button) return;
-    function sync() { button.setAttribute("aria-expanded", menu.open ? "true" : "false"); }
-    sync();
-    menu.addEventListener("toggle", sync);
-    menu.addEventListener("keydown", function (evt) {
-      if (evt.key === "Escape" && menu.open) { menu.open = false; button.focus(); }
-    });
-  });
   document.addEventListener("DOMContentLoaded", applyLiveState);
   document.addEventListener("DOMContentLoaded", function () { fillKeys(document); tick(); });
 })();

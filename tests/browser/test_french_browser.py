@@ -23,7 +23,7 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
-from .helpers import LIVE_TIMEOUT, ROOT, console_errors_except_favicon, open_live_page, question_id, submit_answer, unique
+from .helpers import LIVE_TIMEOUT, ROOT, answer_replied, console_errors_except_favicon, open_live_page, question_id, submit_answer, unique
 
 pytestmark = pytest.mark.browser
 
@@ -155,9 +155,9 @@ def test_delegate_session_page_in_french_shows_no_english_interface_text(new_con
     try:
         page = open_live_page(context, page.url)  # the live connection too, now in French
         expect(page.locator("#questions-title")).to_have_text("Questions clés pour la discussion")
-        # An answer sent in French: the status comes back over HTTP and over the socket.
+        # An answer sent in French: its reply and the delegation's live status both come over the socket.
         page.locator(f"#answer-text-{qid}").fill(unique("Le bureau du Premier ministre anime un réseau de prospective"))
-        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/questions/{qid}/answer/")):
+        with answer_replied(page, qid):
             page.locator(f"#question-{qid} form.answer-form button[type=submit]").click()
         expect(page.locator(f"#answer-status-q{qid}")).to_contain_text(f"Enregistré par {name}", timeout=LIVE_TIMEOUT)
         page.wait_for_timeout(500)  # the socket's copy of the status lands after the response

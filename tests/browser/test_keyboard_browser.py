@@ -18,6 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from .helpers import (
     LIVE_TIMEOUT,
+    answer_replied,
     console_card,
     console_errors_except_favicon,
     open_live_page,
@@ -98,7 +99,8 @@ def test_delegate_answers_and_shares_a_practice_by_keyboard(new_context, meeting
     page.keyboard.type(first)
     tab_to(page, card.locator("button[type=submit]"))
     expect(page.locator(":focus")).to_have_text("Submit the answer")
-    press_and_wait_for_swap(page, "Enter", f"/questions/{qid}/answer/")
+    with answer_replied(page, qid):
+        page.keyboard.press("Enter")
 
     expect(page.locator(f"#answer-status-q{qid}")).to_contain_text("Saved by", timeout=LIVE_TIMEOUT)
     assert_focus_shown(page, "after the answer was saved")
@@ -109,7 +111,8 @@ def test_delegate_answers_and_shares_a_practice_by_keyboard(new_context, meeting
     page.keyboard.press("End")
     page.keyboard.type(" " + second)
     tab_to(page, page.locator(f"#question-{qid} button[type=submit]"))
-    press_and_wait_for_swap(page, "Space", f"/questions/{qid}/answer/")
+    with answer_replied(page, qid):
+        page.keyboard.press("Space")
     expect(page.locator(f"#answer-text-{qid}")).to_have_value(f"{first} {second}")
     assert_focus_shown(page, "after the answer was updated")
 
@@ -202,7 +205,7 @@ def test_a_resized_answer_box_refused_answer_keeps_the_content_security_policy(n
     assert "height" in (box.get_attribute("style") or "")
 
     box.fill("   ")
-    with page.expect_response(lambda r: r.request.method == "POST" and "/answer/" in r.url):
+    with answer_replied(page, qid):
         page.locator(f"#question-{qid} button[type=submit]").click()
 
     expect(page.locator(f"#answer-error-{qid}")).to_have_text("The answer cannot be empty.")

@@ -26,6 +26,7 @@ from .helpers import (
     LIVE_TIMEOUT,
     RECONNECT_TIMEOUT,
     DroppableProxy,
+    answer_replied,
     console_card,
     console_errors_except_favicon,
     has_class,
@@ -196,7 +197,7 @@ def test_double_click_on_submit_stores_one_answer(console, delegate, meeting_slu
     delegate.on("request", lambda request: request.method == "POST" and "/answer/" in request.url and posts.append(request))
     delegate.locator(f"#answer-text-{qid}").fill(text)
 
-    with delegate.expect_response(lambda r: r.url.endswith(f"/questions/{qid}/answer/")):
+    with answer_replied(delegate, qid):  # over the socket: the button waits for the ack
         delegate.locator(f"#question-{qid} form.answer-form button[type=submit]").dblclick()
 
     expect(delegate.locator(f"#answer-status-q{qid}")).to_contain_text("Saved by", timeout=LIVE_TIMEOUT)
