@@ -560,6 +560,18 @@
   document.addEventListener("htmx:wsAfterMessage", tick);
   document.addEventListener("htmx:afterSettle", tick);
 
+  // The top bar's menu is a native <details>, which works without this file; aria-expanded on its
+  // button says the same for assistive software that reads only ARIA. Escape closes it from inside.
+  document.addEventListener("DOMContentLoaded", function () {
+    var menu = document.querySelector(".nav-menu"), button = menu && menu.querySelector("summary");
+    if (!button) return;
+    function sync() { button.setAttribute("aria-expanded", menu.open ? "true" : "false"); }
+    sync();
+    menu.addEventListener("toggle", sync);
+    menu.addEventListener("keydown", function (evt) {
+      if (evt.key === "Escape" && menu.open) { menu.open = false; button.focus(); }
+    });
+  });
   document.addEventListener("DOMContentLoaded", applyLiveState);
   document.addEventListener("DOMContentLoaded", function () { fillKeys(document); tick(); });
 })();
