@@ -213,17 +213,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         """A delegation's vote over its socket (see the module's docstring): checked strictly, stored
         through the vote batcher, answered with the panel and the ack."""
         key, round_id, statement_id, choice = (message.get(name) for name in ("key", "round", "statement", "choice"))
-        well_formed = (isinstance(key, str) and VOTE_KEY.fullmatch(key) and isinstance(choice, str) and len(choice) <= 20
-                       and all(isinstance(n, int) and not isinstance(n, bool) for n in (round_id, statement_id)))
-        if not well_formed:
-            await self.close(code=CLOSE_MALFORMED)
-            return
-        if time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
-            if not await self._still_allowed():
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-            self.authorized_at = time.monotonic()  # re-checked at most every RECHECK_AFTER_S, not per vote
-        await self.send(text_data=await vote_thread(self._store_vote)(key, round_id, statement_id, choice))
+        well_formed = isinstance(choice, str) and len(choice) <= 20 and all(_is_id(n) for n in (round_id, statement_id))
+        await self._change(key, well_formed, self._store_vote, round_id, statement_id, choice)
 
     async def _answer(self, message) -> None:
         """A delegation's answer over its socket: checked as the vote is, stored through the answer
@@ -231,9 +222,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         the form's saved status (or the refusal) and the ack."""
         key, question_id, kind, text = (message.get(name) for name in ("key", "question", "kind", "text"))
         kind = "answer" if kind is None else kind
-        well_formed = (isinstance(key, str) and VOTE_KEY.fullmatch(key) and isinstance(kind, str) and len(kind) <= 20
-                       and isinstance(text, str) and isinstance(question_id, int) and not isinstance(question_id, bool))
-        if not well_formed:
+        well_formed = isinstance(kind, str) and len(kind) <= 20 and isinstance(text, str) and _is_id(question_id)
+        await self._change(key, well_formed, self._store_answer, question_id, kind, text)
+
+    async def _change(self, key, well_formed: bool, store, *arguments) -> None:
+        """A change frame: a malformed one closes the socket (4400), a revoked role too (4403: re-checked
+        at most every RECHECK_AFTER_S, not per change); else `store` runs on the socket changes'
+        threads and its reply (the fragment and the ack naming `key`) is sent."""
+        if not (well_formed and isinstance(key, str) and VOTE_KEY.fullmatch(key)):
             await self.close(code=CLOSE_MALFORMED)
             return
         if time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
@@ -241,7 +237,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
             self.authorized_at = time.monotonic()
-        await self.send(text_data=await vote_thread(self._store_answer)(key, question_id, kind, text))
+        await self.send(text_data=await vote_thread(store)(key, *arguments))
 
     def _store_answer(self, key: str, question_id: int, kind: str, text: str) -> str:
         try:
@@ -390,6 +386,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     def _refusal(self) -> str:
         with translation.override(self.language):
             return render_to_string("sessions_app/partials/live_notice.html", {"message": _("That action is not available over the live connection.")})
+
+
+def _is_id(value) -> bool:
+    """A frame's id: an int, not a bool (JSON's true is Python's 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def vote_thread(function):

@@ -85,3 +85,8 @@ async def receive_until(communicator: WebsocketCommunicator, text: str, timeout:
         message = await communicator.receive_from(timeout=max(left, 0.01))
         if text in message:
             return message
+
+
+async def reply_to(socket, key: str, timeout: float = 5) -> str:
+    """What a socket receives up to the ack of its change frame `key` (a vote or an answer)."""
+    return await receive_until(socket, f'data-vote-ack="{key}"', timeout=timeout)

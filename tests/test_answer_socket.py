@@ -13,6 +13,7 @@ from django.conf import settings
 from sessions_app import consumers
 from sessions_app.models import Answer, Event, Question
 
+from . import live_helpers
 from .live_helpers import console_path, delegate_path, open_socket, receive_until
 from .test_answer_batch import answer_path, post, setup_meeting
 
@@ -31,7 +32,7 @@ async def delegate_socket(world, index=0):
 
 
 async def reply_to(socket, key=KEY, timeout=5) -> str:
-    return await receive_until(socket, f'data-vote-ack="{key}"', timeout=timeout)
+    return await live_helpers.reply_to(socket, key, timeout)
 
 
 @database_sync_to_async

@@ -15,6 +15,7 @@ from sessions_app.models import Event, StatementVote
 from sessions_app.opinion import services
 
 from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
+from . import live_helpers
 from .live_helpers import console_path, delegate_path, open_socket, receive_until
 from .test_room_live import receive_all
 
@@ -52,7 +53,7 @@ async def delegate_socket(world, name="fr"):
 
 
 async def reply_to(socket, key=KEY, timeout=5) -> str:
-    return await receive_until(socket, f'data-vote-ack="{key}"', timeout=timeout)
+    return await live_helpers.reply_to(socket, key, timeout)
 
 
 @database_sync_to_async
