@@ -537,7 +537,7 @@ def answer_refused(key: str, *, question_id: int, meeting_id: int, delegation, m
     sent, as the HTTP form shows it (a question of another meeting: the notice only), then the ack."""
     question = Question.objects.filter(pk=question_id, session__meeting_id=meeting_id).select_related("session__meeting").first()
     if question is None or delegation is None:
-        return _render("live_notice", message=message) + vote_ack(key, refused=True)
+        return vote_refused(key, message)
     context = queries.answer_card_context(question, delegation, error=message, submitted_text=text)
     return render_to_string("sessions_app/partials/question_delegate.html", context) + vote_ack(key, refused=True)
 
@@ -649,7 +649,9 @@ def _tallies_since(meeting: Meeting, after: int) -> list[str]:
     from .models import OpinionRound
     from .opinion import queries as opinion_queries
 
-    voted = Event.objects.filter(meeting=meeting, seq__gt=after, type=events.OPINION_VOTED).values_list("payload__round", flat=True)
+    # The rounds, not every vote: a console back after thousands of votes reads a few rows.
+    voted = (Event.objects.filter(meeting=meeting, seq__gt=after, type=events.OPINION_VOTED)
+             .order_by().values_list("payload__round", flat=True).distinct())
     rounds = OpinionRound.objects.filter(pk__in=set(voted), session__meeting=meeting).order_by("pk")
     return [_render("opinion_tally", **opinion_queries.tally_view(round, meeting_id=meeting.pk), oob="true") for round in rounds]
 
