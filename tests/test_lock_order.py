@@ -16,9 +16,10 @@ import pytest
 from django.db import connection
 
 from sessions_app import floor, polls, services
+from sessions_app.library import services as library_services
 from sessions_app.models import Answer, Event, FloorRequest, ModerationAction, Poll, Vote
 
-from .factories import DelegationFactory, QuestionFactory, SessionFactory, make_chair, make_delegate
+from .factories import DelegationFactory, QuestionFactory, SessionFactory, make_chair, make_delegate, make_secretariat, published_practice
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: SQLite locks the whole database, rows never deadlock"),
@@ -121,3 +122,29 @@ def test_a_moderation_and_a_session_start_at_once_never_deadlock():
     assert ModerationAction.objects.filter(answer=answer).count() == ROUNDS
     assert Answer.objects.get(pk=answer.pk).starred is True  # the last round starred it
     assert question.session.meeting.__class__.objects.get(pk=question.session.meeting_id).current_session_id == sessions[(ROUNDS - 1) % 2].pk
+
+
+def test_two_curators_merging_a_pair_each_way_at_once_never_deadlock():
+    session = SessionFactory()
+    delegation = DelegationFactory(country="FR")
+    pairs = [(published_practice(session=session, delegation=delegation, title=f"First {index}"),
+              published_practice(session=session, delegation=delegation, title=f"Second {index}")) for index in range(ROUNDS)]
+    one, other = make_secretariat(username="curator-one"), make_secretariat(username="curator-two")
+    refused: list[str] = []
+
+    def merge(user, forwards):
+        def action(index):
+            first, second = pairs[index] if forwards else pairs[index][::-1]
+            try:
+                library_services.merge_practices(first, duplicate=second, user=user)
+            except services.ActionRefused as refusal:  # the other curator merged this pair first
+                refused.append(refusal.message)
+        return action
+
+    errors = run_together(merge(one, True), merge(other, False))
+
+    assert errors == []
+    assert len(refused) == ROUNDS  # each pair merged once, one way
+    for first, second in pairs:
+        first.refresh_from_db(), second.refresh_from_db()
+        assert [first.merged_into_id, second.merged_into_id].count(None) == 1

@@ -61,8 +61,10 @@ def merge_practices(keeper: Practice, *, duplicate: Practice, user: User) -> Pra
     _require_secretariat(user)
     if keeper.pk == duplicate.pk:
         raise ActionRefused(_("A practice cannot be merged into itself."))
-    keeper = Practice.objects.select_for_update(no_key=True).get(pk=keeper.pk)
-    duplicate = Practice.objects.select_for_update(no_key=True).get(pk=duplicate.pk)
+    # Both rows locked in one order (by id): two curators merging a pair each way at once would
+    # otherwise each hold one row and wait for the other's (a deadlock on PostgreSQL).
+    locked = Practice.objects.select_for_update(no_key=True).filter(pk__in=[keeper.pk, duplicate.pk]).order_by("pk").in_bulk()
+    keeper, duplicate = locked[keeper.pk], locked[duplicate.pk]
     if keeper.merged_into_id:
         raise ActionRefused(_("That practice was itself merged into another."))
     themes = {t.pk for t in keeper.library_themes.all()} | {t.pk for t in duplicate.library_themes.all()}
