@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 import psycopg
+from psycopg import sql
 import pytest
 
 from .servers import ROOT, free_port, manage, project_env, start_server, stop_servers
@@ -49,10 +50,11 @@ def server_on_postgresql():
     admin_url = _admin_url()
     if admin_url is None:  # the SQLite pass; make test-services runs it (and fails without PostgreSQL under REQUIRE_SERVICES=1)
         pytest.skip("PostgreSQL only (the PostgreSQL + Redis pass of make test)")
-    name = admin_url.rsplit("/", 1)[1].split("?")[0] + "_answer_pool"  # one per worktree / test database
+    # One per worktree / test database, quoted: a test database may be named with a hyphen.
+    name = admin_url.rsplit("/", 1)[1].split("?")[0] + "_answer_pool"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     database_url = admin_url.rsplit("/", 1)[0] + "/" + name
     env = project_env(DATABASE_URL=database_url, DB_POOL_SIZE=str(POOL), DB_POOL_TIMEOUT="5")
     manage(env, "migrate", "--noinput")
@@ -65,7 +67,7 @@ def server_on_postgresql():
     yield {"port": port, "database_url": database_url, **world}
     stop_servers(server)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 async def _post(client: httpx.AsyncClient, path: str, cookie: str, key: str, origin: str) -> httpx.Response:
