@@ -1,16 +1,21 @@
 """What make chaos (tests/test_chaos.py) runs the stack with: its own redis-server, a TCP proxy in
 front of the workers (the load balancer a deploy has: a worker killed, its clients move to the
-other), and simulated delegates that post answers over HTTP or hold sockets open."""
+other), and simulated delegates that send answers and votes over HTTP, or over their session page's
+socket as the page does (falling back to HTTP), or hold sockets open."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import random
 import re
 import socket
 import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 
 import httpx
 
@@ -115,8 +120,9 @@ def csrf_of(html: str) -> str:
 
 
 class Delegate:
-    """A delegation's delegate posting answers over HTTP, as the answer form does (a key per answer:
-    a retry after a dropped connection is stored once)."""
+    """A delegation's delegate posting answers and votes over HTTP, as the forms do without a socket
+    (a key per answer: a retry after a dropped connection is stored once). `acknowledged` counts what
+    the server acknowledged, by how it was sent (here "http" only)."""
 
     def __init__(self, base_url: str, code: str, slug: str, password: str):
         self.code, self.slug = code, slug
@@ -126,14 +132,35 @@ class Delegate:
         page = self.client.get(f"/meetings/{slug}/sessions/1/").text
         self.questions = re.findall(r'id="question-(\d+)"', page)
         self.token = csrf_of(page)
+        self.complete = int(re.search(r'id="live-seq" data-seq="(\d+)"', page).group(1))
+        self.acknowledged: Counter = Counter()  # ("answer" | "vote", how it was sent) -> acknowledged
 
     def answer(self, qid: str, text: str, attempts: int = 3) -> bool:
         """True once the server acknowledged the answer; retried (same key) when the connection fails."""
-        key = uuid.uuid4().hex
+        return self._counted("answer", "http", self.post_answer(qid, text, uuid.uuid4().hex, attempts))
+
+    def vote(self, round_id: int, statement_id: int, choice: str) -> bool:
+        """True once the server acknowledged the vote (its htmx reply, 200; a refusal is 422)."""
+        return self._counted("vote", "http", self.post_vote(statement_id, choice, None))
+
+    def _counted(self, what: str, how: str, ok: bool) -> bool:
+        if ok:
+            self.acknowledged[what, how] += 1
+        return ok
+
+    def post_answer(self, qid: str, text: str, key: str, attempts: int = 3) -> bool:
+        return self._post(f"/meetings/{self.slug}/questions/{qid}/answer/", {"kind": "answer", "text": text, "key": key}, attempts)
+
+    def post_vote(self, statement_id: int, choice: str, key: str | None, attempts: int = 3) -> bool:
+        # As htmx posts the vote form (the page's fallback adds the key, which the view does not need).
+        values = {"choice": choice, **({"key": key} if key else {})}
+        return self._post(f"/meetings/{self.slug}/opinion/statements/{statement_id}/vote/", values, attempts, htmx=True)
+
+    def _post(self, path: str, values: dict, attempts: int, htmx: bool = False) -> bool:
+        headers = {"HX-Request": "true"} if htmx else {}
         for attempt in range(attempts):
             try:
-                response = self.client.post(f"/meetings/{self.slug}/questions/{qid}/answer/",
-                                            data={"kind": "answer", "text": text, "key": key, "csrfmiddlewaretoken": self.token})
+                response = self.client.post(path, data={**values, "csrfmiddlewaretoken": self.token}, headers=headers)
             except httpx.HTTPError:
                 time.sleep(0.5 * (attempt + 1))
                 continue
@@ -145,6 +172,97 @@ class Delegate:
 
     def close(self) -> None:
         self.client.close()
+
+
+ACK = re.compile(r'data-vote-ack="([A-Za-z0-9_-]+)"( data-vote-refused)?')
+THROUGH = re.compile(r'id="live-seq" data-seq="(\d+)"[^>]*data-through')
+
+
+class SocketDelegate(Delegate):
+    """A delegate whose session page holds its socket open (through `ws_url`: its delegate proxy) and
+    sends answers and votes over it as static/js/app.js does: a frame with a key, pending until the ack
+    naming the key; no ack within ACK_S, and the same change is posted over HTTP with the same key; the
+    socket closing before the ack, the same, and the page reconnects (with back-off, resyncing from its
+    last complete event number). A change made while the socket is down goes over HTTP, as the form
+    posts without a socket. Each change waits for its ack or its fallback (the answer's button does)."""
+
+    ACK_S = 3.0  # app.js's ACK_MS
+    MAX_RECONNECT_S = 5.0  # app.js's back-off: full jitter up to 5 s
+
+    def __init__(self, base_url: str, code: str, slug: str, password: str, ws_url: str):
+        super().__init__(base_url, code, slug, password)
+        self.ws_url, self.origin = ws_url, base_url
+        self.sock, self.retry_at, self.delay, self.opens = None, 0.0, 0.5, 0
+        self.connect()
+
+    def connect(self) -> bool:
+        """The socket open (opened now if it is down and its back-off has passed)."""
+        from websockets.sync.client import connect
+
+        if self.sock is not None:
+            return True
+        if time.monotonic() < self.retry_at:
+            return False
+        try:
+            # websockets' sync connect() is a context manager (used bare, it warns): entered here, left in dropped().
+            self.sock = contextlib.ExitStack().enter_context(connect(
+                self.ws_url, additional_headers={"Cookie": self.cookie_header()}, origin=self.origin,
+                open_timeout=5, close_timeout=1, compression=None, max_size=None))
+            self.sock.send(json.dumps({"type": "resync", "after": self.complete}))  # as app.js on every open
+            self.opens, self.delay = self.opens + 1, 0.5
+            return True
+        except Exception:  # refused meanwhile (the worker gone, the network cut): HTTP until the back-off passed
+            self.dropped()
+            return False
+
+    def dropped(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except Exception:
+                pass
+        self.sock = None
+        self.retry_at = time.monotonic() + random.uniform(0, self.delay)
+        self.delay = min(self.delay * 2, self.MAX_RECONNECT_S)
+
+    def answer(self, qid: str, text: str, attempts: int = 3) -> bool:
+        key = uuid.uuid4().hex  # the form's key
+        frame = {"type": "answer", "key": key, "question": int(qid), "kind": "answer", "text": text}
+        return self.change("answer", frame, lambda: self.post_answer(qid, text, key, attempts))
+
+    def vote(self, round_id: int, statement_id: int, choice: str) -> bool:
+        key = "v-" + uuid.uuid4().hex[:24]  # the page's voteKey()
+        frame = {"type": "vote", "key": key, "round": round_id, "statement": statement_id, "choice": choice}
+        return self.change("vote", frame, lambda: self.post_vote(statement_id, choice, key))
+
+    def change(self, what: str, frame: dict, post) -> bool:
+        """Send `frame` over the socket and wait for its ack; else `post` it (the same key) over HTTP."""
+        how = "http-no-socket"
+        if self.connect():
+            try:
+                self.sock.send(json.dumps(frame))
+                deadline = time.monotonic() + self.ACK_S
+                while True:
+                    message = self.sock.recv(timeout=max(deadline - time.monotonic(), 0.001))
+                    for seq in THROUGH.findall(message):
+                        self.complete = max(self.complete, int(seq))
+                    for key, refused in ACK.findall(message):
+                        if key == frame["key"]:
+                            return self._counted(what, "socket", not refused)
+            except TimeoutError:
+                how = "http-after-no-ack"
+            except Exception:  # closed (1006 a cut, 1012 a restart, 1013 an outage) before the ack
+                how = "http-after-close"
+                self.dropped()
+        return self._counted(what, how, post())
+
+    def close(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except Exception:
+                pass
+        super().close()
 
 
 async def open_sockets(urls_and_cookies: list[tuple[str, str, int]], after: int, *, batch: int) -> tuple[list, dict]:

@@ -4,11 +4,14 @@ Two Uvicorn processes (A and B) on PostgreSQL (a database of their own) and a re
 starts on its own port without persistence. Every client goes through a TCP proxy that plays the
 deploy's load balancer (a connection goes to the first worker of its list that takes it): two
 consoles, real console pages in Chromium whose own script does the repairing, the first preferring
-A and the second B; simulated delegates posting answers over HTTP, half preferring each worker.
+A and the second B; simulated delegates, half preferring each worker, half of them (on each worker)
+sending answers and votes over their session page's socket as the page does (ack within 3 s, else
+the same key over HTTP), the others posting them over HTTP.
 
-Each scenario posts answers under its fault and then compares, on every console, what was
-acknowledged, stored and shown, and how long until the console equals a fresh render of the page
-(its answer cards and tallies, fetched and parsed in the page). Figures: bench/results/chaos.json.
+Each scenario sends answers (and, where it matters, votes of the open opinion round of session 1)
+under its fault and then compares, on every console, what was acknowledged, stored and shown, and
+how long until the console equals a fresh render of the page (its answer cards, answers' tallies and
+the round's votes per statement, fetched and parsed in the page). Figures: bench/results/chaos.json.
 
 Run: make chaos (full) or make chaos-ci (reduced). Marked `chaos`, outside `make test`'s default run.
 """
@@ -28,7 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from .chaos_tools import Delegate, OwnRedis, Proxy, SimulatedConsole, SimulatedConsoles, open_sockets, signed_in_cookie, wait_for_fragment
+from .chaos_tools import (Delegate, OwnRedis, Proxy, SimulatedConsole, SimulatedConsoles, SocketDelegate, open_sockets, signed_in_cookie,
+                          wait_for_fragment)
 from .servers import ROOT, manage, project_env, start_server, stop_servers
 
 pytestmark = pytest.mark.chaos
@@ -41,6 +45,9 @@ PORTS = (int(os.environ.get("CHAOS_PORT_A", "8110")), int(os.environ.get("CHAOS_
 REDUCED = os.environ.get("CHAOS_SCALE", "full") == "ci"
 DELEGATIONS = ["fr", "de", "it", "jp", "ca", "se", "fi", "nl", "no", "be", "at", "dk"][: 6 if REDUCED else 12]
 ROUNDS = 2 if REDUCED else 4
+STATEMENTS = 3 if REDUCED else 5  # of the opinion round open on session 1; every delegation votes on each, every round
+ROUND_TITLE = "Chaos round"
+CHOICES = ("agree", "disagree", "pass")
 STORM_SOCKETS = 200 if REDUCED else 1000
 SIMULATED_CONSOLES = 4 if REDUCED else 8
 OFFLINE_S = (5, 60) if REDUCED else (5, 60, 600)
@@ -48,14 +55,15 @@ RESULTS = ROOT / "bench" / "results" / "chaos.json"
 CONVERGE_TIMEOUT_S = 30
 GRACEFUL_TIMEOUT_S = 10  # the workers' --timeout-graceful-shutdown (tests/servers.py): a stop that hangs ends there
 
-# In the page: its answer cards and tallies against a fresh render of the same page (fetched now).
+# In the page: its answer cards, answers' tallies and opinion rounds' panels (votes per statement, analysis)
+# against a fresh render of the same page (fetched now).
 COMPARE_WITH_FRESH_RENDER = """async () => {
   const response = await fetch(location.pathname, {credentials: "same-origin", cache: "no-store"});
   if (!response.ok) return {differ: -1, status: response.status};
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
   const parts = (root) => {
     const found = {};
-    root.querySelectorAll("#console-live article.answer-card, #console-live [id^=tally-q]").forEach((el) => {
+    root.querySelectorAll("#console-live article.answer-card, #console-live [id^=tally-q], [id^=opinion-analysis-]").forEach((el) => {
       found[el.id] = el.textContent.replace(/\\s+/g, " ").trim();
     });
     return found;
@@ -63,6 +71,16 @@ COMPARE_WITH_FRESH_RENDER = """async () => {
   const mine = parts(document), theirs = parts(fresh);
   const differ = [...new Set([...Object.keys(mine), ...Object.keys(theirs)])].filter((id) => mine[id] !== theirs[id]);
   return {differ: differ.length, sample: differ.slice(0, 3).map((id) => [id, mine[id] || null, theirs[id] || null])};
+}"""
+# In the page: the round's "Votes per statement" table, {statement: [agree, disagree, pass]}.
+VOTES_SHOWN = """(round) => {
+  const table = document.getElementById("opinion-tally-" + round);
+  if (!table) return null;
+  const rows = {};
+  table.querySelectorAll("tbody tr").forEach((tr) => {
+    rows[tr.querySelector("th").textContent.trim()] = [...tr.querySelectorAll("td")].map((td) => parseInt(td.textContent, 10));
+  });
+  return rows;
 }"""
 
 
@@ -145,6 +163,19 @@ class Stack:
                 log.close()
 
 
+# The chair opens a round of STATEMENTS statements on session 1 (what the console's form does).
+OPEN_ROUND = f"""
+from django.contrib.auth.models import User
+from sessions_app.models import Session
+from sessions_app.opinion import services
+session = Session.objects.get(number=1)
+chair = User.objects.get(username="chair")
+round = services.open_round(user=chair, session=session, title="{ROUND_TITLE}")
+for number in range(1, {STATEMENTS} + 1):
+    services.add_statement(user=chair, round=round, text=f"Chaos statement {{number}}")
+"""
+
+
 @pytest.fixture(scope="module")
 def stack():
     psycopg = pytest.importorskip("psycopg")
@@ -162,8 +193,12 @@ def stack():
     env = project_env(DATABASE_URL=database_url, REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0", DEMO_PASSWORD=PASSWORD)
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo", "--quiet-accounts")
+    manage(env, "shell", "-c", OPEN_ROUND)
     db = psycopg.connect(database_url, autocommit=True)
     built = Stack(env, db, redis)
+    built.round = db.execute("SELECT id FROM sessions_app_opinionround WHERE title = %s", [ROUND_TITLE]).fetchone()[0]
+    built.statements = [row[0] for row in db.execute(
+        "SELECT id FROM sessions_app_statement WHERE round_id = %s ORDER BY position", [built.round])]
     try:
         yield built
     finally:
@@ -224,25 +259,73 @@ def shown_texts(page) -> str:
     return "\n".join(page.locator("#console-live article.answer-card").all_inner_texts())
 
 
-def post_answers(name: str, stack: Stack, slug: str, *, rounds: int = ROUNDS, concurrent: bool = False, progress=None) -> dict:
+def make_delegates(stack: Stack, slug: str) -> list[Delegate]:
+    """One delegate per delegation, number n through delegate proxy n % 2 (preferring A, or B); those
+    with n % 4 in (1, 2), half of them and half of each proxy's, send over their page's socket."""
+    delegates = []
+    for number, code in enumerate(DELEGATIONS):
+        base = f"http://127.0.0.1:{stack.delegates[number % 2].port}"
+        if number % 4 in (1, 2):
+            delegates.append(SocketDelegate(base, code, slug, PASSWORD, f"ws{base[4:]}/ws/meetings/{slug}/sessions/1/delegate/"))
+        else:
+            delegates.append(Delegate(base, code, slug, PASSWORD))
+    return delegates
+
+
+def stored_votes(stack: Stack) -> dict[tuple[str, int], str]:
+    """The round's votes in the database: (delegation's code, statement id) -> choice."""
+    names = {-1: "agree", 1: "disagree", 0: "pass"}
+    rows = stack.db.execute("SELECT u.username, v.statement_id, v.choice FROM sessions_app_statementvote v JOIN auth_user u ON u.id = v.user_id"
+                            " JOIN sessions_app_statement s ON s.id = v.statement_id WHERE s.round_id = %s", [stack.round])
+    return {(username.removeprefix("delegate-"), statement): names[choice] for username, statement, choice in rows}
+
+
+def post_answers(name: str, stack: Stack, slug: str, *, rounds: int = ROUNDS, concurrent: bool = False, progress=None,
+                 votes: bool = False) -> dict:
     """Every delegation answers every question of session 1 `rounds` times (each round edits the
-    answer), half of them through each delegate proxy; in turn, or all delegations at once
-    (`concurrent`). Returns what was acknowledged."""
-    delegates = [Delegate(f"http://127.0.0.1:{stack.delegates[number % 2].port}", code, slug, PASSWORD)
-                 for number, code in enumerate(DELEGATIONS)]
-    plans = {delegate: [(qid, rnd) for rnd in range(rounds) for qid in delegate.questions] for delegate in delegates}
+    answer) and, with `votes`, votes on every statement of the round each time (each round another
+    choice); half of them through each delegate proxy, half of each over their page's socket; in
+    turn, or all delegations at once (`concurrent`). Returns what was acknowledged."""
+    delegates = make_delegates(stack, slug)
+    plans = {}
+    for number, delegate in enumerate(delegates):
+        plans[delegate] = []
+        for rnd in range(rounds):
+            plans[delegate] += [("answer", qid, rnd) for qid in delegate.questions]
+            if votes:
+                plans[delegate] += [("vote", statement, CHOICES[(number + index + rnd + len(name)) % 3])
+                                    for index, statement in enumerate(stack.statements)]
     total = sum(len(plan) for plan in plans.values())
-    state = {"done": 0, "acknowledged": 0, "refused": 0, "latest": {}, "acknowledged_at": {}}
+    state = {"done": 0, "acknowledged": 0, "refused": 0, "latest": {}, "acknowledged_at": {},
+             "votes_acknowledged": 0, "votes_refused": 0, "latest_votes": {}, "vote_changes": 0}
+    previous = stored_votes(stack) if votes else {}
+    seq_before = stack.db.execute("SELECT last_seq FROM sessions_app_meeting").fetchone()[0]
     lock = threading.Lock()
 
-    def post(delegate: Delegate, qid: str, rnd: int) -> None:
-        text = f"chaos {name} {delegate.code} q{qid} r{rnd} {uuid.uuid4().hex[:6]}"
-        ok = delegate.answer(qid, text)
+    def post(delegate: Delegate, what: str, subject, detail) -> None:
+        """One change: ("vote", statement id, choice) or ("answer", question id, round)."""
+        if what == "vote":
+            statement, choice = subject, detail
+            ok = delegate.vote(stack.round, statement, choice)
+            with lock:
+                state["done"] += 1
+                if ok:
+                    state["votes_acknowledged"] += 1
+                    before = state["latest_votes"].get((delegate.code, statement), previous.get((delegate.code, statement)))
+                    state["vote_changes"] += before != choice  # a vote that changes something: one event
+                    state["latest_votes"][(delegate.code, statement)] = choice
+                else:
+                    state["votes_refused"] += 1
+                if progress is not None:
+                    progress(state["done"] / total)
+            return
+        text = f"chaos {name} {delegate.code} q{subject} r{detail} {uuid.uuid4().hex[:6]}"
+        ok = delegate.answer(subject, text)
         with lock:
             state["done"] += 1
             if ok:
                 state["acknowledged"] += 1
-                state["latest"][(delegate.code, qid)] = text
+                state["latest"][(delegate.code, subject)] = text
                 state["acknowledged_at"][text] = time.monotonic()
             else:
                 state["refused"] += 1
@@ -251,7 +334,7 @@ def post_answers(name: str, stack: Stack, slug: str, *, rounds: int = ROUNDS, co
 
     started = time.monotonic()
     if concurrent:
-        threads = [threading.Thread(target=lambda d=d: [post(d, qid, rnd) for qid, rnd in plans[d]]) for d in delegates]
+        threads = [threading.Thread(target=lambda d=d: [post(d, *step) for step in plans[d]]) for d in delegates]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -261,17 +344,47 @@ def post_answers(name: str, stack: Stack, slug: str, *, rounds: int = ROUNDS, co
             for delegate in delegates:
                 if index < len(plans[delegate]):
                     post(delegate, *plans[delegate][index])
+    by = {}
     for delegate in delegates:
+        for (what, how), count in delegate.acknowledged.items():
+            by.setdefault(what, {}).setdefault(how, 0)
+            by[what][how] += count
         delegate.close()
-    return {**state, "posts": total, "seconds_posting": round(time.monotonic() - started, 2)}
+    answers = sum(what == "answer" for plan in plans.values() for what, *_rest in plan)
+    return {**state, "posts": answers, "votes_posts": total - answers, "seconds_posting": round(time.monotonic() - started, 2), "votes": votes, "seq_before": seq_before,
+            "answers_acknowledged_by": by.get("answer", {}), "votes_acknowledged_by": by.get("vote", {}),
+            "socket_reopens": sum(max(getattr(delegate, "opens", 1) - 1, 0) for delegate in delegates)}
+
+
+def votes_shown(page, round_id: int) -> dict | None:
+    try:
+        return page.evaluate(VOTES_SHOWN, round_id)
+    except Exception:  # the page is being swapped or its worker went away: not shown yet
+        return None
+
+
+def vote_counts(votes: dict[tuple[str, int], str], statements: list[int]) -> dict[str, list[int]]:
+    """The round's table as it should read, {statement text: [agree, disagree, pass]}."""
+    counts = {f"Chaos statement {number}": [0, 0, 0] for number in range(1, len(statements) + 1)}
+    for (_code, statement), choice in votes.items():
+        counts[f"Chaos statement {statements.index(statement) + 1}"][("agree", "disagree", "pass").index(choice)] += 1
+    return counts
 
 
 def converge(name: str, stack: Stack, pages: list, posted: dict, since: float) -> dict:
-    """Wait until every console shows the last acknowledged text of every answer and equals a fresh
-    render; the figures of the scenario (seconds counted from `since`)."""
+    """Wait until every console shows the last acknowledged text of every answer (and, where the
+    scenario voted, counts the round's votes as the database holds them) and equals a fresh render;
+    the figures of the scenario (seconds counted from `since`)."""
     latest = set(posted["latest"].values())
     stored = {row[0] for row in stack.db.execute("SELECT text FROM sessions_app_answer WHERE text LIKE %s", [f"chaos {name} %"])}
+    # A change sent over the socket and then over HTTP (no ack in time) is one change: one revision per text.
+    stored_twice = stack.db.execute("SELECT count(*) FROM (SELECT text FROM sessions_app_answerrevision WHERE text LIKE %s"
+                                    " GROUP BY text HAVING count(*) > 1) AS twice", [f"chaos {name} %"]).fetchone()[0]
+    voting = posted.get("votes", False)
+    votes = stored_votes(stack) if voting else {}
+    expected_votes = vote_counts(votes, stack.statements)
     missing = {index: set(latest) for index in range(len(pages))}
+    tallies: dict[int, dict | None] = {}
     equal_at: dict[int, float] = {}
     resyncs_before = [getattr(page, "resyncs_mark", 0) for page in pages]
     states: dict[int, dict] = {}
@@ -282,7 +395,9 @@ def converge(name: str, stack: Stack, pages: list, posted: dict, since: float) -
                 continue
             shown = shown_texts(page)
             missing[index] = {text for text in missing[index] if text not in shown}
-            if not missing[index]:
+            if voting:
+                tallies[index] = votes_shown(page, stack.round)
+            if not missing[index] and (not voting or tallies[index] == expected_votes):
                 states[index] = console_state(page)
                 if states[index]["differ"] == 0:
                     equal_at[index] = time.monotonic()
@@ -291,9 +406,10 @@ def converge(name: str, stack: Stack, pages: list, posted: dict, since: float) -
     for index, page in enumerate(pages):
         if index not in equal_at:
             states[index] = console_state(page)
-    return {
+    result = {
         "scenario": name, "posts": posted["posts"], "acknowledged": posted["acknowledged"], "refused": posted["refused"],
-        "answers": len(latest), "stored_latest": len(latest & stored), "not_stored": len(latest - stored),
+        "acknowledged_by": posted["answers_acknowledged_by"],
+        "answers": len(latest), "stored_latest": len(latest & stored), "not_stored": len(latest - stored), "stored_twice": stored_twice,
         "shown_per_console": [len(latest) - len(missing[index]) for index in range(len(pages))],
         "lost": max(len(missing[index]) for index in range(len(pages))) + len(latest - stored),
         "consoles_equal_fresh_render": len(equal_at), "consoles": len(pages),
@@ -303,6 +419,35 @@ def converge(name: str, stack: Stack, pages: list, posted: dict, since: float) -
         "resyncs_per_console": [page.resyncs[0] - before for page, before in zip(pages, resyncs_before)],
         "quiet_checks_per_console": [page.checks[0] - getattr(page, "checks_mark", 0) for page in pages],
         "consoles_reloaded": sum(not page.evaluate("window.__notReloaded === true") for page in pages),
+        "delegate_socket_reopens": posted["socket_reopens"],
+    }
+    if voting:
+        result.update(vote_figures(stack, posted, votes, expected_votes, tallies))
+    return result
+
+
+def vote_figures(stack: Stack, posted: dict, votes: dict, expected: dict, tallies: dict) -> dict:
+    """Votes acknowledged, stored (the last acknowledged choice of each delegation and statement, in
+    one row), shown (counted on each console as stored) and lost; the round's vote events, one per
+    acknowledged change (a change sent twice, over the socket and over HTTP, is one event)."""
+    latest = posted["latest_votes"]
+    stored = sum(votes.get(pair) == choice for pair, choice in latest.items())
+    now = stored_votes(stack)  # read again: a vote stored late (after its fallback) would have changed them
+    events = stack.db.execute("SELECT count(*) FROM sessions_app_event WHERE type = 'opinion.voted' AND seq > %s"
+                              " AND (payload->>'round')::int = %s", [posted["seq_before"], stack.round]).fetchone()[0]
+    total = sum(sum(row) for row in expected.values())
+
+    def shown(tally: dict | None) -> int:  # the votes of the rows that count as the database does
+        return sum(sum(row) for text, row in (tally or {}).items() if expected.get(text) == row)
+
+    shown_per_console = [shown(tallies.get(index)) for index in range(len(stack.consoles))]
+    return {
+        "votes_posts": posted["votes_posts"], "votes_acknowledged": posted["votes_acknowledged"], "votes_refused": posted["votes_refused"],
+        "votes_acknowledged_by": posted["votes_acknowledged_by"], "votes": len(latest), "votes_stored_latest": stored,
+        "votes_in_the_round": total, "votes_shown_per_console": shown_per_console,
+        "votes_changed_after_the_posts": sum(now.get(pair) != choice for pair, choice in votes.items()),
+        "vote_events": events, "vote_changes_acknowledged": posted["vote_changes"],
+        "votes_lost": len(latest) - stored + max(total - count for count in shown_per_console),
     }
 
 
@@ -315,7 +460,13 @@ def record(result: dict) -> None:
 
 def assert_repaired(result: dict, within_s: float) -> None:
     figures = json.dumps(result, sort_keys=True)
-    assert result["lost"] == 0 and result["not_stored"] == 0, figures
+    assert result["lost"] == 0 and result["not_stored"] == 0 and result["stored_twice"] == 0, figures
+    if "votes" in result:
+        assert result["votes_lost"] == 0 and result["votes_stored_latest"] == result["votes"] == len(DELEGATIONS) * STATEMENTS, figures
+        assert result["votes_changed_after_the_posts"] == 0, figures
+        # Every acknowledged change one event; a vote not acknowledged (its posts failed) may have been stored.
+        changes, unacknowledged = result["vote_changes_acknowledged"], result["votes_refused"]
+        assert changes - unacknowledged <= result["vote_events"] <= changes + unacknowledged, figures
     assert result["consoles_equal_fresh_render"] == result["consoles"], figures
     assert result["seconds_until_every_console_equal"] <= within_s, figures
     assert result["consoles_reloaded"] == 0, figures
@@ -331,7 +482,7 @@ def wait_online(pages: list, timeout_s: float = 20) -> None:
 
 def test_chaos_baseline_no_fault(stack, consoles):
     marks = stack.log_marks()
-    posted = post_answers("baseline", stack, consoles["slug"])
+    posted = post_answers("baseline", stack, consoles["slug"], votes=True)
     result = converge("baseline", stack, consoles["pages"], posted, since=time.monotonic())
     result["server_tracebacks"] = stack.tracebacks_since(marks)
     record(result)
@@ -354,7 +505,7 @@ def test_chaos_redis_killed_and_restarted_after_3_s(stack, consoles):
             stack.redis.kill()
             threading.Thread(target=restart_later, daemon=True).start()
 
-    posted = post_answers("redis-restart-3s", stack, consoles["slug"], progress=progress)
+    posted = post_answers("redis-restart-3s", stack, consoles["slug"], progress=progress, votes=True)
     while state["back"] is None:
         time.sleep(0.1)
     since = max(state["back"], time.monotonic())  # the posts' end, or Redis back if later
@@ -378,7 +529,7 @@ def test_chaos_worker_killed_under_load(stack, consoles):
             stack.kill(1)
 
     opens_before = consoles["pages"][1].evaluate("window.__wsOpens")
-    posted = post_answers("worker-killed", stack, consoles["slug"], concurrent=True, progress=progress)
+    posted = post_answers("worker-killed", stack, consoles["slug"], concurrent=True, progress=progress, votes=True)
     acknowledged_before = {text for text, at in posted["acknowledged_at"].items() if at <= state["killed"]}
     result = converge("worker-killed", stack, consoles["pages"], posted, since=time.monotonic())
     stored = {row[0] for row in stack.db.execute("SELECT text FROM sessions_app_answer WHERE text LIKE %s", ["chaos worker-killed %"])}
@@ -424,7 +575,7 @@ def test_chaos_worker_stopped_gracefully_under_load(stack, consoles):
 
     opens_before = pages[1].evaluate("window.__wsOpens")
     try:
-        posted = post_answers("graceful-stop", stack, slug, concurrent=True, progress=progress)
+        posted = post_answers("graceful-stop", stack, slug, concurrent=True, progress=progress, votes=True)
         while state["back"] is None:
             time.sleep(0.1)
         since = max(state["back"], time.monotonic())
@@ -498,7 +649,7 @@ def test_chaos_channel_capacity_1_under_a_flood(stack, consoles):
     stack.restart_all(CHANNEL_CAPACITY="1")
     stack.rebalance(consoles["pages"])
     marks = stack.log_marks()
-    posted = post_answers("capacity-1", stack, consoles["slug"], concurrent=True)
+    posted = post_answers("capacity-1", stack, consoles["slug"], concurrent=True, votes=True)
     result = converge("capacity-1", stack, consoles["pages"], posted, since=time.monotonic())
     result["server_tracebacks"] = stack.tracebacks_since(marks)
     stack.restart_all()
