@@ -215,13 +215,16 @@ class SocketDelegate(Delegate):
             self.dropped()
             return False
 
-    def dropped(self) -> None:
+    def _close_socket(self) -> None:
         if self.sock is not None:
             try:
                 self.sock.close()
-            except Exception:
+            except Exception:  # already gone: nothing to close
                 pass
         self.sock = None
+
+    def dropped(self) -> None:
+        self._close_socket()
         self.retry_at = time.monotonic() + random.uniform(0, self.delay)
         self.delay = min(self.delay * 2, self.MAX_RECONNECT_S)
 
@@ -257,11 +260,7 @@ class SocketDelegate(Delegate):
         return self._counted(what, how, post())
 
     def close(self) -> None:
-        if self.sock is not None:
-            try:
-                self.sock.close()
-            except Exception:
-                pass
+        self._close_socket()
         super().close()
 
 
