@@ -45,6 +45,13 @@ async def open_socket(path: str, user=None, origin: bytes = ORIGIN) -> tuple[Web
     return communicator, connected, code
 
 
+async def connected_socket(path: str, user) -> WebsocketCommunicator:
+    """A socket opened and accepted; the test fails here if the server refused it."""
+    socket, connected, code = await open_socket(path, user)
+    assert connected, f"refused with close code {code}"
+    return socket
+
+
 async def close_sockets() -> None:
     """Disconnect the sockets a test left open (refused ones included: their consumers still read the
     channel layer). Left to the end of the test's event loop, their cancellation can hang a

@@ -14,7 +14,7 @@ from sessions_app import consumers
 from sessions_app.models import Answer, Event, Question
 
 from . import live_helpers
-from .live_helpers import console_path, delegate_path, open_socket, receive_until
+from .live_helpers import connected_socket, console_path, delegate_path, open_socket, receive_until
 from .test_answer_batch import answer_path, post, setup_meeting
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
@@ -26,9 +26,7 @@ def frame(question, text="Our <b>practice</b>", key=KEY, **extra):
 
 
 async def delegate_socket(world, index=0):
-    socket, connected, _code = await open_socket(delegate_path(world["meeting"]), world["delegates"][index])
-    assert connected
-    return socket
+    return await connected_socket(delegate_path(world["meeting"]), world["delegates"][index])
 
 
 async def reply_to(socket, key=KEY, timeout=5) -> str:
@@ -42,8 +40,7 @@ def stored_answers(question):
 
 async def test_an_answer_over_the_socket_is_stored_acked_and_reaches_the_console():
     world = await setup_meeting()
-    console, connected, _code = await open_socket(console_path(world["meeting"]), world["chair"])
-    assert connected
+    console = await connected_socket(console_path(world["meeting"]), world["chair"])
     socket = await delegate_socket(world)
     try:
         await socket.send_to(text_data=frame(world["question"]))

@@ -16,7 +16,7 @@ from sessions_app.opinion import services
 
 from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
 from . import live_helpers
-from .live_helpers import console_path, delegate_path, open_socket, receive_until
+from .live_helpers import connected_socket, console_path, delegate_path, open_socket, receive_until
 from .test_room_live import receive_all
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
@@ -47,9 +47,7 @@ def frame(world, statement=0, choice="agree", key=KEY, **extra):
 
 
 async def delegate_socket(world, name="fr"):
-    socket, connected, _code = await open_socket(delegate_path(world["meeting"]), world[name])
-    assert connected
-    return socket
+    return await connected_socket(delegate_path(world["meeting"]), world[name])
 
 
 async def reply_to(socket, key=KEY, timeout=5) -> str:
@@ -187,8 +185,7 @@ async def test_an_unknown_choice_is_refused_with_its_reason():
 
 async def test_the_console_sees_votes_per_statement_as_numbered_events_without_waiting_for_the_map():
     world = await setup_round()
-    console, connected, _code = await open_socket(console_path(world["meeting"]), world["chair"])
-    assert connected
+    console = await connected_socket(console_path(world["meeting"]), world["chair"])
     socket = await delegate_socket(world)
     try:
         await socket.send_to(text_data=frame(world))
@@ -206,8 +203,7 @@ async def test_the_console_sees_votes_per_statement_as_numbered_events_without_w
 
 async def test_votes_in_quick_succession_reach_the_console_throttled_and_the_last_counts_follow():
     world = await setup_round(statements=6)
-    console, connected, _code = await open_socket(console_path(world["meeting"]), world["chair"])
-    assert connected
+    console = await connected_socket(console_path(world["meeting"]), world["chair"])
     socket = await delegate_socket(world)
     try:
         started = time.monotonic()
@@ -237,8 +233,7 @@ async def test_a_console_that_missed_votes_gets_the_counts_once_in_its_catch_up(
     world = await setup_round()
     for name in ("fr", "de"):
         await database_sync_to_async(services.cast_statement_vote)(user=world[name], statement=world["statements"][0], choice="agree")
-    console, connected, _code = await open_socket(console_path(world["meeting"]), world["chair"])
-    assert connected
+    console = await connected_socket(console_path(world["meeting"]), world["chair"])
     try:
         await console.send_to(text_data=json.dumps({"type": "resync", "after": 0}))
         html = await receive_all(console, timeout=3)
