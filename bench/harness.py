@@ -135,14 +135,34 @@ def stop(*servers: Server) -> None:
         server.log.close()
 
 
+def process_tree(pid: int) -> list[int]:
+    """A server process and its descendants (its compute process, sessions_app/compute_pool.py, and
+    multiprocessing's resource tracker), which the server's figures include."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except OSError:  # exited meanwhile
+            continue
+    return found
+
+
 def rss_kb(servers: list[Server]) -> int:
-    """Resident memory of the server processes, summed (kB, from /proc)."""
+    """Resident memory of the server processes and their descendants, summed (kB, from /proc)."""
     total = 0
     for server in servers:
-        with open(f"/proc/{server.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+        for pid in process_tree(server.process.pid):
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    for line in status:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except OSError:
+                continue
     return total
 
 
@@ -168,13 +188,17 @@ def redis_cpu_s(redis_url: str | None) -> float | None:
 
 
 def server_cpu_s(servers: list[Server]) -> float:
-    """User + system CPU seconds the server processes have used so far."""
+    """User + system CPU seconds the server processes and their descendants have used so far."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for server in servers:
-        with open(f"/proc/{server.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
+        for pid in process_tree(server.process.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 

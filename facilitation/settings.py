@@ -259,6 +259,8 @@ FACILITATION = {
     "OPINION_ANALYSIS_DELAY": float(os.environ.get("OPINION_ANALYSIS_DELAY", "0.25")),  # docs/performance.md
     # Seconds the themes of a question's answers wait after an answer (a negative value: never on their own).
     "SYNTHESIS_DELAY": float(os.environ.get("SYNTHESIS_DELAY", "3")),
+    # Maps and themes computed in a child process per server process (sessions_app/compute_pool.py); 0: in a thread.
+    "COMPUTE_PROCESSES": int(os.environ.get("COMPUTE_PROCESSES", "1")),
     "SIGN_IN_LINK_DAYS": int(os.environ.get("SIGN_IN_LINK_DAYS", "7")),
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-meeting-2023"),
     # The site's address for links in e-mails sent without a request (remind_record_deadlines), e.g.

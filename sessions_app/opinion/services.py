@@ -19,7 +19,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access, events
+from .. import access, compute_pool, events
 from ..models import Answer, Delegation, Meeting, OpinionRound, Question, Session, Statement, StatementVote
 from ..services import ActionRefused, clean_text
 from . import analysis
@@ -301,7 +301,7 @@ def analyse_votes(round: OpinionRound) -> dict:
     same groups with the same letters in any database), statement keys as strings (as JSON stores them)."""
     votes, statements = round_votes(round)
     keys = dict(Delegation.objects.filter(pk__in=list(votes)).values_list("pk", "country")) if votes else {}
-    result = analysis.analyse(votes, statements, keys={pk: str(code) for pk, code in keys.items()})
+    result = compute_pool.run(analysis.analyse, votes, statements, keys={pk: str(code) for pk, code in keys.items()})
     result["statements"] = {str(k): v for k, v in result["statements"].items()}
     return result
 
@@ -390,7 +390,7 @@ def _run_analysis(round_id: int) -> None:
         _pending.pop(round_id, None)
         _running.add(round_id)
         _last_start[round_id] = time.monotonic()
-    cpu = time.thread_time()
+    cpu = time.thread_time() + compute_pool.spent_in_this_thread()  # here and in the compute process
     try:
         analyse_round(round_id)
     except Exception:  # a failed analysis leaves the last one shown; the next vote tries again
@@ -398,7 +398,7 @@ def _run_analysis(round_id: int) -> None:
     finally:
         close_old_connections()
         with _pending_lock:
-            _last_cost[round_id] = time.thread_time() - cpu
+            _last_cost[round_id] = time.thread_time() + compute_pool.spent_in_this_thread() - cpu
             _running.discard(round_id)
             again = round_id in _again
             _again.discard(round_id)

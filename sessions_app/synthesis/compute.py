@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from .. import events
+from .. import compute_pool, events
 from ..models import Answer, AnswerSynthesis, Question, Visibility
 from . import themes
 
@@ -35,7 +35,7 @@ def synthesise_question(question_id: int) -> AnswerSynthesis:
     question = Question.objects.select_related("session__meeting").get(pk=question_id)
     synthesis, _created = AnswerSynthesis.objects.get_or_create(question=question)
     synthesis = AnswerSynthesis.objects.select_for_update(no_key=True).get(pk=synthesis.pk)
-    synthesis.result = themes.synthesise(answer_texts(question), synthesis.edits)
+    synthesis.result = compute_pool.run(themes.synthesise, answer_texts(question), synthesis.edits)
     synthesis.version += 1
     synthesis.computed_at = timezone.now()
     synthesis.save(update_fields=["result", "version", "computed_at"])
