@@ -269,7 +269,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return live.vote_refused(key, _("Only a delegation's delegates can do this."))
         # Another meeting's statement, another round's, or none: refused by the batch, which reads the statements anyway.
         result = vote_batch.store_vote(opinion_services.VoteSubmission(
-            user=self.user, statement_id=statement_id, choice=choice, meeting_id=self.meeting_id, round_id=round_id))
+            user=self.user, statement_id=statement_id, choice=choice, meeting_id=self.meeting_id, round_id=round_id, key=key))
         if isinstance(result, ActionRefused):
             return live.vote_refused(key, result.message)
         return live.vote_reply(key, result.statement.round, result)

@@ -789,6 +789,17 @@ class StatementVote(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["statement", "delegation"], name="one_statement_vote_per_delegation")]
+
+
+class StatementVoteKey(models.Model):
+    """The key a delegate's page made for one change of its delegation's vote: the change sent twice
+    (over the socket, then over HTTP when the ack was late) is applied once, and a late copy of an older
+    change never replaces a newer one (opinion/services.cast_statement_votes)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    vote = models.ForeignKey(StatementVote, on_delete=models.CASCADE, related_name="keys")
+
+
 class SettingChange(models.Model):
     """One change of one meeting setting: the audit log of the settings page (sessions_app/meeting_settings)."""
 

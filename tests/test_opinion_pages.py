@@ -143,3 +143,21 @@ def test_polis_export_holds_the_four_files_and_names_no_delegation(client, room)
     assert all(delegation.name not in everything for delegation in room["delegations"])
     client.force_login(room["delegates"][0])
     assert client.get(reverse("opinion_polis_export", args=[room["meeting"].slug, round.pk])).status_code == 403
+
+
+def test_a_vote_posted_again_with_its_key_after_a_newer_change_keeps_the_newer(client, room):
+    """The page's fallback post of a socket vote (the same key) that arrives after the delegate
+    changed the vote: the newer choice stays, and the reply shows it."""
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round", order="chair")
+    first = services.add_statement(user=room["chair"], round=round, text="First statement")
+    client.force_login(room["delegates"][0])
+    vote = reverse("opinion_vote", args=[room["meeting"].slug, first.pk])
+    htmx = {"HX-Request": "true"}
+    assert client.post(vote, {"choice": "agree", "key": "v-0123456789"}, headers=htmx).status_code == 200
+    assert client.post(vote, {"choice": "disagree", "key": "v-abcdefabcd"}, headers=htmx).status_code == 200
+    late = client.post(vote, {"choice": "agree", "key": "v-0123456789"}, headers=htmx)
+    assert late.status_code == 200
+    assert list(StatementVote.objects.values_list("choice", flat=True)) == [StatementVote.Choice.DISAGREE]
+    refused = client.post(vote, {"choice": "agree", "key": "not a key!"}, headers=htmx)
+    assert refused.status_code == 422
+    assert list(StatementVote.objects.values_list("choice", flat=True)) == [StatementVote.Choice.DISAGREE]

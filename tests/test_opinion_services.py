@@ -258,3 +258,39 @@ def test_a_run_of_votes_makes_the_same_queries_for_one_vote_and_for_seven(room):
         services.cast_statement_votes(votes[1:])
     assert StatementVote.objects.count() == 8
     assert len(seven.captured_queries) == len(one.captured_queries)
+
+
+def test_a_late_copy_of_an_older_vote_never_replaces_a_newer_one(room):
+    """A vote sent over the socket, posted again over HTTP when its ack was late, then changed: the
+    socket's copy, stored last, changes nothing."""
+    statement, *_ = statements(room, 1)
+    fr = room["delegates"][0]
+    Vote = services.VoteSubmission
+    first = services.cast_statement_votes([Vote(user=fr, statement_id=statement.pk, choice="agree", key="v-first-change")])[0]
+    assert first.event_seq is not None
+    services.cast_statement_votes([Vote(user=fr, statement_id=statement.pk, choice="disagree", key="v-newer-change")])
+    late = services.cast_statement_votes([Vote(user=fr, statement_id=statement.pk, choice="agree", key="v-first-change")])[0]
+    assert late.choice == StatementVote.Choice.DISAGREE and late.event_seq is None
+    assert list(StatementVote.objects.values_list("choice", flat=True)) == [StatementVote.Choice.DISAGREE]
+    assert Event.objects.filter(type="opinion.voted").count() == 2
+
+
+def test_a_vote_sent_twice_in_one_run_with_its_key_is_stored_once(room):
+    statement, *_ = statements(room, 1)
+    fr = room["delegates"][0]
+    twice = [services.VoteSubmission(user=fr, statement_id=statement.pk, choice="pass", key="v-same-change")] * 2
+    results = services.cast_statement_votes(twice)
+    assert [result.choice for result in results] == [StatementVote.Choice.PASS] * 2
+    assert StatementVote.objects.count() == 1
+    assert Event.objects.filter(type="opinion.voted").count() == 1
+
+
+def test_a_key_of_another_delegations_vote_or_a_malformed_key_is_refused_and_changes_nothing(room):
+    statement, *_ = statements(room, 1)
+    fr, jp = room["delegates"][:2]
+    Vote = services.VoteSubmission
+    services.cast_statement_votes([Vote(user=fr, statement_id=statement.pk, choice="agree", key="v-france-vote")])
+    refused = services.cast_statement_votes([Vote(user=jp, statement_id=statement.pk, choice="disagree", key="v-france-vote"),
+                                             Vote(user=jp, statement_id=statement.pk, choice="disagree", key="<script>x</script>")])
+    assert [result.message for result in refused] == ["This vote could not be read: reload the page and vote again."] * 2
+    assert list(StatementVote.objects.values_list("delegation", "choice")) == [(room["delegations"][0].pk, StatementVote.Choice.AGREE)]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access, compute_pool, events
-from ..models import Answer, Delegation, Meeting, OpinionRound, Question, Session, Statement, StatementVote
+from ..models import Answer, Delegation, Meeting, OpinionRound, Question, Session, Statement, StatementVote, StatementVoteKey
 from ..services import ActionRefused, clean_text
 from . import analysis
 
@@ -180,7 +180,8 @@ CHOICES = {"agree": StatementVote.Choice.AGREE, "disagree": StatementVote.Choice
 class VoteSubmission:
     """One vote as a delegate sent it: who, on which statement, which choice; `delegation`, when the
     caller names the delegation it votes for (refused unless it is the user's own); `meeting_id` and
-    `round_id`, when the caller names where the statement is (a socket's vote: refused elsewhere)."""
+    `round_id`, when the caller names where the statement is (a socket's vote: refused elsewhere);
+    `key`, the page's key for this change (VOTE_KEY), with which it is applied once."""
 
     user: User
     statement_id: int
@@ -188,6 +189,10 @@ class VoteSubmission:
     delegation: Delegation | None = None
     meeting_id: int | None = None
     round_id: int | None = None
+    key: str | None = None
+
+
+VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a page's key for one change of a vote
 
 
 def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
@@ -218,9 +223,14 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
     ).values_list("meeting_id", "delegation_id")) if delegations and statements else set()
     current = {(vote.statement_id, vote.delegation_id): vote for vote in StatementVote.objects.filter(
         statement_id__in=list(statements), delegation_id__in={delegation.pk for delegation in delegations})} if delegations else {}
+    # The changes these keys name that were applied already (this one sent again, or a late copy of it).
+    keys = {item.key for item in submissions if item.key}
+    applied = {key: (statement_id, delegation_id) for key, statement_id, delegation_id in StatementVoteKey.objects.filter(
+        key__in=keys).values_list("key", "vote__statement_id", "vote__delegation_id")} if keys else {}
     results: list[StatementVote | ActionRefused] = []
     changed: dict[tuple[int, int], StatementVote] = {}
     voted: list[tuple[StatementVote, OpinionRound]] = []
+    new_keys: dict[str, StatementVote] = {}
     for item in submissions:
         try:
             statement = statements.get(item.statement_id)
@@ -228,12 +238,25 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
                     None, statement.round.session.meeting_id):
                 raise ActionRefused(_("This statement is not open to votes."))
             own = _vote_delegation(item, statement, members)
+            if item.key is not None and not VOTE_KEY.fullmatch(item.key):
+                raise ActionRefused(_("This vote could not be read: reload the page and vote again."))
             vote = current.get((statement.pk, own.pk))
             if vote is not None:
                 vote.statement = statement  # read and locked above: the caller's reply needs no query for it
+            earlier = applied.get(item.key) or (item.key in new_keys and (new_keys[item.key].statement_id, new_keys[item.key].delegation_id))
+            if earlier and earlier != (statement.pk, own.pk):  # another vote's key: not this change
+                raise ActionRefused(_("This vote could not be read: reload the page and vote again."))
+            if earlier and vote is not None:
+                # Applied already: a retry, or a late copy of a change that a newer one has replaced since.
+                if item.key not in new_keys:
+                    vote.event_seq = None
+                results.append(vote)
+                continue
             if vote is not None and vote.choice == CHOICES[item.choice]:
                 vote.event_seq = None
                 results.append(vote)  # a retry: nothing changes
+                if item.key:
+                    new_keys[item.key] = vote
                 continue
             if vote is None:
                 vote = current[(statement.pk, own.pk)] = StatementVote(statement=statement, delegation=own)
@@ -241,9 +264,12 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
             changed[(statement.pk, own.pk)] = vote
             voted.append((vote, statement.round))
             results.append(vote)
+            if item.key:
+                new_keys[item.key] = vote
         except ActionRefused as refusal:
             results.append(refusal)
     if not voted:
+        StatementVoteKey.objects.bulk_create([StatementVoteKey(key=key, vote=vote) for key, vote in new_keys.items()])
         return results
     again = [vote for vote in changed.values() if vote.pk is not None]
     StatementVote.objects.bulk_create([vote for vote in changed.values() if vote.pk is None])
@@ -252,6 +278,9 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
         for vote in again:
             vote.updated_at = now
         StatementVote.objects.bulk_update(again, ["choice", "user", "updated_at"])
+    # Another process storing one of these keys meanwhile breaks the batch (IntegrityError): it is run
+    # again (group_commit), and then finds the key applied.
+    StatementVoteKey.objects.bulk_create([StatementVoteKey(key=key, vote=vote) for key, vote in new_keys.items()])
     by_meeting: dict[int, list[tuple[StatementVote, OpinionRound]]] = {}
     for vote, round in voted:
         by_meeting.setdefault(round.session.meeting_id, []).append((vote, round))

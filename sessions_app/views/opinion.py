@@ -156,7 +156,9 @@ def cast_vote(request, slug, statement_id):
     statement = get_object_or_404(Statement.objects.select_related("round__session__meeting"), pk=statement_id,
                                   round__session__meeting__slug=slug)
     round = statement.round
-    submission = services.VoteSubmission(user=request.user, statement_id=statement.pk, choice=request.POST.get("choice", ""))
+    # `key`: the page's key of a vote it first sent over its socket (app.js), applied once.
+    submission = services.VoteSubmission(user=request.user, statement_id=statement.pk, choice=request.POST.get("choice", ""),
+                                         key=request.POST.get("key") or None)
     result = vote_batch.store_vote(submission, waiting=lambda: slot_released(request))
     if isinstance(result, ActionRefused):
         return _refused(request, result, _session_url(round))
