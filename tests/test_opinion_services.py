@@ -294,3 +294,20 @@ def test_a_key_of_another_delegations_vote_or_a_malformed_key_is_refused_and_cha
                                              Vote(user=jp, statement_id=statement.pk, choice="disagree", key="<script>x</script>")])
     assert [result.message for result in refused] == ["This vote could not be read: reload the page and vote again."] * 2
     assert list(StatementVote.objects.values_list("delegation", "choice")) == [(room["delegations"][0].pk, StatementVote.Choice.AGREE)]
+
+
+def test_a_vote_of_a_delegate_deactivated_or_moved_to_another_role_since_sign_in_is_refused(room):
+    """The user a socket read when it connected is stale: each run of votes reads its voters afresh."""
+    from django.contrib.auth.models import User
+
+    statement, *_ = statements(room, 1)
+    fr, jp = room["delegates"][:2]
+    for user in (fr, jp):
+        access.delegation_of(user)  # cached on the user object, as a socket's user is
+    User.objects.filter(pk=fr.pk).update(is_active=False)
+    jp.participant.__class__.objects.filter(user=jp).update(role="observer")
+    Vote = services.VoteSubmission
+    results = services.cast_statement_votes([Vote(user=fr, statement_id=statement.pk, choice="agree"),
+                                             Vote(user=jp, statement_id=statement.pk, choice="agree")])
+    assert all(isinstance(result, services.NotAVoter) for result in results)
+    assert StatementVote.objects.count() == 0

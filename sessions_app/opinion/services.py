@@ -10,11 +10,11 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -173,6 +173,10 @@ def _delegation(user: User, round: OpinionRound) -> Delegation:
     return delegation
 
 
+class NotAVoter(ActionRefused):
+    """A vote of a user who is not (or no longer) a delegation's delegate: a socket then closes."""
+
+
 CHOICES = {"agree": StatementVote.Choice.AGREE, "disagree": StatementVote.Choice.DISAGREE, "pass": StatementVote.Choice.PASS}
 
 
@@ -212,6 +216,11 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
     one delegation on one statement in a run apply in order. The reads and writes are a few queries for
     the whole run (vote_batch.py batches the vote view's posts). Raises IntegrityError when another
     process stored one of these votes meanwhile: run it again."""
+    # The voters as they are now, read once for the run: a socket's user was read when it connected,
+    # and a delegate signed out, deactivated or moved to another role since votes no more (NotAVoter).
+    fresh = {user.pk: user for user in User.objects.filter(pk__in={item.user.pk for item in submissions}, is_active=True)
+             .select_related("participant__delegation")}
+    submissions = [replace(item, user=fresh.get(item.user.pk) or AnonymousUser()) for item in submissions]
     # Locked first, in one order: the round may have been closed, or a statement moderated, since
     # the callers read them (and a vote in another process waits for this one, or this one for it).
     statements = {statement.pk: statement for statement in Statement.objects.select_for_update(of=("self",), no_key=True).filter(
@@ -301,7 +310,7 @@ def _vote_delegation(item: VoteSubmission, statement: Statement, members: set[tu
     round = statement.round
     own = access.delegation_of(item.user)
     if own is None:
-        raise ActionRefused(_("Only a delegation's delegates can do this."))
+        raise NotAVoter(_("Only a delegation's delegates can do this."))
     if (round.session.meeting_id, own.pk) not in members:
         raise ActionRefused(_("Your delegation does not take part in this meeting."))
     if item.delegation is not None and item.delegation.pk != own.pk:
