@@ -232,12 +232,17 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if not (well_formed and isinstance(key, str) and VOTE_KEY.fullmatch(key)):
             await self.close(code=CLOSE_MALFORMED)
             return
-        if time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
+        # A vote's run reads its voters afresh (opinion.services.NotAVoter): no re-check of its own.
+        if store != self._store_vote and time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
             if not await self._still_allowed():
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
             self.authorized_at = time.monotonic()
-        await self.send(text_data=await vote_thread(store)(key, *arguments))
+        reply = await vote_thread(store)(key, *arguments)
+        if reply is None:  # the user may no longer do this
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.send(text_data=reply)
 
     def _store_answer(self, key: str, question_id: int, kind: str, text: str) -> str:
         try:
@@ -254,14 +259,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         finally:
             events.end_worker_task()
 
-    def _store_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str:
+    def _store_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str | None:
         try:
             with translation.override(self.language):
                 return self._stored_vote(key, round_id, statement_id, choice)
         finally:
             events.end_worker_task()
 
-    def _stored_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str:
+    def _stored_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str | None:
         from .opinion import services as opinion_services
         from .opinion import vote_batch
 
@@ -270,6 +275,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         # Another meeting's statement, another round's, or none: refused by the batch, which reads the statements anyway.
         result = vote_batch.store_vote(opinion_services.VoteSubmission(
             user=self.user, statement_id=statement_id, choice=choice, meeting_id=self.meeting_id, round_id=round_id, key=key))
+        if isinstance(result, opinion_services.NotAVoter):
+            return None
         if isinstance(result, ActionRefused):
             return live.vote_refused(key, result.message)
         return live.vote_reply(key, result.statement.round, result)
