@@ -161,3 +161,39 @@ def test_a_vote_posted_again_with_its_key_after_a_newer_change_keeps_the_newer(c
     refused = client.post(vote, {"choice": "agree", "key": "not a key!"}, headers=htmx)
     assert refused.status_code == 422
     assert list(StatementVote.objects.values_list("choice", flat=True)) == [StatementVote.Choice.DISAGREE]
+
+
+def test_a_vote_panel_rendered_for_the_live_updates_equals_the_pages_own_render(room):
+    """The live panels keep the parts every delegation shares at the same point (the next statement,
+    its progress, the proposal form): each panel still shows its own delegation's point and the round's
+    state, as the page renders it (the page's forms carry their CSRF token; the live ones take it from
+    the page's hx-headers)."""
+    from django.template.loader import render_to_string
+
+    from sessions_app.opinion import queries as opinion_queries
+
+    round = services.open_round(user=room["chair"], session=room["session"], title="Round", order="chair", proposals_allowed=True)
+    first, second = (services.add_statement(user=room["chair"], round=round, text=f"Statement <{n}>") for n in ("a", "b"))
+    fr, jp = room["delegates"][:2]
+    services.cast_statement_vote(user=fr, statement=first, choice="agree")
+    meeting = room["meeting"]
+
+    def both(delegation, round):
+        context = {"meeting": meeting, "round": round, "next": opinion_queries.next_statement(round, delegation), "oob": "true"}
+        live = render_to_string("sessions_app/partials/opinion_vote.html", context)
+        page = render_to_string("sessions_app/partials/opinion_vote.html", {**context, "csrf_token": "t0ken"})
+        page = page.replace('<input type="hidden" name="csrfmiddlewaretoken" value="t0ken">', "")
+        return " ".join(live.split()), " ".join(page.split())
+
+    for attempt in range(2):  # the second time from what the first kept
+        for delegation, progress, text in ((room["delegations"][0], "Statement 2 of 2", "Statement &lt;b&gt;"),
+                                           (room["delegations"][1], "Statement 1 of 2", "Statement &lt;a&gt;")):
+            live, page = both(delegation, round)
+            assert live == page
+            assert progress in live and text in live and "Propose a statement" in live
+    services.set_round_options(user=room["chair"], round=round, proposals_allowed=False)
+    services.set_round_status(user=room["chair"], round=round, status="paused")
+    round.refresh_from_db()
+    live, page = both(room["delegations"][0], round)
+    assert live == page
+    assert "The chair has paused this round." in live and "Propose a statement" not in live

@@ -82,3 +82,45 @@ def opinion_review_rows(context, rows, round, meeting):
                 _review_rows[key] = found
         html.append(found)
     return mark_safe("".join(html))
+
+
+# The rest of a vote's panel, kept the same way: the statement a delegation sees next (with its
+# progress and buttons) and the proposal form are the same for every delegation at the same point of a
+# round, and a stream of votes renders a panel per voting delegation (docs/performance.md, "Votes").
+PANEL_PARTS_KEPT = 4096
+_panel_parts: dict[tuple, str] = {}
+_panel_parts_lock = threading.Lock()
+
+
+def _kept(template_name: str, key: tuple, context, values: dict) -> str:
+    """`template_name` rendered with `values` (and the context's CSRF token); without a token (live
+    updates, socket replies), rendered once per `key` and language."""
+    template = get_template(f"sessions_app/partials/{template_name}.html")
+    csrf_token = context.get("csrf_token")
+    if csrf_token:
+        return mark_safe(template.render({**values, "csrf_token": csrf_token}))
+    key = (template_name, *key, translation.get_language())
+    found = _panel_parts.get(key)
+    if found is None:
+        found = template.render(values)
+        with _panel_parts_lock:
+            if len(_panel_parts) >= PANEL_PARTS_KEPT:
+                _panel_parts.clear()
+            _panel_parts[key] = found
+    return mark_safe(found)
+
+
+@register.simple_tag(takes_context=True)
+def opinion_vote_next(context, round, next, meeting):
+    """The statement a delegation votes on next, its progress and the buttons (or why there is none)."""
+    statement = next.statement
+    key = (round.pk, round.status, meeting.slug, meeting.language, next.done, next.total,
+           statement.pk if statement else None, statement.text if statement else None)
+    return _kept("opinion_vote_next", key, context, {"round": round, "next": next, "meeting": meeting})
+
+
+@register.simple_tag(takes_context=True)
+def opinion_vote_propose(context, round, meeting):
+    """The form with which a delegation proposes a statement, where the chair takes proposals."""
+    key = (round.pk, round.status, round.proposals_allowed, meeting.slug)
+    return _kept("opinion_vote_propose", key, context, {"round": round, "meeting": meeting})
