@@ -20,11 +20,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
 
-from . import events, floor, polls, queries
-from .zones import zone_of
-from .fanout import Listeners
-from .fragments import answer_card, answer_saved_status
-from .models import Answer, Event, Meeting, Poll, Question, RecordVersion, Session, Visibility, Vote
+from .. import events, floor, polls, queries
+from ..zones import zone_of
+from ..fanout import Listeners
+from ..fragments import answer_card, answer_saved_status
+from ..models import Answer, Event, Meeting, Poll, Question, RecordVersion, Session, Visibility, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -266,9 +266,9 @@ def _conclusions_fragments(event: Event, meeting: Meeting) -> LazyFragments:
 def _settings_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     """The notice, and every live part that names delegations (or not, under the Chatham House rule),
     rendered afresh: a switch of attribution must not leave names on an open screen until a reload."""
-    from .models import OpinionRound
-    from .opinion import queries as opinion_queries
-    from .synthesis import queries as synthesis_queries
+    from ..models import OpinionRound
+    from ..opinion import queries as opinion_queries
+    from ..synthesis import queries as synthesis_queries
 
     meeting = Meeting.objects.get(pk=meeting.pk)  # the settings just saved, not the caller's copy
     notice = _later("settings_notice", meeting=meeting)
@@ -357,9 +357,9 @@ def _poll_fragments(event: Event, meeting: Meeting) -> LazyFragments:
 
 
 def _opinion_fragments(event: Event, meeting: Meeting) -> LazyFragments:
-    from .models import OpinionRound
-    from .opinion import queries as opinion_queries
-    from .templatetags import opinion as opinion_tags
+    from ..models import OpinionRound
+    from ..opinion import queries as opinion_queries
+    from ..templatetags import opinion as opinion_tags
 
     round = OpinionRound.objects.filter(pk=event.payload.get("round")).first()
     if round is None:
@@ -394,8 +394,8 @@ def _votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
     for all the run's delegations. To the consoles, the votes per statement of each round voted in
     (throttled: TallyThrottle); the map follows with the analysis. Each vote's reply is this same
     render of the panel (take_vote_panel)."""
-    from .models import OpinionRound
-    from .opinion import queries as opinion_queries
+    from ..models import OpinionRound
+    from ..opinion import queries as opinion_queries
 
     numbers: dict[tuple[int, int], list[int]] = {}  # (round, delegation) -> its votes' event numbers
     for event in run:
@@ -474,8 +474,8 @@ tally_throttle = TallyThrottle(TALLY_INTERVAL_S)
 def tally_messages(meeting_id: int, round_id: int, listeners: Listeners | None = None) -> list[tuple[str, dict[str, str], int]]:
     """The consoles' counts of a round as a live message of their own, marked with the event number
     they are as of (and carrying no event: the runs of votes they count carried theirs)."""
-    from .models import OpinionRound
-    from .opinion import queries as opinion_queries
+    from ..models import OpinionRound
+    from ..opinion import queries as opinion_queries
 
     meeting = Meeting.objects.get(pk=meeting_id)
     round = OpinionRound.objects.filter(pk=round_id, session__meeting_id=meeting_id).first()
@@ -515,7 +515,7 @@ def vote_ack(key: str, *, refused: bool = False) -> str:
 
 def vote_reply(key: str, round, vote) -> str:
     """A socket's answer to its vote, stored: the delegation's panel (its next statement), then the ack."""
-    from .opinion import queries as opinion_queries
+    from ..opinion import queries as opinion_queries
 
     meeting = round.session.meeting
     html = vote.event_seq and take_vote_panel(meeting.pk, vote.event_seq, translation.get_language(), oob=True)
@@ -527,7 +527,7 @@ def vote_reply(key: str, round, vote) -> str:
 def answer_reply(key: str, answer) -> str:
     """A socket's answer to an answer it sent, stored: what the HTTP form's reply swaps in (the saved
     status, the form's next key, its button), then the ack."""
-    from .fragments import answer_saved_reply
+    from ..fragments import answer_saved_reply
 
     return str(answer_saved_reply(answer, form_key=uuid.uuid4().hex)) + vote_ack(key)
 
@@ -549,7 +549,7 @@ def vote_refused(key: str, message: str) -> str:
 
 def opinion_screen_html(meeting: Meeting) -> str:
     """The opinion round the chair put on the room screen (maybe another one, or none now)."""
-    from .opinion import queries as opinion_queries
+    from ..opinion import queries as opinion_queries
 
     shown = opinion_queries.screen_round(meeting)
     view = opinion_queries.round_view(shown, meeting) if shown else {"round": None}
@@ -565,7 +565,7 @@ def _record_notice_fragments(event: Event, meeting: Meeting) -> LazyFragments:
     return [(events.group_name(meeting.pk, events.DELEGATE), _later(
         "record_review_notice", meeting=meeting, latest=version, notice=event.payload.get("notice"), oob="innerHTML"))]
 def _synthesis_fragments(event: Event, meeting: Meeting) -> LazyFragments:
-    from .synthesis import queries as synthesis_queries
+    from ..synthesis import queries as synthesis_queries
 
     question = Question.objects.filter(pk=event.payload.get("question")).first()
     if question is None:
@@ -646,8 +646,8 @@ def screen_html(meeting: Meeting) -> str:
 
 def _tallies_since(meeting: Meeting, after: int) -> list[str]:
     """The counts of each round voted in after `after`, once (missed_events leaves the votes out for consoles)."""
-    from .models import OpinionRound
-    from .opinion import queries as opinion_queries
+    from ..models import OpinionRound
+    from ..opinion import queries as opinion_queries
 
     # The rounds, not every vote: a console back after thousands of votes reads a few rows.
     voted = (Event.objects.filter(meeting=meeting, seq__gt=after, type=events.OPINION_VOTED)
