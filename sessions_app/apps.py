@@ -10,11 +10,12 @@ class SessionsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_login_failed
 
-        from . import events, live
+        from . import events
         from .library import signals
+        from .live import renderers
         from .oplog import log_event
 
-        events.set_renderer(live.render_batch)
+        events.set_renderer(renderers.render_batch)
         signals.connect()
         # A wrong password: logged with no account name or address (the axes table has those).
         user_login_failed.connect(lambda sender, **kwargs: log_event("sign_in.failed"), weak=False, dispatch_uid="ops-sign-in-failed")

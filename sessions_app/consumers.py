@@ -40,7 +40,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import access, answer_batch, events, fanout, live, queries, quiet_check, versions
+from . import access, answer_batch, events, fanout, queries, quiet_check, versions
+from .live import replies, resync, screen
 from .middleware import socket_database
 from .meeting_settings import services as meeting_settings_services
 from .models import Meeting, ScreenLink, Session
@@ -248,14 +249,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         try:
             with translation.override(self.language):
                 if self.audience != events.DELEGATE or self.delegation_id is None:
-                    return live.vote_refused(key, _("Only a delegation's delegates can do this."))
+                    return replies.vote_refused(key, _("Only a delegation's delegates can do this."))
                 submission = services.AnswerSubmission(user=self.user, question_id=question_id, kind=kind, text=text, key=key,
                                                        meeting_slug=self.scope["url_route"]["kwargs"].get("slug"))
                 result = answer_batch.store_answer(submission)
                 if isinstance(result, ActionRefused):
-                    return live.answer_refused(key, question_id=question_id, meeting_id=self.meeting_id,
+                    return replies.answer_refused(key, question_id=question_id, meeting_id=self.meeting_id,
                                                delegation=access.delegation_of(self.user), message=result.message, text=text)
-                return live.answer_reply(key, result)
+                return replies.answer_reply(key, result)
         finally:
             events.end_worker_task()
 
@@ -271,15 +272,15 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         from .opinion import vote_batch
 
         if self.audience != events.DELEGATE or self.delegation_id is None:
-            return live.vote_refused(key, _("Only a delegation's delegates can do this."))
+            return replies.vote_refused(key, _("Only a delegation's delegates can do this."))
         # Another meeting's statement, another round's, or none: refused by the batch, which reads the statements anyway.
         result = vote_batch.store_vote(opinion_services.VoteSubmission(
             user=self.user, statement_id=statement_id, choice=choice, meeting_id=self.meeting_id, round_id=round_id, key=key))
         if isinstance(result, opinion_services.NotAVoter):
             return None
         if isinstance(result, ActionRefused):
-            return live.vote_refused(key, result.message)
-        return live.vote_reply(key, result.statement.round, result)
+            return replies.vote_refused(key, result.message)
+        return replies.vote_reply(key, result.statement.round, result)
 
     async def auth_revoked(self, event):
         await self.close(code=CLOSE_FORBIDDEN)
@@ -365,7 +366,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     @socket_database
     def _catch_up_from_database(self, after: int) -> list[str]:
         with translation.override(self.language):
-            _seq, messages = live.catch_up(
+            _seq, messages = resync.catch_up(
                 meeting_id=self.meeting_id, after=after, groups=set(self.live_groups), full_render=self._full_render
             )
         return messages
@@ -374,7 +375,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         """The live parts of this socket's page, as a fresh page load would render them."""
         meeting = Meeting.objects.select_related("current_question__session", "current_session").get(pk=self.meeting_id)
         if self.audience == events.SCREEN:
-            return live.screen_html(meeting)
+            return screen.screen_html(meeting)
         session = Session.objects.select_related("meeting").get(pk=self.session_id)
         banner = render_to_string("sessions_app/partials/now_discussing.html", {"meeting": meeting, "oob": "true"})
         if self.audience == events.CONSOLE:

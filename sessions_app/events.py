@@ -38,7 +38,7 @@ SCREEN = "screen"  # the room's projector view
 AUDIENCES = (CONSOLE, DELEGATE, SCREEN)
 
 # Event type -> the audiences that receive a fragment for it (documentation and a check for record();
-# live.render_event decides the exact groups, e.g. one delegation's group for its own answer).
+# live/renderers.py decides the exact groups, e.g. one delegation's group for its own answer).
 ANSWER_SAVED = "answer.saved"
 ANSWER_MODERATED = "answer.moderated"
 PRACTICE_SAVED = "practice.saved"
@@ -143,7 +143,7 @@ def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) ->
     audiences = {audience for audience in AUDIENCES if group_name(meeting.pk, audience) in groups}
     found = found.filter(type__in=[type for type, to in EVENT_AUDIENCES.items() if audiences & set(to)])
     if group_name(meeting.pk, CONSOLE) in groups:
-        # A console back after a stream of votes gets each round's counts once (live.catch_up), not
+        # A console back after a stream of votes gets each round's counts once (live/resync.py), not
         # hundreds of votes replayed (nor, past REPLAY_LIMIT of them, the whole console afresh).
         found = found.exclude(type=OPINION_VOTED)
     else:
@@ -337,7 +337,7 @@ def messages_for(batch: list[Event], listeners: fanout.Listeners | None = None) 
 
     Each message carries {"html": {language: fragment}} (each socket forwards its user's language) and
     the sequence number of the last event it covers. Consecutive answer submissions are merged into
-    one message per group (live.render_batch). With `listeners` (fanout.listeners), a group is
+    one message per group (live/renderers.py render_batch). With `listeners` (fanout.listeners), a group is
     rendered only in its sockets' languages (not at all without a socket, when that is known). A
     render bug loses the live message, never the stored submission: clients resync from the database
     on reconnect.

@@ -228,7 +228,7 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
 def test_a_delegate_back_after_many_answers_of_others_replays_only_its_own(django_assert_num_queries, monkeypatch):
     """A delegate's page sees few of the meeting's events: a long gap of other delegations' answers
     (more than REPLAY_LIMIT) costs neither a full render nor a query per event."""
-    from sessions_app import live
+    from sessions_app.live import partials, resync
 
     monkeypatch.setattr(events, "REPLAY_LIMIT", 10)
     world = two_questions_three_delegations()
@@ -240,18 +240,18 @@ def test_a_delegate_back_after_many_answers_of_others_replays_only_its_own(djang
     france = {events.group_name(meeting.pk, events.DELEGATE), events.delegation_group(meeting.pk, world["france"].pk)}
 
     with django_assert_num_queries(2):  # the meeting, the missed events that concern France
-        current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
-    assert current == 40 and messages == [live.seq_marker(40, through=True)]
+        current, messages = resync.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
+    assert current == 40 and messages == [partials.seq_marker(40, through=True)]
     # The console, which sees every event, gets its page afresh after the same gap.
-    _current, console = live.catch_up(
+    _current, console = resync.catch_up(
         meeting_id=meeting.pk, after=0, groups={events.group_name(meeting.pk, events.CONSOLE)}, full_render=lambda: "FULL"
     )
-    assert console == [live.seq_marker(40, through=True) + "FULL"]
+    assert console == [partials.seq_marker(40, through=True) + "FULL"]
 
     submit(world, "fr2", "first", "France's own", "fr")
     services.save_practice(user=world["fr"], session=world["first"].session, title="VIGINUM", description="D", link="",
                            question=None, paragraph=None, themes=[], key="p1")
-    _current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
+    _current, messages = resync.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
     assert "FULL" not in "".join(messages)
     assert f"answer-status-q{world['first'].pk}" in messages[0] and "VIGINUM" in messages[1]
 
@@ -259,7 +259,7 @@ def test_a_delegate_back_after_many_answers_of_others_replays_only_its_own(djang
 
 @pytest.mark.django_db
 def test_in_a_meeting_that_publishes_answers_a_returning_delegate_gets_the_others_published_answers():
-    from sessions_app import live
+    from sessions_app.live import resync
 
     world = two_questions_three_delegations()
     meeting = world["meeting"]
@@ -269,7 +269,7 @@ def test_in_a_meeting_that_publishes_answers_a_returning_delegate_gets_the_other
     services.moderate_answer(user=world["chair"], answer=german, action="publish")
     france = {events.group_name(meeting.pk, events.DELEGATE), events.delegation_group(meeting.pk, world["france"].pk)}
 
-    _current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
+    _current, messages = resync.catch_up(meeting_id=meeting.pk, after=0, groups=france, full_render=lambda: "FULL")
 
     assert any("German view, published" in html for html in messages)
 

@@ -49,7 +49,8 @@ def test_unknown_time_zone_falls_back_to_the_server_zone(page):
 def test_a_live_fragment_shows_the_meetings_time_not_the_servers():
     import datetime
 
-    from sessions_app import events, live
+    from sessions_app import events
+    from sessions_app.live import renderers
     from sessions_app.models import Meeting
 
     from .factories import SessionFactory
@@ -57,7 +58,7 @@ def test_a_live_fragment_shows_the_meetings_time_not_the_servers():
     meeting = Meeting.objects.create(title="Tokyo meeting", slug="tokyo-meeting", time_zone="Asia/Tokyo")
     session = SessionFactory(meeting=meeting, number=1, scheduled_start=datetime.datetime(2026, 12, 6, 0, 43, tzinfo=datetime.UTC))
     event = events.record(meeting=meeting, type=events.SESSION_TIMING, session=session, payload={"timing": session.pk})
-    messages = live.render_batch([event])
+    messages = renderers.render_batch([event])
     console = next(html for group, html, _seq in messages if group == events.group_name(meeting.pk, events.CONSOLE))
     assert "Planned for 6 December 2026, 09:43" in console["en"]
     assert "6 décembre 2026, 09 h 43" in console["fr"]

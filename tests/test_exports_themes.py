@@ -2,7 +2,7 @@
 
 import pytest
 
-from sessions_app import live
+from sessions_app.live import partials
 from sessions_app.exports import record
 from sessions_app.models import AnswerSynthesis, ConclusionRevision, Meeting, Question, Statement
 from sessions_app.synthesis import compute, queries
@@ -50,7 +50,7 @@ def test_the_json_record_keeps_the_chairs_names_and_merges_of_themes_through_a_r
     assert shown_themes(restored) == before
     assert Statement.objects.get(round__session__meeting=restored).text == NAME
     assert NAME in ConclusionRevision.objects.get(session__meeting=restored).text
-    panel = live._render("synthesis_question", **queries.theme_panel(Question.objects.get(session__meeting=restored), restored))
+    panel = partials.render("synthesis_question", **queries.theme_panel(Question.objects.get(session__meeting=restored), restored))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in panel and "<script>alert" not in panel
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from sessions_app import fragments, live, queries, services
+from sessions_app import fragments, queries, services
+from sessions_app.live import renderers
 from sessions_app.models import Event
 
 from .factories import AnswerFactory, DelegationFactory, QuestionFactory, make_chair, make_delegate
@@ -71,7 +72,7 @@ def test_the_console_page_and_the_live_message_show_one_card(client, answered):
     client.force_login(chair)
     session = answered["question"].session
     page = client.get(reverse("console", args=[answered["meeting"].slug, session.number])).content.decode()
-    messages = {group: html for group, html, _seq in live.render_batch(list(Event.objects.order_by("seq")))}
+    messages = {group: html for group, html, _seq in renderers.render_batch(list(Event.objects.order_by("seq")))}
     live_html = messages[f"meeting.{answered['meeting'].pk}.console"]["en"]
 
     def card(html):

@@ -10,7 +10,8 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sessions_app import live, quiet_check, services
+from sessions_app import quiet_check, services
+from sessions_app.live import partials
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, delegate_path, open_socket
@@ -52,9 +53,9 @@ async def drain(communicator) -> list[str]:
 
 
 async def test_seq_ranges_are_compact_and_sorted():
-    assert live.seq_ranges([9, 4, 6, 5, 5]) == "4-6,9-9"
-    assert live.seq_marker(9, covers=[4, 5, 6, 9]) == '<span id="live-seq" data-seq="9" data-seqs="4-6,9-9" hidden hx-swap-oob="true"></span>'
-    assert 'data-through' in live.seq_marker(9, through=True)
+    assert partials.seq_ranges([9, 4, 6, 5, 5]) == "4-6,9-9"
+    assert partials.seq_marker(9, covers=[4, 5, 6, 9]) == '<span id="live-seq" data-seq="9" data-seqs="4-6,9-9" hidden hx-swap-oob="true"></span>'
+    assert 'data-through' in partials.seq_marker(9, through=True)
 
 
 async def test_the_console_stream_carries_every_event_number_in_order():

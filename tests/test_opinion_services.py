@@ -201,7 +201,8 @@ def test_a_stream_of_votes_is_analysed_a_few_times_and_the_last_analysis_counts_
 
 
 def test_a_console_back_after_a_stream_of_votes_replays_the_analysis_not_the_votes(room):
-    from sessions_app import events, live
+    from sessions_app import events
+    from sessions_app.live import resync
 
     vote_two_blocs(room)  # 64 votes, each an event for the voting delegation's pages only
     services.analyse_round(room["round"].pk)
@@ -210,7 +211,7 @@ def test_a_console_back_after_a_stream_of_votes_replays_the_analysis_not_the_vot
     console = {events.group_name(meeting.pk, events.CONSOLE)}
     missed = events.missed_events(meeting, 0, console, events.REPLAY_LIMIT)
     assert events.OPINION_VOTED not in {event.type for event in missed} and len(missed) == 10  # the round, 8 statements, the analysis
-    current, messages = live.catch_up(meeting_id=meeting.pk, after=0, groups=console, full_render=lambda: "a full render")
+    current, messages = resync.catch_up(meeting_id=meeting.pk, after=0, groups=console, full_render=lambda: "a full render")
     assert current == meeting.last_seq and "a full render" not in "".join(messages)
     assert any(f'id="opinion-analysis-{room["round"].pk}"' in html for html in messages)
 

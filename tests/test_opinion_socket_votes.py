@@ -11,6 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from sessions_app import consumers
+from sessions_app.live import votes
 from sessions_app.models import Event, StatementVote
 from sessions_app.opinion import services
 
@@ -218,7 +219,7 @@ async def test_votes_in_quick_succession_reach_the_console_throttled_and_the_las
         assert "(6 votes)" in messages[-1]  # the last counts arrive, after the throttle's interval at most
         tallies = sum('id="opinion-tally-' in message for message in messages)
         elapsed = time.monotonic() - started
-        assert tallies <= 2 + elapsed / consumers.live.TALLY_INTERVAL_S
+        assert tallies <= 2 + elapsed / votes.TALLY_INTERVAL_S
         seqs = await database_sync_to_async(lambda: list(Event.objects.filter(type="opinion.voted").values_list("seq", flat=True)))()
         carried = {int(n) for message in messages for first, last in re.findall(r'data-seqs="(\d+)-(\d+)"', message)
                    for n in range(int(first), int(last) + 1)}

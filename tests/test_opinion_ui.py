@@ -183,7 +183,7 @@ def test_consensus_and_divisive_statements_never_overlap():
 
 
 def test_a_proposal_pushes_no_panel_to_delegations_so_the_proposer_keeps_the_thanks(room):
-    from sessions_app import live
+    from sessions_app.live import renderers
     from sessions_app.models import Event
 
     round = services.open_round(user=room["chair"], session=room["session"], title="Round", proposals_allowed=True)
@@ -192,8 +192,8 @@ def test_a_proposal_pushes_no_panel_to_delegations_so_the_proposer_keeps_the_tha
     services.propose_statement(user=room["delegates"][0], round=round, text="From a delegation")
     proposed = Event.objects.order_by("-seq").first()
     delegation_prefix = f"meeting.{room['meeting'].pk}.delegation."
-    assert any(group.startswith(delegation_prefix) for group, _html, _seq in live.render_batch([added]))
-    assert not any(group.startswith(delegation_prefix) for group, _html, _seq in live.render_batch([proposed]))
+    assert any(group.startswith(delegation_prefix) for group, _html, _seq in renderers.render_batch([added]))
+    assert not any(group.startswith(delegation_prefix) for group, _html, _seq in renderers.render_batch([proposed]))
 
 
 def test_the_live_panels_review_rows_show_each_votes_current_state_in_the_readers_language(room):

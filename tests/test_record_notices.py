@@ -92,14 +92,15 @@ async def test_the_console_gets_no_record_notice_and_a_refused_draft_sends_none(
 
 
 def test_a_page_that_missed_the_notice_gets_it_on_resync(world):
-    from sessions_app import events, live
+    from sessions_app import events
+    from sessions_app.live import resync
 
     meeting, _session, people = world
     after = meeting.last_seq
     review.issue_draft(people["secretariat"], meeting=meeting)
     meeting.refresh_from_db()
     groups = {events.group_name(meeting.pk, events.DELEGATE), events.delegation_group(meeting.pk, people["fr"].participant.delegation_id)}
-    _current, messages = live.catch_up(meeting_id=meeting.pk, after=after, groups=groups, full_render=lambda: "")
+    _current, messages = resync.catch_up(meeting_id=meeting.pk, after=after, groups=groups, full_render=lambda: "")
     assert any("is open for corrections and comments" in message for message in messages)
 
 

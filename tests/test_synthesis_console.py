@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from sessions_app import events, live, services
+from sessions_app import events, services
+from sessions_app.live import renderers
 from sessions_app.models import AnswerSynthesis, ConclusionRevision, Event, Meeting, OpinionRound, Statement
 from sessions_app.synthesis import compute
 from sessions_app.synthesis import services as synthesis
@@ -154,7 +155,7 @@ def test_the_recomputed_themes_reach_the_console_as_a_live_fragment(room):
     synthesis_row = compute.synthesise_question(room["question"].pk)
     event = Event.objects.get(type=events.SYNTHESIS_CHANGED)
     assert event.payload == {"question": room["question"].pk, "version": synthesis_row.version}
-    [(group, html)] = live.RENDERERS[event.type](event, room["meeting"])
+    [(group, html)] = renderers.RENDERERS[event.type](event, room["meeting"])
     assert group == events.group_name(room["meeting"].pk, events.CONSOLE)
     html = html()
     assert f'id="synthesis-question-{room["question"].pk}"' in html and 'hx-swap-oob="true"' in html and "drought" in html

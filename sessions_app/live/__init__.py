@@ -1,5 +1,8 @@
-"""The live loop: it reads the domain and sends what the domain recorded; the domain never imports it."""
+"""The live loop: it reads the domain and sends what the domain recorded; the domain never imports it.
 
-# Until its callers name the modules of this package, they find live.py's names here.
-from .renderers import *  # noqa: F401,F403
-from .renderers import _render  # noqa: F401
+Services record events (sessions_app/events.py); here they are rendered once per audience
+(renderers.py, votes.py, screen.py, on partials.py), sent (broadcaster.py), fanned out to the
+sockets of each process (fanout.py) and answered or replayed to each socket (consumers.py,
+resync.py, replies.py). AppConfig.ready connects it to events; import-linter keeps the direction
+(pyproject.toml, `make test`).
+"""

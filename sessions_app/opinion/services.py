@@ -388,7 +388,7 @@ _pending_lock = threading.Lock()
 # An analysis of a large round costs ~0.1 s of CPU (193 delegations, 20 statements): analyses of a
 # round start at most every OPINION_ANALYSIS_DELAY seconds, and never oftener than its cost over this
 # share, so that under a stream of votes they take at most a quarter of a core. The consoles' counts
-# do not wait for them (live.TallyThrottle).
+# do not wait for them (live/votes.py, TallyThrottle).
 ANALYSIS_SHARE = 0.25
 
 

@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import live, queries, services
+from .. import queries, services
 from ..access import can_view_screen, require_moderator
+from ..live.screen import screen_context
 from ..models import Answer, Meeting, Practice, Question
 
 
@@ -183,7 +184,7 @@ def screen(request, slug):
     if not can_view_screen(request.user):
         raise PermissionDenied
     meeting = get_object_or_404(Meeting.objects.select_related("current_question__session", "current_session"), slug=slug)
-    context = {**live.screen_context(meeting), **screen_join(request, meeting)}
+    context = {**screen_context(meeting), **screen_join(request, meeting)}
     return render(request, "sessions_app/screen.html", context)
 
 

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .. import live, queries
+from .. import queries
 from ..access import is_secretariat, require_moderator, require_secretariat
+from ..live.screen import screen_context
 from ..meeting_settings import fields
 from ..zones import activate_meeting_zone
 from ..meeting_settings import services as settings_service
@@ -117,7 +118,7 @@ def kiosk_screen(request, token):
     meeting = link.meeting
     activate_meeting_zone(meeting)
     context = {
-        **live.screen_context(meeting),
+        **screen_context(meeting),
         **screen_join(request, meeting),
         "screen_ws_url": f"/ws/screen-link/{token}/",
         "kiosk": True,

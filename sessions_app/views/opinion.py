@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from .. import access, live, queries
+from .. import access, queries
+from ..live.votes import take_vote_panel
 from ..middleware import slot_released
 from ..models import Answer, OpinionRound, Statement
 from ..opinion import services, vote_batch
@@ -152,7 +153,7 @@ def _proposed() -> str:
 def cast_vote(request, slug, statement_id):
     """A delegation's vote: stored with the others arriving now (vote_batch), one transaction per
     batch, whose leading request renders the batch's live updates; the htmx reply is the voter's
-    panel as that live update rendered it (live.take_vote_panel), or a render of its own."""
+    panel as that live update rendered it (take_vote_panel), or a render of its own."""
     statement = get_object_or_404(Statement.objects.select_related("round__session__meeting"), pk=statement_id,
                                   round__session__meeting__slug=slug)
     round = statement.round
@@ -164,7 +165,7 @@ def cast_vote(request, slug, statement_id):
         return _refused(request, result, _session_url(round))
     if not request.htmx:
         return redirect(_session_url(round))
-    shared = result.event_seq and live.take_vote_panel(round.session.meeting_id, result.event_seq, get_language())
+    shared = result.event_seq and take_vote_panel(round.session.meeting_id, result.event_seq, get_language())
     return HttpResponse(shared) if shared else _vote_panel(request, round)
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import access, floor, live, polls, queries
+from .. import access, floor, polls, queries
 from ..models import Delegation, FloorRequest, Poll, Question
 from ..services import ActionRefused
 
