@@ -12,10 +12,11 @@ class SessionsAppConfig(AppConfig):
 
         from . import events
         from .library import signals
-        from .live import renderers
+        from .live import broadcaster, renderers
         from .oplog import log_event
 
-        events.set_renderer(renderers.render_batch)
+        broadcaster.set_renderer(renderers.render_batch)
+        events.connect_live(broadcaster)
         signals.connect()
         # A wrong password: logged with no account name or address (the axes table has those).
         user_login_failed.connect(lambda sender, **kwargs: log_event("sign_in.failed"), weak=False, dispatch_uid="ops-sign-in-failed")

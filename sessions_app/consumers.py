@@ -317,7 +317,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return False
         self.meeting_id, self.session_id, self.audience, self.user = meeting_id, session_id, audience, user
         self.authorized_at = time.monotonic()
-        # The meeting's bundle group carries its broadcasts (events.bundled); the others, what is sent to one group.
+        # The meeting's bundle group carries its broadcasts (broadcaster.bundled); the others, what is sent to one group.
         self.live_groups = [events.bundle_group(meeting_id), events.group_name(meeting_id, audience), events.user_group(user.pk)]
         self.revocation_group = events.revocation_group(user.pk)
         delegation = access.delegation_of(user)

@@ -5,7 +5,7 @@ With one channel per socket, a broadcast to 1,000 delegates is 1,000 channel-lay
 process subscribes once per group through a hub channel; a broadcast is one message per process,
 whose fragment is encoded once per language and written to every local socket of the group. The
 fragments of one broadcast for a meeting's groups (the consoles, the delegates, each delegation that
-answered) travel together, as one bundle to the meeting's bundle group (events.bundled).
+answered) travel together, as one bundle to the meeting's bundle group (live/broadcaster.py bundled).
 
 Consumers, authentication and routing stay Channels'. A hub belongs to one event loop and one
 channel layer (each test has its own of both); it stops when its last socket leaves.
@@ -286,7 +286,7 @@ class LocalHub:
 
     async def _deliver(self, message: dict) -> None:
         """A fragment ("live.fragment") to its group's local sockets; a bundle ("live.bundle", see
-        events.bundled) fragment by fragment, in order. Each language's frame is encoded once and
+        broadcaster.bundled) fragment by fragment, in order. Each language's frame is encoded once and
         written as is to every socket that can take it (direct_socket), never waiting for one that
         reads slowly; the others get the text through their consumer's send."""
         kind = message.get("type")

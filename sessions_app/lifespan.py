@@ -13,7 +13,8 @@ import asyncio
 import logging
 import time
 
-from . import events, fanout
+from . import fanout
+from .live import broadcaster
 from .opinion import analysis
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ async def application(scope, receive, send) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             started = time.monotonic()
-            waiting, done = await events.send_pending(SHUTDOWN_SEND_S)
+            waiting, done = await broadcaster.send_pending(SHUTDOWN_SEND_S)
             if waiting:
                 logger.info("Graceful stop: %s pending live events %s in %.0f ms", waiting,
                             "sent" if done else "not all sent (the pages' resync replays them)", 1000 * (time.monotonic() - started))

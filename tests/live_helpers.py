@@ -26,7 +26,7 @@ async def live_events_sent() -> None:
     """Wait until this event loop's broadcaster has sent every live event committed so far."""
     import asyncio
 
-    from sessions_app.events import Broadcaster
+    from sessions_app.live.broadcaster import Broadcaster
 
     broadcaster = Broadcaster.of(asyncio.get_running_loop())
     while broadcaster.pending or (broadcaster.task is not None and not broadcaster.task.done()):

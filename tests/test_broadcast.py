@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from sessions_app import events, services
-from sessions_app.events import Broadcaster
+from sessions_app.live import broadcaster as live_broadcaster
+from sessions_app.live.broadcaster import Broadcaster
 from sessions_app.models import Event, Meeting
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
@@ -49,7 +50,7 @@ def test_a_run_of_answers_is_one_console_message_with_each_card_once_and_each_ta
     batch = list(Event.objects.order_by("seq"))
     assert len(batch) == 4
 
-    messages = dict(events.messages_for(batch))
+    messages = dict(live_broadcaster.messages_for(batch))
 
     console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]
     english = console["html"]["en"]
@@ -77,14 +78,14 @@ def test_with_every_socket_in_this_process_a_group_renders_only_its_sockets_lang
 
     known = {console: frozenset({"fr"}), france: frozenset({"en", "fr"})}
     asked = []
-    messages = dict(events.messages_for(batch, listeners=lambda groups: asked.append(groups) or known))
+    messages = dict(live_broadcaster.messages_for(batch, listeners=lambda groups: asked.append(groups) or known))
 
     assert set(messages) == {console, france}  # Germany's delegation has no socket open: nothing rendered
     assert set(messages[console]["html"]) == {"fr"} and "1 délégation n’a pas encore répondu" in messages[console]["html"]["fr"]
     assert '<p class="missing-list">Japon</p>' in messages[console]["html"]["fr"]  # who, in the console's language
     assert set(messages[france]["html"]) == {"en", "fr"}
     assert asked == [{console, france, events.delegation_group(world["meeting"].pk, world["germany"].pk)}]  # once per run
-    assert events.messages_for(batch, listeners=lambda groups: {}) == []
+    assert live_broadcaster.messages_for(batch, listeners=lambda groups: {}) == []
 
 
 @pytest.mark.django_db
@@ -95,7 +96,7 @@ def test_events_between_answers_keep_their_place():
     submit(world, "de", "first", "Two", "b")
     batch = list(Event.objects.order_by("seq"))
 
-    sent = [(group.rsplit(".", 1)[-1], message["seq"]) for group, message in events.messages_for(batch)]
+    sent = [(group.rsplit(".", 1)[-1], message["seq"]) for group, message in live_broadcaster.messages_for(batch)]
 
     seqs = [seq for _group, seq in sent]
     assert seqs == sorted(seqs) and set(seqs) == {1, 2, 3}  # three runs, in order
@@ -154,7 +155,7 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
     console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
     loop = asyncio.get_running_loop()
     renders, storing = [], []  # (thread, whether that thread was storing the answer at the time)
-    real_messages_for = events.messages_for
+    real_messages_for = live_broadcaster.messages_for
 
     def stored_in_a_batch_thread():
         storing.append(threading.get_ident())
@@ -167,7 +168,7 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
         renders.append(threading.get_ident() in storing)
         return real_messages_for(batch, listeners)
 
-    monkeypatch.setattr(events, "messages_for", noted)
+    monkeypatch.setattr(live_broadcaster, "messages_for", noted)
     stored = await database_sync_to_async(stored_in_a_batch_thread)()
     html = await console.receive_from(timeout=2)
     monkeypatch.undo()
@@ -182,11 +183,11 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
     )[-1])()  # fmt: skip
     await drained(console)  # their own broadcasts; now the same events again, as from a batch thread
     broadcaster = Broadcaster.of(loop)
-    rendering = events._Rendering([answer_event])
+    rendering = live_broadcaster.Rendering([answer_event])
     broadcaster.add_rendering(rendering)
     broadcaster.add_all([closing])
     assert await console.receive_nothing(timeout=0.3)  # the closing waits for the answers' render
-    rendering.messages.set_result(await database_sync_to_async(events.messages_for)([answer_event]))
+    rendering.messages.set_result(await database_sync_to_async(live_broadcaster.messages_for)([answer_event]))
     first, second = await console.receive_from(timeout=2), await console.receive_from(timeout=2)
     assert "Germany&#x27;s view" in first and f'data-seq="{answer_event.seq}"' in first
     assert f'data-seq="{closing.seq}"' in second
@@ -194,7 +195,7 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
     # A render that failed in its thread is done by the broadcaster instead.
     answer_event = await database_sync_to_async(lambda: (submit(world, "jp", "first", "Japan's view", "c"), Event.objects.latest("seq"))[-1])()
     await drained(console)
-    rendering = events._Rendering([answer_event])
+    rendering = live_broadcaster.Rendering([answer_event])
     broadcaster.add_rendering(rendering)
     rendering.messages.set_result(None)
     assert "Japan&#x27;s view" in await console.receive_from(timeout=2)
@@ -218,7 +219,7 @@ async def test_answers_rendered_by_the_thread_that_stored_them_reach_the_console
             pass
         storing.clear()
 
-    monkeypatch.setattr(events, "messages_for", interrupted)
+    monkeypatch.setattr(live_broadcaster, "messages_for", interrupted)
     await database_sync_to_async(stored_then_interrupted)()
     assert "Stored before the interruption" in await console.receive_from(timeout=2)
     await console.disconnect()
@@ -284,7 +285,7 @@ def test_a_render_that_meets_a_broken_database_connection_is_tried_again():
     connection.ensure_connection()
     connection.connection.close()  # the connection dies under Django's feet, as a dropped socket would
 
-    messages = dict(events.messages_for(batch))
+    messages = dict(live_broadcaster.messages_for(batch))
 
     console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]["html"]["en"]
     assert f'id="answer-{stored.pk}"' in console and "Still shown" in console
@@ -300,13 +301,13 @@ def test_a_run_over_several_questions_makes_the_queries_of_one_answer(django_ass
     submit(world, "fr", "first", "Draft of France", "a")
     one = list(Event.objects.order_by("seq"))
     with CaptureQueriesContext(connection) as single:
-        events.messages_for(one)
+        live_broadcaster.messages_for(one)
     for who, question, key in [("de", "first", "b"), ("jp", "second", "c"), ("fr", "second", "d"), ("de", "second", "e")]:
         submit(world, who, question, f"Answer {key}", key)
     run = list(Event.objects.filter(seq__gt=one[-1].seq).order_by("seq"))
 
     with django_assert_num_queries(len(single)):
-        messages = dict(events.messages_for(run))
+        messages = dict(live_broadcaster.messages_for(run))
 
     console = messages[events.group_name(world["meeting"].pk, events.CONSOLE)]["html"]["en"]
     assert len(cards(console)) == 4 and console.count('class="tally"') == 2
@@ -328,7 +329,7 @@ def test_a_moderation_or_a_discussion_change_queries_once_however_many_languages
     def queries_and_screen(languages):
         settings.LANGUAGES = languages
         with CaptureQueriesContext(connection) as queries:
-            messages = events.messages_for(batch)
+            messages = live_broadcaster.messages_for(batch)
         screens = [message["html"] for group, message in messages if group == events.group_name(world["meeting"].pk, events.SCREEN)]
         return len(queries), screens
 
@@ -346,7 +347,7 @@ def test_a_broadcast_for_a_meeting_travels_as_one_bundle_and_a_users_own_message
                 message("user.5", 2), message("meeting.1.delegate", 3), message("meeting.2.console", 4)]  # fmt: skip
 
     sent = [(target, [(fragment["group"], fragment["seq"]) for fragment in (m["fragments"] if m["type"] == "live.bundle" else [m])])
-            for target, m in events.bundled(messages)]  # fmt: skip
+            for target, m in live_broadcaster.bundled(messages)]  # fmt: skip
 
     assert sent == [
         ("meeting.1.live", [("meeting.1.console", 1), ("meeting.1.delegation.2", 1), ("meeting.1.delegation.3", 1)]),
@@ -379,4 +380,27 @@ async def test_what_is_built_before_anyone_watches_is_stored_with_its_numbers_an
     await database_sync_to_async(submit)(world, "de", "first", "Sent to the console", "b")
     html = await console.receive_from(timeout=2)
     assert "Sent to the console" in html and 'data-seq="2"' in html and "Built by the demo" not in html
+    await console.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")
+async def test_without_the_live_package_connected_an_event_is_stored_with_its_number_and_sent_to_no_socket():
+    """The domain records events through events.py alone: with no live package to send them (as
+    before AppConfig.ready), a change is stored with its event; once connected, the next goes out."""
+    world = await database_sync_to_async(two_questions_three_delegations)()
+    console, _, _ = await open_socket(console_path(world["meeting"]), world["chair"])
+    events.connect_live(None)
+    try:
+        await database_sync_to_async(submit)(world, "fr", "first", "Stored only", "a")
+    finally:
+        events.connect_live(live_broadcaster)
+    await live_events_sent()
+    assert await console.receive_nothing(timeout=0.3)
+    assert await database_sync_to_async(lambda: list(Event.objects.values_list("seq", "type")))() == [(1, events.ANSWER_SAVED)]
+
+    await database_sync_to_async(submit)(world, "de", "first", "Sent to the console", "b")
+    html = await console.receive_from(timeout=2)
+    assert "Sent to the console" in html and 'data-seq="2"' in html
     await console.disconnect()

@@ -5,7 +5,8 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions_app import events, fanout, lifespan, services
+from sessions_app import fanout, lifespan, services
+from sessions_app.live.broadcaster import Broadcaster
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, open_socket
@@ -32,7 +33,7 @@ async def test_the_lifespan_shutdown_sends_the_pending_live_messages_before_it_c
     await inbox.put({"type": "lifespan.startup"})
     assert await outbox.get() == {"type": "lifespan.startup.complete"}
 
-    broadcaster = events.Broadcaster.of(asyncio.get_running_loop())
+    broadcaster = Broadcaster.of(asyncio.get_running_loop())
     # Committed, its live message not sent yet when the server is stopped. Whether the broadcaster
     # has already sent it by the time the committing thread hands back is the scheduler's: on a busy
     # machine it often has, so the answer is edited again until one is caught still pending.

@@ -15,7 +15,8 @@ from django.db.backends.sqlite3 import base as sqlite_base
 
 from facilitation.layers import InMemoryChannelLayer
 from facilitation.sqlite.base import DatabaseWrapper
-from sessions_app import consumers, events, fanout
+from sessions_app import consumers, fanout
+from sessions_app.live import broadcaster
 
 pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
@@ -79,7 +80,7 @@ def test_the_socket_sign_in_reads_channels_get_user_as_channels_own_middleware_d
 @pytest.mark.parametrize(("version", "supported"), [("3.13.0", True), ("3.13", True), ("3.12.9", False), ("3.14.0", False),
                                                    ("4.0", False), ("", False), ("dev", False)])  # fmt: skip
 def test_the_server_loop_is_read_from_asgiref_only_on_a_version_it_was_tested_with(version, supported):
-    assert events.server_loop_supported(version) is supported
+    assert broadcaster.server_loop_supported(version) is supported
 
 
 async def test_the_installed_asgiref_tells_a_sync_callers_thread_the_loop_that_called_it():
@@ -89,5 +90,5 @@ async def test_the_installed_asgiref_tells_a_sync_callers_thread_the_loop_that_c
     import asgiref
     from asgiref.sync import sync_to_async
 
-    assert events.server_loop_supported(asgiref.__version__)
-    assert await sync_to_async(events._server_loop)() is asyncio.get_running_loop()
+    assert broadcaster.server_loop_supported(asgiref.__version__)
+    assert await sync_to_async(broadcaster.server_loop)() is asyncio.get_running_loop()

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from django.utils import translation
 
 from .. import events
+from . import broadcaster
 from ..fanout import Listeners
 from ..models import Event, Meeting
 from .partials import NUMBERS_ONLY, LazyFragments, in_languages, render
@@ -70,7 +71,7 @@ class TallyThrottle:
     """When a round's votes per statement go to the consoles: with a run of votes at most every
     `interval` seconds per round (a vote stream in batches of a few votes would otherwise send, and
     render, them for every batch); a run in between carries only its event numbers, and one refresh
-    (events.refresh_later) sends the counts once the interval has passed, so the last votes of a burst
+    (broadcaster.refresh_later) sends the counts once the interval has passed, so the last votes of a burst
     are shown at most `interval` later. The map has its own, slower throttle (opinion/services.py)."""
 
     def __init__(self, interval: float):
@@ -90,7 +91,7 @@ class TallyThrottle:
             if round_id in self.owed:
                 return False
             self.owed.add(round_id)
-        if events.refresh_later(wait, lambda listeners: self._refresh(meeting_id, round_id, listeners)):
+        if broadcaster.refresh_later(wait, lambda listeners: self._refresh(meeting_id, round_id, listeners)):
             return False
         with self.lock:  # no server loop (a management command, the test client): counted now
             self.owed.discard(round_id)
