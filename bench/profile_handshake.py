@@ -77,7 +77,7 @@ async def measure(options) -> dict:
     from django.db import connections
 
     from facilitation.asgi import application
-    from sessions_app import fanout, quiet_check
+    from sessions_app.live import fanout, quiet_check
     from sessions_app.middleware import socket_database
 
     import benchdata

@@ -14,9 +14,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import CookieMiddleware  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from sessions_app import lifespan  # noqa: E402
+from sessions_app.live import lifespan  # noqa: E402
 from sessions_app.middleware import SocketAuthMiddleware, SocketSessionMiddleware  # noqa: E402
-from sessions_app.routing import websocket_urlpatterns  # noqa: E402
+from sessions_app.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

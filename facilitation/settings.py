@@ -248,7 +248,7 @@ FACILITATION = {
     # Requests running Django code at once per process (sessions_app.middleware.BoundedThreadsMiddleware).
     "REQUEST_THREADS": int(os.environ.get("REQUEST_THREADS", "4")),
     # The live fan-out writes each frame, encoded once, to Uvicorn's transport instead of each socket's
-    # ASGI send (sessions_app.fanout.DirectSocket: Uvicorn's private state, on tested versions only).
+    # ASGI send (sessions_app.live.fanout.DirectSocket: Uvicorn's private state, on tested versions only).
     "LIVE_DIRECT_WRITES": env_bool("LIVE_DIRECT_WRITES", False),
     # Answer cards the chair's console renders at most on its first load; the questions that do not fit
     # render closed and load their cards when opened (sessions_app.queries.console_questions).

@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from sessions_app import consumers
+from sessions_app.live import consumers
 from sessions_app.models import Answer, Event, Question
 
 from . import live_helpers

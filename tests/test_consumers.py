@@ -8,7 +8,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from sessions_app import events, fanout, services
+from sessions_app import events, services
+from sessions_app.live import fanout
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
 from .live_helpers import console_path, delegate_path, open_socket, receive_until, screen_path
@@ -273,7 +274,8 @@ async def screen_after_a_broadcast_with(odd_socket) -> tuple[dict, object, str, 
     screen's group of the hub, was to get before it: (world, hub, group, screen)."""
     from channels.layers import get_channel_layer
 
-    from sessions_app import events, fanout
+    from sessions_app import events
+    from sessions_app.live import fanout
 
     world = await setup_meeting()
     meeting = world["meeting"]
@@ -317,7 +319,7 @@ async def test_a_socket_not_yet_accepted_is_skipped_and_kept_in_its_group():
 
 
 async def test_a_later_resync_rechecks_the_role_and_closes_a_console_no_longer_allowed(monkeypatch):
-    from sessions_app import consumers
+    from sessions_app.live import consumers
     from sessions_app.models import Participant
 
     world = await setup_meeting()

@@ -15,7 +15,7 @@ from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessa
 
 import uvicorn
 
-from sessions_app import fanout
+from sessions_app.live import fanout
 
 pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 

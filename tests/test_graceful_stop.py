@@ -5,7 +5,8 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions_app import fanout, lifespan, services
+from sessions_app import services
+from sessions_app.live import fanout, lifespan
 from sessions_app.live.broadcaster import Broadcaster
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from facilitation.asgi import application
-from sessions_app import quiet_check, services
+from sessions_app import services
+from sessions_app.live import quiet_check
 from sessions_app.middleware import socket_database
 from sessions_app.models import Meeting
 

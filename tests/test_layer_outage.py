@@ -17,7 +17,8 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions_app import fanout, services
+from sessions_app import services
+from sessions_app.live import fanout
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, open_socket, receive_until

@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sessions_app import quiet_check, services
-from sessions_app.live import partials
+from sessions_app import services
+from sessions_app.live import partials, quiet_check
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
 from .live_helpers import console_path, delegate_path, open_socket

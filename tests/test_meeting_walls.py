@@ -9,7 +9,8 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from sessions_app import models, participants, routing
+from sessions_app import models, participants
+from sessions_app.live import routing
 from tests.factories import (
     AnswerFactory,
     DelegationFactory,

@@ -10,8 +10,7 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from sessions_app import consumers
-from sessions_app.live import votes
+from sessions_app.live import consumers, votes
 from sessions_app.models import Event, StatementVote
 from sessions_app.opinion import services
 

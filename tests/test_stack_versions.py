@@ -15,8 +15,7 @@ from django.db.backends.sqlite3 import base as sqlite_base
 
 from facilitation.layers import InMemoryChannelLayer
 from facilitation.sqlite.base import DatabaseWrapper
-from sessions_app import consumers, fanout
-from sessions_app.live import broadcaster
+from sessions_app.live import broadcaster, consumers, fanout
 
 pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 

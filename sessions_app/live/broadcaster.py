@@ -22,9 +22,10 @@ from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from .. import events, fanout, versions
+from .. import events, versions
 from ..events import bundle_group, revocation_group
 from ..models import Event
+from . import fanout
 
 logger = logging.getLogger(__name__)
 

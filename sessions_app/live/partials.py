@@ -9,9 +9,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from ..fanout import Listeners
 from ..models import Meeting
 from ..zones import zone_of
+from .fanout import Listeners
 
 Fragments = list[tuple[str, str]]
 Lazy = str | Callable[[], str]

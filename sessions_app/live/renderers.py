@@ -14,10 +14,10 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from .. import events, floor, polls, queries
-from ..fanout import Listeners
 from ..fragments import answer_card, answer_saved_status
 from ..models import Answer, Event, Meeting, Poll, Question, RecordVersion, Session, Vote
 from ..zones import zone_of
+from .fanout import Listeners
 from .partials import Fragments, LazyFragments, evaluated, in_languages, later, render
 from .screen import opinion_screen_html, screen_fragment
 from .votes import votes_cast

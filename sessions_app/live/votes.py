@@ -11,9 +11,9 @@ from collections import OrderedDict
 from django.utils import translation
 
 from .. import events
-from . import broadcaster
-from ..fanout import Listeners
 from ..models import Event, Meeting
+from . import broadcaster
+from .fanout import Listeners
 from .partials import NUMBERS_ONLY, LazyFragments, in_languages, render
 
 OOB = ' hx-swap-oob="true"'

@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .middleware import socket_database
-from .models import Meeting
+from ..middleware import socket_database
+from ..models import Meeting
 
 # A check sees events committed up to this long before it (the console's 3 s quiet check then
 # notices a dropped last message within 3.5 s); 38 consoles of one meeting on one process cost at

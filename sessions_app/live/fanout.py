@@ -25,7 +25,7 @@ from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from wsproto.frame_protocol import FrameProtocol
 
-from . import versions
+from .. import versions
 
 try:  # the errors of a Redis that is down or restarting (channels-redis is optional: in-memory layer)
     from redis.exceptions import ConnectionError as RedisConnectionError

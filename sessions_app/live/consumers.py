@@ -40,13 +40,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import access, answer_batch, events, fanout, queries, quiet_check, versions
-from .live import replies, resync, screen
-from .middleware import socket_database
-from .meeting_settings import services as meeting_settings_services
-from .models import Meeting, ScreenLink, Session
-from . import services
-from .services import ActionRefused
+from .. import access, answer_batch, events, queries, versions
+from ..middleware import socket_database
+from ..meeting_settings import services as meeting_settings_services
+from ..models import Meeting, ScreenLink, Session
+from .. import services
+from ..services import ActionRefused
+from . import fanout, quiet_check, replies, resync, screen
 
 logger = logging.getLogger(__name__)
 
@@ -268,8 +268,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             events.end_worker_task()
 
     def _stored_vote(self, key: str, round_id: int, statement_id: int, choice: str) -> str | None:
-        from .opinion import services as opinion_services
-        from .opinion import vote_batch
+        from ..opinion import services as opinion_services
+        from ..opinion import vote_batch
 
         if self.audience != events.DELEGATE or self.delegation_id is None:
             return replies.vote_refused(key, _("Only a delegation's delegates can do this."))

@@ -13,9 +13,8 @@ import asyncio
 import logging
 import time
 
-from . import fanout
-from .live import broadcaster
-from .opinion import analysis
+from ..opinion import analysis
+from . import broadcaster, fanout
 
 logger = logging.getLogger(__name__)
 
