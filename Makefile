@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-services test-browser bench install install-test translations messages clean
+.PHONY: run test lint-imports test-services test-browser bench install install-test translations messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ run: $(VENV)/.installed translations
 
 # Where PostgreSQL and Redis answer, their pass runs beside the embedded one (two cores: about three
 # minutes less); its output is printed after the embedded pass's and kept in var/test-services.log.
-test: $(VENV)/.installed-test translations
+test: $(VENV)/.installed-test translations lint-imports
 	@if $(PY) tests/services.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)" >/dev/null 2>&1; then \
 	  mkdir -p var; echo "The PostgreSQL + Redis pass runs beside this one: its output follows (var/test-services.log)."; \
 	  ( $(MAKE) --no-print-directory test-services > var/test-services.log 2>&1; echo $$? > var/test-services.rc ) & services=$$!; \
@@ -56,6 +56,10 @@ test: $(VENV)/.installed-test translations
 	  $(PY) -m pytest && $(MAKE) --no-print-directory test-services; \
 	fi
 	@$(MAKE) --no-print-directory test-browser
+
+# The import contracts of pyproject.toml ([tool.importlinter]): the domain never imports the live package.
+lint-imports: $(VENV)/.installed-test
+	$(VENV)/bin/lint-imports --no-cache
 
 # The same suite against PostgreSQL and Redis; skipped with a reason where they are not running,
 # a failure where REQUIRE_SERVICES=1 (CI).
