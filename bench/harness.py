@@ -36,7 +36,7 @@ from tests.servers import free_port, manage, project_env  # noqa: E402
 PR_SET_PDEATHSIG = 1  # prctl(2)
 NOISE = re.compile(r'"WebSocket /|connection (open|closed)')
 UVICORN_FLAGS = ["--host", "127.0.0.1", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--no-access-log", "--backlog", "4096"]
-# Ours sends its pending live messages at a graceful stop (sessions_app/lifespan.py); the bare Channels app has no lifespan.
+# Ours sends its pending live messages at a graceful stop (sessions_app/live/lifespan.py); the bare Channels app has no lifespan.
 LIFESPAN = {"ours": ["--lifespan", "on", "--timeout-graceful-shutdown", "10"], "channels": ["--lifespan", "off"]}
 
 

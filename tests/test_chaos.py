@@ -549,7 +549,7 @@ def test_chaos_worker_stopped_gracefully_under_load(stack, consoles):
     """A deploy's graceful stop (SIGTERM) of worker B while every delegation posts at once, then B
     started again: B closes its sockets with 1012 and finishes its requests; its consoles (the real
     page and simulated ones) reconnect to A and resync; the live messages B still had pending are
-    sent before it exits (sessions_app/lifespan.py), so A's consoles get every answer live."""
+    sent before it exits (sessions_app/live/lifespan.py), so A's consoles get every answer live."""
     marks, state = stack.log_marks(), {"stopping": None, "back": None}
     slug, pages = consoles["slug"], consoles["pages"]
     start_seq = stack.db.execute("SELECT last_seq FROM sessions_app_meeting").fetchone()[0]
