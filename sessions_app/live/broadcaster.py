@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 def _bundle_of(group: str) -> str | None:
-    """The bundle group that carries a group's fragments: the meeting's, for the groups above that
+    """The bundle group that carries a group's fragments: the meeting's, for the groups of events.py that
     start with it; None for a user's own group."""
     kind, _dot, rest = group.partition(".")
     meeting_id = rest.partition(".")[0]
@@ -52,6 +52,7 @@ def bundled(messages: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
             out.append((target, {"type": "live.bundle", "fragments": [message]}))
     return out
 
+
 def disconnect_user(user_id: int) -> None:
     """Close every open socket of this user (after commit: a revoked participant loses live access)."""
     layer = get_channel_layer()
@@ -62,6 +63,7 @@ def close_group(group: str) -> None:
     """Close every open socket of a revocation group (after commit), as disconnect_user does for a user's."""
     layer = get_channel_layer()
     transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": "auth.revoked"}))
+
 
 def publish_all(batch: list[Event]) -> None:
     """Send committed events to their groups, in order.

@@ -14,6 +14,7 @@ from ..models import Question
 from .partials import render
 from .votes import take_vote_panel
 
+
 def vote_ack(key: str, *, refused: bool = False) -> str:
     """What tells the page that sent a vote over its socket that the vote with this key is done with:
     stored (or already stored), or refused (then nothing changed, and the page does not send it again)."""

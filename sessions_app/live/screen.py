@@ -9,6 +9,7 @@ from .. import floor, polls
 from ..models import Meeting, Visibility
 from .partials import render
 
+
 def opinion_screen_html(meeting: Meeting) -> str:
     """The opinion round the chair put on the room screen (maybe another one, or none now)."""
     from ..opinion import queries as opinion_queries
