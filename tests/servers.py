@@ -15,17 +15,25 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+_handed_out: set[int] = set()  # FREE_PORTS ports already given in this process, maybe not bound yet
+
+
 def free_port() -> int:
     """A free port on 127.0.0.1: any the system picks, or one of FREE_PORTS ("8400-8499") where
-    several people share the machine and each has a range."""
+    several people share the machine and each has a range (never one given before in this process:
+    two asked for in a row, before either is bound, must differ)."""
     first, _, last = os.environ.get("FREE_PORTS", "").partition("-")
     candidates = range(int(first), int(last or first) + 1) if first else [0]
     for port in candidates:
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            if port:
+                _handed_out.add(port)
             return sock.getsockname()[1]
     raise RuntimeError(f"no free port in FREE_PORTS={os.environ['FREE_PORTS']}")
 
