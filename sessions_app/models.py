@@ -741,6 +741,9 @@ class OpinionRound(models.Model):
     on_screen = models.BooleanField(default=False)
     # The last computed analysis (see opinion.analysis), so pages never compute on a request.
     analysis = models.JSONField(default=dict, blank=True)
+    # Until when the last analysis started holds the round's slot: in every process together, analyses
+    # of a round start at most once per slot (opinion/services._claim_slot).
+    analysis_slot_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

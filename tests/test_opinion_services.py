@@ -312,3 +312,26 @@ def test_a_vote_of_a_delegate_deactivated_or_moved_to_another_role_since_sign_in
                                              Vote(user=jp, statement_id=statement.pk, choice="agree")])
     assert all(isinstance(result, services.NotAVoter) for result in results)
     assert StatementVote.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_another_process_holds_the_rounds_analysis_slot_a_vote_is_analysed_when_the_slot_ends(room, settings):
+    """Two processes taking votes analyse a round as often as one: a process whose slot is taken by
+    another's recent analysis (which may not count its vote) analyses once that slot has ended."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.models import OpinionRound
+
+    settings.FACILITATION = {**settings.FACILITATION, "OPINION_ANALYSIS_DELAY": 0.2}
+    statement, *_ = statements(room, 1)
+    held = timezone.now() + timedelta(seconds=1)  # another process's analysis started just now
+    OpinionRound.objects.filter(pk=room["round"].pk).update(analysis_slot_until=held)
+    services.cast_statement_vote(user=room["delegates"][0], statement=statement, choice="agree")
+    services.wait_for_analyses(timeout=10)
+    analysed = list(Event.objects.filter(type="opinion.analysed"))
+    assert len(analysed) == 1
+    assert analysed[0].created_at >= held
+    room["round"].refresh_from_db()
+    assert room["round"].analysis["statements"][str(statement.pk)]["agree"] == 1

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 
+from .. import compute_pool
 from ..opinion import analysis
 from . import broadcaster, fanout
 
@@ -22,14 +23,16 @@ SHUTDOWN_SEND_S = 10.0  # at most this long for the pending live messages (syste
 
 
 async def application(scope, receive, send) -> None:
-    """The lifespan protocol: at start, load the opinion analysis' libraries (before the server takes
-    connections); at a graceful stop, send what is pending."""
+    """The lifespan protocol: at start, load the opinion analysis' libraries where analyses run (the
+    compute process: sessions_app/compute_pool.py) before the server takes connections; at a graceful
+    stop, send what is pending."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             # A Redis outage also fails the layer's own background tasks: one warning, not a traceback each.
             asyncio.get_running_loop().set_exception_handler(fanout.quiet_layer_tasks)
-            await asyncio.to_thread(analysis.load_libraries)
+            # In the compute process (started now, not at the first analysis), or here without one.
+            await asyncio.to_thread(compute_pool.run, analysis.load_libraries)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             started = time.monotonic()

@@ -27,8 +27,8 @@ NO_GROUPS = "no_groups"
 
 def load_libraries() -> None:
     """Import scikit-learn's parts the analysis uses (about 1 s of CPU, holding the interpreter lock):
-    at the server's start, not in the first analysis of a meeting, where every socket and request of
-    the process would wait for it."""
+    at the server's start, in the process that computes the analyses, not in the first analysis of a
+    meeting (whose cost would also set the spacing of the next ones: opinion/services.py)."""
     from sklearn.cluster import KMeans  # noqa: F401
     from sklearn.decomposition import PCA  # noqa: F401
     from sklearn.metrics import silhouette_score  # noqa: F401

@@ -11,11 +11,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -398,45 +400,83 @@ def schedule_analysis(round_id: int) -> None:
     OPINION_ANALYSIS_DELAY seconds (or its last CPU cost over ANALYSIS_SHARE, if longer) and never two
     of one round at a time in a process, so a vote waits at most that spacing plus the analysis in
     progress before the map counts it (a debounce would make every vote of a steady stream wait the
-    whole delay, and more)."""
+    whole delay, and more). Processes share the spacing (_claim_slot): two processes taking votes
+    analyse the round as often as one."""
     delay = settings.FACILITATION["OPINION_ANALYSIS_DELAY"]
     if delay < 0:  # analysis switched off (tests call analyse_round themselves)
         return
-    loop = events.server_loop()
     with _pending_lock:
         if round_id in _pending:
             return
         if round_id in _running:
             _again.add(round_id)
             return
-        spacing = max(delay, _last_cost.get(round_id, 0.0) / ANALYSIS_SHARE)
+        spacing = _spacing(round_id)
         wait = max(0.0, _last_start.get(round_id, -spacing) + spacing - time.monotonic())
+    _schedule(round_id, wait)
+
+
+def _spacing(round_id: int) -> float:
+    return max(settings.FACILITATION["OPINION_ANALYSIS_DELAY"], _last_cost.get(round_id, 0.0) / ANALYSIS_SHARE)
+
+
+def _schedule(round_id: int, wait: float, waited_for=None) -> None:
+    loop = events.server_loop()
+    with _pending_lock:
+        if round_id in _pending:
+            return
         if loop is not None:
             # Under the server: run later in a worker thread of its loop (asgiref records the loop
             # there), so the analysis' event goes through the loop's Broadcaster in sequence order.
             _pending[round_id] = None
             work = sync_to_async(_run_analysis, thread_sensitive=False)
-            loop.call_soon_threadsafe(lambda: loop.call_later(wait, lambda: loop.create_task(work(round_id))))
+            loop.call_soon_threadsafe(lambda: loop.call_later(wait, lambda: loop.create_task(work(round_id, waited_for))))
             return
-        timer = _pending[round_id] = threading.Timer(wait, _run_analysis, args=(round_id,))
+        timer = _pending[round_id] = threading.Timer(wait, _run_analysis, args=(round_id, waited_for))
         timer.daemon = True
     timer.start()
 
 
-def _run_analysis(round_id: int) -> None:
+def _claim_slot(round_id: int, spacing: float):
+    """Take the round's analysis slot for `spacing` seconds (True), or say until when another process
+    holds it (its datetime): one conditional UPDATE, atomic in every database."""
+    now = timezone.now()
+    free = Q(analysis_slot_until__isnull=True) | Q(analysis_slot_until__lte=now)
+    if OpinionRound.objects.filter(free, pk=round_id).update(analysis_slot_until=now + timedelta(seconds=spacing)):
+        return True
+    return OpinionRound.objects.filter(pk=round_id).values_list("analysis_slot_until", flat=True).first() or now
+
+
+def _run_analysis(round_id: int, waited_for=None) -> None:
+    """Analyse the round if this process gets its slot; else wait for the end of the slot that
+    another analysis holds (`waited_for`, when this is that wait's run)."""
     with _pending_lock:
         _pending.pop(round_id, None)
         _running.add(round_id)
         _last_start[round_id] = time.monotonic()
+        spacing = _spacing(round_id)
     cpu = time.thread_time() + compute_pool.spent_in_this_thread()  # here and in the compute process
+    claimed = False
     try:
-        analyse_round(round_id)
+        claimed = _claim_slot(round_id, spacing)
+        if claimed is True:
+            analyse_round(round_id)
+        elif waited_for is None or claimed == waited_for:
+            # Another analysis started lately (another process's, or this one's under an older spacing),
+            # maybe before this process's last votes committed: try again when its slot ends (a timer
+            # may wake a little early: the same slot, waited for again). Then an analysis that starts
+            # after these votes (ours, or another's: a slot is only taken once the last has ended) counts them.
+            _schedule(round_id, max(0.0, (claimed - timezone.now()).total_seconds()) + 0.005, waited_for=claimed)
+        # else: the slot waited for ended and another analysis took the next since: it counts our votes.
+    except OpinionRound.DoesNotExist:
+        pass  # deleted meanwhile
     except Exception:  # a failed analysis leaves the last one shown; the next vote tries again
         log.exception("Analysis of opinion round %s failed", round_id)
     finally:
         close_old_connections()
         with _pending_lock:
-            _last_cost[round_id] = time.thread_time() + compute_pool.spent_in_this_thread() - cpu
+            if claimed is True:
+                _last_cost[round_id] = time.thread_time() + compute_pool.spent_in_this_thread() - cpu
             _running.discard(round_id)
             again = round_id in _again
             _again.discard(round_id)
