@@ -148,3 +148,38 @@ def test_two_curators_merging_a_pair_each_way_at_once_never_deadlock():
     for first, second in pairs:
         first.refresh_from_db(), second.refresh_from_db()
         assert [first.merged_into_id, second.merged_into_id].count(None) == 1
+
+
+def test_two_chairs_starting_two_sessions_at_once_leave_one_running():
+    """Each start ends the sessions running; two starts at once each saw the other's session not yet
+    started, and the room was left with two clocks running."""
+    from sessions_app.models import Session
+
+    question, _france, _germany = meeting_with_two_delegations()
+    meeting = question.session.meeting
+    chairs = [make_chair(), make_chair()]
+    rounds, barrier, running, errors = 20, threading.Barrier(2), [], []
+
+    def chair(which):
+        try:
+            for index in range(rounds):
+                mine = SessionFactory(meeting=meeting, number=100 + 2 * index + which)
+                barrier.wait(timeout=30)
+                try:
+                    floor.start_session(user=chairs[which], session=mine)
+                except Exception as error:
+                    errors.append(error)
+                barrier.wait(timeout=30)
+                if which == 0:
+                    running.append(Session.objects.filter(meeting=meeting, started_at__isnull=False, ended_at__isnull=True).count())
+                barrier.wait(timeout=30)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=chair, args=(which,)) for which in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert running == [1] * rounds
