@@ -6,7 +6,8 @@ server's process it holds the process's one interpreter lock most of that time, 
 process is read or written meanwhile, and under a stream of votes the analyses took a quarter of the
 process (docs/performance.md, "Votes"). The functions run here are pure (numbers and strings in, a dict
 out: no database, no Django), so each server process hands them to one child process of its own,
-started on first use (an idle server, a management command that analyses nothing, starts none).
+started with the server (live/lifespan.py loads scikit-learn in it) or, elsewhere, on first use (a
+management command that analyses nothing starts none).
 
 `FACILITATION["COMPUTE_PROCESSES"]`: 1 (the default) runs them in the child; 0 in the calling thread.
 A child that died (killed, out of memory) is replaced and the work run once more in the new one; an
@@ -85,11 +86,7 @@ def run(function: Callable, /, *args, **kwargs):
     """`function(*args, **kwargs)`, computed in this process's compute child (or in this thread when
     COMPUTE_PROCESSES is 0). `function` is a module-level function; its arguments and result pickle."""
     if not settings.FACILITATION.get("COMPUTE_PROCESSES", 1):
-        started = time.thread_time()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            _add_spent(time.thread_time() - started)
+        return _here(function, args, kwargs)
     for attempt in (1, 2):
         pool = _executor()
         try:
@@ -102,6 +99,10 @@ def run(function: Callable, /, *args, **kwargs):
         return result
     # Twice no child (one that cannot start: see the module's docstring): the work is done here, not lost.
     log.error("No compute process could run %s; computed in the server's process", getattr(function, "__name__", function))
+    return _here(function, args, kwargs)
+
+
+def _here(function: Callable, args: tuple, kwargs: dict):
     started = time.thread_time()
     try:
         return function(*args, **kwargs)

@@ -206,9 +206,8 @@ def start_session(*, user: User, session: Session) -> Session:
     # Every session of the meeting locked, in one order: a start at once with another's waits for it,
     # then sees its session running and ends it (locking only the sessions running, each start saw
     # the other's not yet started, and two clocks ran). Read after the locks: as committed now.
-    meeting_id = Session.objects.values_list("meeting_id", flat=True).get(pk=session.pk)
     locked = list(Session.objects.select_for_update(of=("self",), no_key=True).select_related("meeting")
-                  .filter(meeting_id=meeting_id).order_by("pk"))
+                  .filter(meeting_id=session.meeting_id).order_by("pk"))
     session = next(each for each in locked if each.pk == session.pk)
     now = timezone.now()
     for other in (each for each in locked if each.pk != session.pk and each.started_at is not None and each.ended_at is None):

@@ -215,7 +215,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         through the vote batcher, answered with the panel and the ack."""
         key, round_id, statement_id, choice = (message.get(name) for name in ("key", "round", "statement", "choice"))
         well_formed = isinstance(choice, str) and len(choice) <= 20 and all(_is_id(n) for n in (round_id, statement_id))
-        await self._change(key, well_formed, self._store_vote, round_id, statement_id, choice)
+        # Its run reads the voters afresh (opinion.services.NotAVoter): no re-check of the role of its own.
+        await self._change(key, well_formed, self._store_vote, round_id, statement_id, choice, recheck=False)
 
     async def _answer(self, message) -> None:
         """A delegation's answer over its socket: checked as the vote is, stored through the answer
@@ -226,15 +227,14 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         well_formed = isinstance(kind, str) and len(kind) <= 20 and isinstance(text, str) and _is_id(question_id)
         await self._change(key, well_formed, self._store_answer, question_id, kind, text)
 
-    async def _change(self, key, well_formed: bool, store, *arguments) -> None:
+    async def _change(self, key, well_formed: bool, store, *arguments, recheck: bool = True) -> None:
         """A change frame: a malformed one closes the socket (4400), a revoked role too (4403: re-checked
         at most every RECHECK_AFTER_S, not per change); else `store` runs on the socket changes'
         threads and its reply (the fragment and the ack naming `key`) is sent."""
         if not (well_formed and isinstance(key, str) and VOTE_KEY.fullmatch(key)):
             await self.close(code=CLOSE_MALFORMED)
             return
-        # A vote's run reads its voters afresh (opinion.services.NotAVoter): no re-check of its own.
-        if store != self._store_vote and time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
+        if recheck and time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
             if not await self._still_allowed():
                 await self.close(code=CLOSE_FORBIDDEN)
                 return

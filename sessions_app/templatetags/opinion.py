@@ -52,62 +52,41 @@ def opinion_screen(meeting):
     return {"meeting": meeting, **(queries.round_view(round, meeting) if round else {"round": None})}
 
 
-# Rows of delegations' review lists as rendered without a CSRF token (the live updates' and socket
-# replies' panels: their forms take the token from the page's hx-headers), by what a row shows. A
-# vote's panel repeats every row its delegation voted on: rendered once per row state, not per vote
-# (docs/performance.md). Statement texts do not change once approved; a paused round shows no buttons.
-REVIEW_ROWS_KEPT = 4096
-_review_rows: dict[tuple, str] = {}
-_review_rows_lock = threading.Lock()
+# Parts of a vote's panel as rendered without a CSRF token (the live updates' and socket replies'
+# panels: their forms take the token from the page's hx-headers), kept by what they show: a stream of
+# votes renders a panel per voting delegation, and its review rows (every statement it voted on), the
+# statement it sees next (with progress and buttons) and the proposal form are each the same for many
+# delegations and votes (docs/performance.md). Statement texts do not change once approved.
+RENDERS_KEPT = 8192
+_renders: dict[tuple, str] = {}
+_renders_lock = threading.Lock()
+
+
+def _kept(template_name: str, key: tuple, context, values: dict) -> str:
+    """`template_name` rendered with `values` (and the context's CSRF token); without a token,
+    rendered once per `key` and language."""
+    template = get_template(f"sessions_app/partials/{template_name}.html")
+    csrf_token = context.get("csrf_token")
+    if csrf_token:  # a page or a request's own render: its token in every form
+        return mark_safe(template.render({**values, "csrf_token": csrf_token}))
+    key = (template_name, *key, translation.get_language())
+    found = _renders.get(key)
+    if found is None:
+        found = template.render(values)
+        with _renders_lock:
+            if len(_renders) >= RENDERS_KEPT:
+                _renders.clear()
+            _renders[key] = found
+    return mark_safe(found)
 
 
 @register.simple_tag(takes_context=True)
 def opinion_review_rows(context, rows, round, meeting):
-    """The rows of a delegation's review list (partials/opinion_review_row.html)."""
-    row_template = get_template("sessions_app/partials/opinion_review_row.html")
-    csrf_token = context.get("csrf_token")
-    base = {"round": round, "meeting": meeting, "csrf_token": csrf_token}
-    if csrf_token:  # a page or a request's own render: its token in every form
-        return mark_safe("".join(row_template.render({**base, "row": row}).strip() for row in rows))
-    language, html = translation.get_language(), []
-    for row in rows:
-        statement = row["statement"]
-        key = (round.pk, round.status, statement.pk, statement.text, row["choice"], meeting.slug, meeting.language, language)
-        found = _review_rows.get(key)
-        if found is None:
-            found = row_template.render({**base, "row": row}).strip()
-            with _review_rows_lock:
-                if len(_review_rows) >= REVIEW_ROWS_KEPT:
-                    _review_rows.clear()
-                _review_rows[key] = found
-        html.append(found)
-    return mark_safe("".join(html))
-
-
-# The rest of a vote's panel, kept the same way: the statement a delegation sees next (with its
-# progress and buttons) and the proposal form are the same for every delegation at the same point of a
-# round, and a stream of votes renders a panel per voting delegation (docs/performance.md, "Votes").
-PANEL_PARTS_KEPT = 4096
-_panel_parts: dict[tuple, str] = {}
-_panel_parts_lock = threading.Lock()
-
-
-def _kept(template_name: str, key: tuple, context, values: dict) -> str:
-    """`template_name` rendered with `values` (and the context's CSRF token); without a token (live
-    updates, socket replies), rendered once per `key` and language."""
-    template = get_template(f"sessions_app/partials/{template_name}.html")
-    csrf_token = context.get("csrf_token")
-    if csrf_token:
-        return mark_safe(template.render({**values, "csrf_token": csrf_token}))
-    key = (template_name, *key, translation.get_language())
-    found = _panel_parts.get(key)
-    if found is None:
-        found = template.render(values)
-        with _panel_parts_lock:
-            if len(_panel_parts) >= PANEL_PARTS_KEPT:
-                _panel_parts.clear()
-            _panel_parts[key] = found
-    return mark_safe(found)
+    """The rows of a delegation's review list (partials/opinion_review_row.html); a paused round shows no buttons."""
+    return mark_safe("".join(
+        _kept("opinion_review_row", (round.pk, round.status, row["statement"].pk, row["statement"].text, row["choice"],
+                                     meeting.slug, meeting.language), context, {"round": round, "meeting": meeting, "row": row}).strip()
+        for row in rows))
 
 
 @register.simple_tag(takes_context=True)
