@@ -15,7 +15,7 @@ finds groups and draws the map of 193 points); vote k is delegation k mod D's vo
 from three blocs of opinion with 15 % noise (benchdata.choice_of).
 
 "Shown" is what a chair sees: the console's "Votes per statement" table counting the vote. It is
-pushed live with each run of committed votes, throttled to ten per second per round and process (the
+pushed live with each run of committed votes, throttled to twenty per second per round and process (the
 fragment `opinion-tally-<round>`; also inside each analysis panel, which follows the heavier, slower
 recompute of the map: the analyses are counted apart). Votes commit in the order of their live event
 numbers (the meeting's row is locked from numbering to commit), so an analysis always counts a prefix
@@ -217,6 +217,7 @@ class VoteRun:
         self.mode, self.plan, self.transport = mode, plan, transport
         self.label = f"votes{secrets.token_hex(3)}"
         self.sent_at: dict[int, float] = {}
+        self.confirmed_at: dict[int, float] = {}  # when the vote's ack (or HTTP 200) arrived
         self.votes: dict[int, tuple[int, int]] = {}  # k -> (statement id, delegation id)
         self.confirmed: set[int] = set()
         self.statuses: dict[int, int] = {}
@@ -260,7 +261,7 @@ class VoteRun:
                 k += count
                 steps.append(step)
                 print(f"    votes {rate:>4}/s: sent {step['sent']} ok {step['ok']} stored {step['stored']} shown {step['shown']}"
-                      f" p50 {step['p50_ms']} p99 {step['p99_ms']} max {step['max_ms']} ms, {step['panels']} tallies and"
+                      f" p50 {step['p50_ms']} p99 {step['p99_ms']} max {step['max_ms']} ms (ack p50 {step['ack_p50_ms']} p99 {step['ack_p99_ms']}), {step['panels']} tallies and"
                       f" {step['analyses']} analyses on a console"
                       f" {'sustained' if step['passed'] else 'NOT sustained'}", flush=True)  # fmt: skip
                 # Every ladder runs up to the target rate, so that each run has its p99 there; past it, the
@@ -348,6 +349,7 @@ class VoteRun:
             status = 0
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if status == 200:
+            self.confirmed_at[k] = time.perf_counter()
             self.confirmed.add(k)
             return True
         self.view.expect(j, -1)  # refused or failed: no console will count it
@@ -369,6 +371,7 @@ class VoteRun:
         status = "ack" if ok else "no ack"
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if ok:
+            self.confirmed_at[k] = time.perf_counter()
             self.confirmed.add(k)
             return True
         self.view.expect(j, -1)
@@ -401,11 +404,14 @@ class VoteRun:
                 continue
             latencies += [t - self.sent_at[k] for t in per_console if t is not None]
             everywhere += all(t is not None for t in per_console)
+        acks = [self.confirmed_at[k] - self.sent_at[k] for k in numbers if k in self.confirmed_at]
         result = {
             "rate": rate, "sent": len(written), "not_sent": len(numbers) - len(written), "ok": sum(outcomes),
             "stored": sum(1 for vote in mine if vote in seqs), "shown": everywhere,
             "p50_ms": ms(percentile(latencies, 0.5)), "p99_ms": ms(percentile(latencies, 0.99)),
             "max_ms": ms(max(latencies)) if latencies else None,
+            # Until the delegate's own confirmation (stored, its panel back): the rest of "shown" is the consoles' path.
+            "ack_p50_ms": ms(percentile(acks, 0.5)), "ack_p99_ms": ms(percentile(acks, 0.99)),
             "panels": self.view.panels[0] - panels,  # tallies (analyses included) that reached the first console during the step
             "analyses": self.view.analyses[0] - analyses,  # analysis panels among them
             "server_cpu_ms_per_vote": round(cpu * 1000 / len(numbers), 2),

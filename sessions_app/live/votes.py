@@ -44,9 +44,14 @@ def votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
         if round_id in rounds and delegation_id in members:
             by_delegation.setdefault(delegation_id, []).append(round_id)
 
+    # Each round's approved statements and tallies, read once for the panels and the consoles' counts.
+    statements = functools.cache(lambda round_id: opinion_queries.approved(rounds[round_id]))
+    tallies = functools.cache(lambda round_id: opinion_queries.tallies_of(rounds[round_id]))
+
     @functools.cache
     def next_in(round_id: int) -> dict:
-        return opinion_queries.next_statements(rounds[round_id], [d for r, d in numbers if r == round_id and d in members])
+        return opinion_queries.next_statements(rounds[round_id], [d for r, d in numbers if r == round_id and d in members],
+                                               approved_statements=statements(round_id), read_tallies=lambda: tallies(round_id))
 
     def panels(delegation_id: int) -> str:
         return "".join(_vote_panel(numbers[(round_id, delegation_id)], rounds[round_id], meeting, next_in(round_id)[delegation_id])
@@ -55,7 +60,10 @@ def votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
     # The consoles' counts: decided once per run (not per language), read once, rendered per language.
     voted_rounds = sorted({round_id for round_id, _delegation in numbers if round_id in rounds})
     counted_now = functools.cache(lambda: [pk for pk in voted_rounds if tally_throttle.now(meeting.pk, pk)])
-    views = functools.cache(lambda: [opinion_queries.tally_view(rounds[pk], meeting_id=meeting.pk) for pk in counted_now()])
+    # Every vote of the run is committed (it is rendered after commit): the counts read now include them.
+    views = functools.cache(lambda: [opinion_queries.tally_view(rounds[pk], meeting_id=meeting.pk, as_of=run[-1].seq,
+                                                                statements=statements(pk), tallies=tallies(pk))
+                                     for pk in counted_now()])
 
     def console() -> str:
         return "".join(render("opinion_tally", **view, oob="true") for view in views()) or NUMBERS_ONLY
@@ -64,7 +72,7 @@ def votes_cast(run: list[Event], meeting: Meeting) -> LazyFragments:
             *((events.delegation_group(meeting.pk, pk), lambda pk=pk: panels(pk)) for pk in by_delegation)]
 
 
-TALLY_INTERVAL_S = 0.1  # a round's counts go to the consoles at most ten times a second per process
+TALLY_INTERVAL_S = 0.05  # a round's counts go to the consoles at most twenty times a second per process
 
 
 class TallyThrottle:

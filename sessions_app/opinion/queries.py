@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Count
@@ -34,24 +35,31 @@ def next_statement(round: OpinionRound, delegation: Delegation) -> NextStatement
     return next_statements(round, [delegation.pk])[delegation.pk]
 
 
-def next_statements(round: OpinionRound, delegation_ids: list[int]) -> dict[int, NextStatement]:
+def next_statements(round: OpinionRound, delegation_ids: list[int], *, approved_statements: list[Statement] | None = None,
+                    read_tallies: Callable[[], dict[int, dict[str, int]]] | None = None) -> dict[int, NextStatement]:
     """next_statement for several delegations at once (a batch of votes): the round's statements, the
-    delegations' votes and the round's tallies read once for all of them."""
-    statements = approved(round)
+    delegations' votes and the round's tallies read once for all of them, and the order in which the
+    statements are offered (the same for every delegation) decided once. A caller that reads the round's
+    approved statements or tallies anyway (live/votes.py) passes them, or the function that reads them."""
+    statements = [(s.pk, s) for s in (approved(round) if approved_statements is None else approved_statements)]
     voted: dict[int, dict[int, int]] = {pk: {} for pk in delegation_ids}
     rows = StatementVote.objects.filter(statement__round=round, delegation_id__in=delegation_ids)
     for delegation_id, statement_id, choice in rows.values_list("delegation_id", "statement_id", "choice"):
         voted[delegation_id][statement_id] = choice
-    tallies = None
+    offered = None  # the statements in the order they are offered, for the first delegation with some left
     result = {}
     for delegation_id, theirs in voted.items():
-        left = [s for s in statements if s.pk not in theirs]
-        review = [{"statement": s, "choice": CHOICE_NAMES[theirs[s.pk]]} for s in statements if s.pk in theirs]
-        if left and round.order == OpinionRound.Order.PRIORITY:
-            tallies = tallies_of(round) if tallies is None else tallies
-            left.sort(key=lambda s: (-analysis.priority(tallies.get(s.pk, {"agree": 0, "disagree": 0, "pass": 0})), s.position, s.pk))
-        result[delegation_id] = NextStatement(statement=left[0] if left else None, done=len(statements) - len(left),
-                                              total=len(statements), voted=review)
+        review = [{"statement": s, "choice": CHOICE_NAMES[theirs[pk]]} for pk, s in statements if pk in theirs]
+        statement = None
+        if len(review) < len(statements):
+            if offered is None:
+                offered = statements
+                if round.order == OpinionRound.Order.PRIORITY:
+                    tallies = tallies_of(round) if read_tallies is None else read_tallies()
+                    offered = sorted(statements, key=lambda pair: (
+                        -analysis.priority(tallies.get(pair[0], {"agree": 0, "disagree": 0, "pass": 0})), pair[1].position, pair[0]))
+            statement = next(s for pk, s in offered if pk not in theirs)
+        result[delegation_id] = NextStatement(statement=statement, done=len(review), total=len(statements), voted=review)
     return result
 
 
@@ -80,12 +88,15 @@ def tally_bars(statements, tallies: dict[int, dict[str, int]]) -> list[dict]:
     return bars
 
 
-def tally_view(round: OpinionRound, *, meeting_id: int) -> dict:
+def tally_view(round: OpinionRound, *, meeting_id: int, as_of: int | None = None, statements: list[Statement] | None = None,
+               tallies: dict[int, dict[str, int]] | None = None) -> dict:
     """What the console's live tally of a round shows: its votes per statement now (three queries), and
-    how many delegations voted; `as_of`, the meeting's event number read before the votes."""
-    as_of = Meeting.objects.values_list("last_seq", flat=True).get(pk=meeting_id)
-    tallies = tallies_of(round)
-    bars = tally_bars(round.statements.all(), tallies)
+    how many delegations voted; `as_of`, the meeting's event number read before the votes. A caller that
+    has them passes `as_of` (a number up to which every vote is committed, so counted), the round's statements (at
+    least its approved ones, in their order) and its tallies."""
+    as_of = Meeting.objects.values_list("last_seq", flat=True).get(pk=meeting_id) if as_of is None else as_of
+    tallies = tallies_of(round) if tallies is None else tallies
+    bars = tally_bars(round.statements.all() if statements is None else statements, tallies)
     return {"round": round, "bars": bars, "votes": sum(bar["total"] for bar in bars), "as_of": as_of}
 
 

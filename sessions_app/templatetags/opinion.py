@@ -65,14 +65,13 @@ _renders_lock = threading.Lock()
 def _kept(template_name: str, key: tuple, context, values: dict) -> str:
     """`template_name` rendered with `values` (and the context's CSRF token); without a token,
     rendered once per `key` and language."""
-    template = get_template(f"sessions_app/partials/{template_name}.html")
     csrf_token = context.get("csrf_token")
     if csrf_token:  # a page or a request's own render: its token in every form
-        return mark_safe(template.render({**values, "csrf_token": csrf_token}))
+        return mark_safe(get_template(f"sessions_app/partials/{template_name}.html").render({**values, "csrf_token": csrf_token}))
     key = (template_name, *key, translation.get_language())
     found = _renders.get(key)
-    if found is None:
-        found = template.render(values)
+    if found is None:  # the template is looked up only then: most calls of a stream of votes find their render
+        found = get_template(f"sessions_app/partials/{template_name}.html").render(values)
         with _renders_lock:
             if len(_renders) >= RENDERS_KEPT:
                 _renders.clear()
