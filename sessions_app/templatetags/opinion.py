@@ -5,6 +5,8 @@ import threading
 from django import template
 from django.template.loader import get_template
 from django.utils import translation
+from django.utils.html import format_html_join
+from django.utils.translation import gettext as _
 from django.utils.safestring import mark_safe
 
 from .. import access
@@ -102,3 +104,21 @@ def opinion_vote_propose(context, round, meeting):
     """The form with which a delegation proposes a statement, where the chair takes proposals."""
     key = (round.pk, round.status, round.proposals_allowed, meeting.slug)
     return _kept("opinion_vote_propose", key, context, {"round": round, "meeting": meeting})
+
+
+@register.simple_tag
+def opinion_map_points(points):
+    """The map's points and their labels (partials/opinion_map.html), escaped as the template would: a
+    round of 193 delegations is 193 circles, about two thirds of the analysis panel's render through
+    the template language, rendered with every analysis."""
+    groups: dict[str, str] = {}  # "Group A" in the active language, translated once per group
+
+    def title(point) -> str:
+        group = groups.get(point["group"])
+        if group is None:
+            group = groups[point["group"]] = _("Group %(label)s") % {"label": point["group"]}
+        return f"{point['name']} · {group}" if point["name"] else group
+
+    return format_html_join("", '<circle cx="{}" cy="{}" r="7" fill="{}" stroke="#000"><title>{}</title></circle>\n      '
+                            '<text x="{}" y="{}" dy="4" text-anchor="middle" font-size="9" fill="#fff" aria-hidden="true">{}</text>',
+                            ((p["x"], p["y"], p["colour"], title(p), p["x"], p["y"], p["group"]) for p in points))
