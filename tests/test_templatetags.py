@@ -57,3 +57,17 @@ def test_stamp_is_the_same_for_a_saved_moment_read_back_and_differs_by_a_microse
     assert int(stamp(moment.replace(microsecond=274402))) - int(stamp(moment)) == 1
     assert stamp(moment.astimezone(ZoneInfo("Asia/Tokyo"))) == stamp(moment) == stamp(moment.replace(tzinfo=None))
     assert stamp(None) == ""
+
+
+def test_the_opinion_maps_points_escape_names_and_label_groups_in_the_active_language():
+    points = [{"x": 12.5, "y": 300.0, "colour": "#1b9e77", "group": "A", "name": '<script>x("1")</script> & co'},
+              {"x": 1.0, "y": 2.0, "colour": "#d95f02", "group": "B", "name": ""}]
+    source = "{% load opinion %}{% opinion_map_points points %}"
+    html = Template(source).render(Context({"points": points}))
+    assert "<script>" not in html
+    assert "<title>&lt;script&gt;x(&quot;1&quot;)&lt;/script&gt; &amp; co · Group A</title>" in html
+    assert '<circle cx="1.0" cy="2.0" r="7" fill="#d95f02" stroke="#000"><title>Group B</title></circle>' in html
+    assert html.count("<circle") == 2 and html.count('aria-hidden="true">A</text>') == 1
+    with translation.override("fr"):
+        french = Template(source).render(Context({"points": points}))
+    assert "<title>Groupe B</title>" in french and 'cx="12.5"' in french  # coordinates never localised ("12,5")
