@@ -14,7 +14,7 @@ from .. import access, events, services
 from ..models import ExportLog, Meeting, ScreenLink, SettingChange
 from . import fields
 
-# The two settings services.update_meeting_settings owns; the others are set here.
+# The two settings update_meeting_settings owns; the others are set here.
 CORE = ("attribution", "answer_visibility")
 
 
@@ -47,10 +47,23 @@ def change_meeting_settings(*, user: User, meeting: Meeting, values: dict[str, s
     if others:
         meeting.save(update_fields=[*others, "updated_at"])
     # The core pair goes through its own service, which records the live event screens re-render on.
-    services.update_meeting_settings(
+    update_meeting_settings(
         user=user, meeting=meeting, attribution=cleaned["attribution"], answer_visibility=cleaned["answer_visibility"]
     )
     return SettingChange.objects.bulk_create(log)
+
+
+@transaction.atomic
+def update_meeting_settings(*, user: User, meeting: Meeting, attribution: str, answer_visibility: str) -> Meeting:
+    """Change who sees answers and whether they are attributed; screens re-render accordingly."""
+    access.require_secretariat(user)
+    if attribution not in Meeting.Attribution.values or answer_visibility not in Meeting.AnswerVisibility.values:
+        raise services.ActionRefused(_("Choose one of the offered settings."))
+    meeting = Meeting.objects.select_for_update(no_key=True).get(pk=meeting.pk)
+    meeting.attribution, meeting.answer_visibility = attribution, answer_visibility
+    meeting.save(update_fields=["attribution", "answer_visibility", "updated_at"])
+    events.record(meeting=meeting, type=events.SETTINGS_CHANGED, payload={})
+    return meeting
 
 
 def hash_screen_token(token: str) -> str:

@@ -4,8 +4,8 @@ Reading a file is pure (`files`: bytes in, one dict of cells per row out, `check
 those cells without the database); `roster.preview_import` then gives each row its outcome (new,
 updated, unchanged, error) against the database, and `roster.import_participants` saves it all or
 nothing. Every other write is a verb_noun service of `roster` (one participant), `links` (sign-in
-links, throttling) or `codes` (the room code); `queries` reads for the pages. Views only parse, call
-one of them and render.
+links, throttling), `codes` (the room code) or `accounts` (the delegations and accounts the demo and
+the tests start from); `queries` reads for the pages. Views only parse, call one of them and render.
 
 The public names of the modules are importable from the package, as they were from the single module
 it replaced.
@@ -74,4 +74,9 @@ from .queries import (  # noqa: F401
     ROLE_ORDER,
     participants_by_delegation,
     get_meeting_participant,
+)
+from .accounts import (  # noqa: F401
+    ensure_delegations,
+    ensure_user,
+    set_user_language,
 )
