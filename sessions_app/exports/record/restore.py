@@ -103,7 +103,7 @@ def _text(value: object) -> str:
     return value
 
 
-# What the notes importer writes into stored HTML (importer.render_block_html, render_inline), which
+# What the notes importer writes into stored HTML (markup.render_block_html, render_inline), which
 # the pages show as it is. A record is restored only if its HTML holds nothing else.
 _MARKUP_TAGS = {"a", "aside", "cite", "em", "figcaption", "figure", "h3", "h4", "li", "p", "span", "strong", "sup", "ul"}
 _MARKUP_ATTRIBUTES = {"id", "class", "rel", "href", "aria-hidden", "aria-label", "aria-labelledby"}
