@@ -1,4 +1,5 @@
-"""Accounts and delegations as the demo, the tests and the notes import make them (not the roster's import)."""
+"""Delegations and accounts made where missing (the demo, the tests and the benchmarks start from
+them), and the interface language a signed-in user chose. Importing a roster file: roster.py."""
 
 from __future__ import annotations
 
