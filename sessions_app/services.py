@@ -13,6 +13,7 @@ every `from ..services import ActionRefused` and `services.submit_answer(...)` k
 # First: the modules below import capabilities that import ActionRefused from here.
 from .writes import (  # noqa: F401
     ActionRefused,
+    NotADelegate,
     claim_key,
     clean_text,
     require_delegation,

@@ -45,11 +45,16 @@ def form_reused() -> ActionRefused:
     return ActionRefused(_("This form was already used for something else; reload the page."))
 
 
+class NotADelegate(ActionRefused):
+    """A delegation's change by a user who is not (or no longer) one of its delegates: a socket that
+    sent it then closes (its user was read when it connected; the writes read theirs afresh)."""
+
+
 def require_delegation(user: User) -> Delegation:
-    """The delegation the user acts for, or a refusal for every other role."""
+    """The delegation the user acts for, or a refusal (NotADelegate) for every other role."""
     delegation = access.delegation_of(user)
     if delegation is None:
-        raise ActionRefused(_("Only a delegation's delegates can do this."))
+        raise NotADelegate(_("Only a delegation's delegates can do this."))
     return delegation
 
 

@@ -123,6 +123,48 @@ async def test_a_console_cannot_answer_over_its_socket():
         await socket.disconnect()
 
 
+@pytest.mark.parametrize("revoke", ["deactivated", "made a chair"])
+async def test_a_delegate_whose_role_was_revoked_since_connecting_is_closed_and_nothing_stored(revoke):
+    """No push of the revocation (an update the sign-in code never saw, or a push the layer lost), and
+    long before any re-check of the socket's own: the answer's batch reads its author afresh and refuses."""
+    world = await setup_meeting()
+    socket = await delegate_socket(world)
+    try:
+        def apply():
+            user = world["delegates"][0]
+            if revoke == "deactivated":
+                type(user).objects.filter(pk=user.pk).update(is_active=False)
+            else:
+                type(user.participant).objects.filter(pk=user.participant.pk).update(role="chair", delegation=None)
+        await database_sync_to_async(apply)()
+        await socket.send_to(text_data=frame(world["question"]))
+        while True:
+            output = await socket.receive_output(timeout=3)
+            if output["type"] == "websocket.close":
+                break
+        assert output["code"] == consumers.CLOSE_FORBIDDEN
+        assert await stored_answers(world["question"]) == []
+    finally:
+        await socket.disconnect()
+
+
+async def test_a_retry_of_a_stored_answer_by_a_delegate_since_deactivated_is_refused_too():
+    world = await setup_meeting()
+    socket = await delegate_socket(world)
+    try:
+        await socket.send_to(text_data=frame(world["question"]))
+        await reply_to(socket)
+        user = world["delegates"][0]
+        await database_sync_to_async(lambda: type(user).objects.filter(pk=user.pk).update(is_active=False))()
+        await socket.send_to(text_data=frame(world["question"], text="A later edit"))
+        while (output := await socket.receive_output(timeout=3))["type"] != "websocket.close":
+            pass
+        assert output["code"] == consumers.CLOSE_FORBIDDEN
+        assert await stored_answers(world["question"]) == [("FR", "Our <b>practice</b>")]
+    finally:
+        await socket.disconnect()
+
+
 async def test_an_over_long_answer_is_refused_and_changes_nothing():
     world = await setup_meeting()
     socket = await delegate_socket(world)

@@ -189,8 +189,9 @@ def test_an_answer_posted_with_htmx_costs_the_same_queries_however_full_the_sess
     for code in ["DE", "JP", "CA", "CL", "NO", "KR", "MX", "IT", "ES", "AT"][: others // 3]:
         AnswerFactory(question=world["question"], delegation=DelegationFactory(country=code))
     client.force_login(world["fr"])
-    # the session, the user with its participant, the meeting wall's, then the batch's (the question among them)
-    with django_assert_num_queries(14):
+    # the session, the user with its participant, the meeting wall's, then the batch's (its authors read afresh, for a
+    # socket's user was read when it connected; the question among them)
+    with django_assert_num_queries(15):
         response = client.post(answer_url(world), {"kind": "answer", "text": "Yes.", "key": f"k{others}"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200 and "Your answer was saved." in html and "Saved by" in html

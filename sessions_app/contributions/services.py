@@ -6,10 +6,10 @@ Views, consumers and management commands call these; none of them writes to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from .. import access, events, rows
 from ..models import Answer, AnswerRevision, Block, Delegation, Meeting, Practice, Question, Session, Submission, Theme
 from ..synthesis import compute as synthesis
-from ..writes import ActionRefused, claim_key, clean_text, form_reused, require_delegation, require_key
+from ..writes import ActionRefused, NotADelegate, claim_key, clean_text, form_reused, require_delegation, require_key
 
 
 class QuestionNotFound(ActionRefused):
@@ -64,6 +64,11 @@ def submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | ActionR
 
 
 def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | ActionRefused]:
+    # The authors as they are now, read once for the run: a socket's user was read when it connected,
+    # and a delegate signed out, deactivated or moved to another role since answers no more (NotADelegate).
+    fresh = {user.pk: user for user in User.objects.filter(pk__in={item.user.pk for item in submissions}, is_active=True)
+             .select_related("participant__delegation")}
+    submissions = [replace(item, user=fresh.get(item.user.pk) or AnonymousUser()) for item in submissions]
     keys = {item.key for item in submissions if item.key and len(item.key) <= 64}
     earlier = {row.key: row for row in Submission.objects.filter(key__in=keys)} if keys else {}
     earlier_answers = Answer.objects.in_bulk([row.object_id for row in earlier.values() if row.action == "answer"]) if earlier else {}
@@ -82,6 +87,8 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
     accepted: list[tuple[int, AnswerSubmission, Question, Delegation, str]] = []
     for index, item in enumerate(submissions):
         try:
+            if not item.user.is_authenticated:  # before its key: a retry of an earlier answer is refused too
+                raise NotADelegate(_("Only a delegation's delegates can do this."))
             require_key(item.key)
             if item.key in first_with_key:  # the same form twice in this run: answered as the first
                 results[index] = first_with_key[item.key]

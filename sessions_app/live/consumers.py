@@ -216,7 +216,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         key, round_id, statement_id, choice = (message.get(name) for name in ("key", "round", "statement", "choice"))
         well_formed = isinstance(choice, str) and len(choice) <= 20 and all(_is_id(n) for n in (round_id, statement_id))
         # Its run reads the voters afresh (opinion.services.NotAVoter): no re-check of the role of its own.
-        await self._change(key, well_formed, self._store_vote, round_id, statement_id, choice, recheck=False)
+        await self._change(key, well_formed, self._store_vote, round_id, statement_id, choice)
 
     async def _answer(self, message) -> None:
         """A delegation's answer over its socket: checked as the vote is, stored through the answer
@@ -225,20 +225,17 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         key, question_id, kind, text = (message.get(name) for name in ("key", "question", "kind", "text"))
         kind = "answer" if kind is None else kind
         well_formed = isinstance(kind, str) and len(kind) <= 20 and isinstance(text, str) and _is_id(question_id)
+        # Its batch reads the authors afresh (services.NotADelegate): no re-check of the role of its own.
         await self._change(key, well_formed, self._store_answer, question_id, kind, text)
 
-    async def _change(self, key, well_formed: bool, store, *arguments, recheck: bool = True) -> None:
-        """A change frame: a malformed one closes the socket (4400), a revoked role too (4403: re-checked
-        at most every RECHECK_AFTER_S, not per change); else `store` runs on the socket changes'
-        threads and its reply (the fragment and the ack naming `key`) is sent."""
+    async def _change(self, key, well_formed: bool, store, *arguments) -> None:
+        """A change frame: a malformed one closes the socket (4400); else `store` runs on the socket
+        changes' threads and its reply (the fragment and the ack naming `key`) is sent. The batch that
+        stores the change reads its author afresh: a revoked role closes the socket (4403, `store`
+        returns None) at its first change, with no re-check of the socket's own."""
         if not (well_formed and isinstance(key, str) and VOTE_KEY.fullmatch(key)):
             await self.close(code=CLOSE_MALFORMED)
             return
-        if recheck and time.monotonic() - self.authorized_at > RECHECK_AFTER_S:
-            if not await self._still_allowed():
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-            self.authorized_at = time.monotonic()
         reply = await vote_thread(store)(key, *arguments)
         if reply is None:  # the user may no longer do this
             await self.close(code=CLOSE_FORBIDDEN)
@@ -253,6 +250,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                 submission = services.AnswerSubmission(user=self.user, question_id=question_id, kind=kind, text=text, key=key,
                                                        meeting_slug=self.scope["url_route"]["kwargs"].get("slug"))
                 result = answer_batch.store_answer(submission)
+                if isinstance(result, services.NotADelegate):
+                    return None  # no longer a delegate: the socket closes (4403)
                 if isinstance(result, ActionRefused):
                     return replies.answer_refused(key, question_id=question_id, meeting_id=self.meeting_id,
                                                delegation=access.delegation_of(self.user), message=result.message, text=text)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from .. import access, compute_pool, events
 from ..models import Answer, Delegation, Meeting, OpinionRound, Question, Session, Statement, StatementVote, StatementVoteKey
-from ..services import ActionRefused, clean_text
+from ..services import ActionRefused, NotADelegate, clean_text
 from . import analysis
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _delegation(user: User, round: OpinionRound) -> Delegation:
     return delegation
 
 
-class NotAVoter(ActionRefused):
+class NotAVoter(NotADelegate):
     """A vote of a user who is not (or no longer) a delegation's delegate: a socket then closes."""
 
 
