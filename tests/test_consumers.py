@@ -188,6 +188,28 @@ async def test_reconnect_after_a_long_gap_gets_a_fresh_render(settings):
         events.REPLAY_LIMIT = saved
 
 
+async def test_a_delegates_fresh_render_after_a_long_gap_shows_its_own_delegations_answers(settings):
+    """The open socket keeps only its user's id (consumers.SocketUser): the fresh render reads the user,
+    its participant and its delegation again, and shows that delegation's answer, not another's."""
+    world = await setup_meeting()
+    from sessions_app import events
+
+    events.REPLAY_LIMIT, saved = 1, events.REPLAY_LIMIT
+    try:
+        socket, _, _ = await open_socket(delegate_path(world["meeting"]), world["fr"])
+        # Two events for this delegation (more than the replay limit): the resync renders the live parts afresh.
+        await submit(user=world["fr"], question=world["question"], kind="answer", text="A first draft", key="a")
+        await submit(user=world["fr"], question=world["question"], kind="answer", text="Our own practice", key="c")
+        await submit(user=world["de"], question=world["question"], kind="answer", text="Their practice", key="b")
+        await socket.send_to(text_data=json.dumps({"type": "resync", "after": 0}))
+        html = await receive_until(socket, "data-through", timeout=3)
+        assert 'id="questions-live"' in html  # the fresh render, not a replay
+        assert "Our own practice" in html and "Their practice" not in html
+        await socket.disconnect()
+    finally:
+        events.REPLAY_LIMIT = saved
+
+
 @pytest.mark.parametrize(
     "frame",
     ["not json", json.dumps({"no": "type"}), json.dumps({"type": "resync", "after": "x"}), json.dumps(["list"])],

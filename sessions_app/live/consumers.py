@@ -43,7 +43,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from .. import access, answer_batch, events, queries, versions
 from ..middleware import socket_database
 from ..meeting_settings import services as meeting_settings_services
-from ..models import Meeting, ScreenLink, Session
+from ..models import Delegation, Meeting, ScreenLink, Session
 from .. import services
 from ..services import ActionRefused
 from . import fanout, quiet_check, replies, resync, screen
@@ -109,6 +109,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
+        if self.user.is_authenticated:
+            self.user = SocketUser(self.user.pk)
+            wrapper = self.scope.get("user")  # Channels' UserLazyObject, shared by every copy of the scope
+            if getattr(wrapper, "_wrapped", None) is not None:
+                wrapper._wrapped = self.user
         self.accepted_at = time.monotonic()  # from now on the hub writes to it (see _catch_up)
 
     # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
@@ -254,7 +259,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
                     return None  # no longer a delegate: the socket closes (4403)
                 if isinstance(result, ActionRefused):
                     return replies.answer_refused(key, question_id=question_id, meeting_id=self.meeting_id,
-                                               delegation=access.delegation_of(self.user), message=result.message, text=text)
+                                               delegation=Delegation.objects.filter(pk=self.delegation_id).first(),
+                                               message=result.message, text=text)
                 return replies.answer_reply(key, result)
         finally:
             events.end_worker_task()
@@ -382,8 +388,9 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return banner + render_to_string("sessions_app/partials/session_clock.html", {**context, "oob": "true"}) + render_to_string(
                 "sessions_app/partials/console_live.html", {**context, "oob": True}
             )
-        delegation = access.delegation_of(self.user)
-        context = {"meeting": meeting, "session": session, **queries.room_context(session, user=self.user, delegation=delegation)}
+        user = get_user_model().objects.select_related("participant__delegation").get(pk=self.user.pk)
+        delegation = access.delegation_of(user)
+        context = {"meeting": meeting, "session": session, **queries.room_context(session, user=user, delegation=delegation)}
         return banner + render_to_string("sessions_app/partials/room_delegate.html", {**context, "delegation": delegation, "oob": "true"}) + render_to_string(
             "sessions_app/partials/questions.html",
             {"meeting": meeting, "session": session, "oob": True, **queries.delegate_context(session, delegation)},
@@ -393,6 +400,19 @@ class MeetingConsumer(AsyncWebsocketConsumer):
     def _refusal(self) -> str:
         with translation.override(self.language):
             return render_to_string("sessions_app/partials/live_notice.html", {"message": _("That action is not available over the live connection.")})
+
+
+class SocketUser:
+    """A socket's user once the socket is open: its id. A socket stays open for hours and what it does
+    reads the rest afresh (a change's batch its author, the role's re-check and a full render the user):
+    it does not keep a user, its participant and its delegation (three model instances) meanwhile."""
+
+    __slots__ = ("pk",)
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, pk: int):
+        self.pk = pk
 
 
 def _is_id(value) -> bool:
