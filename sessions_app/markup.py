@@ -8,10 +8,23 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .importer import Block
+
+class Block(Protocol):
+    """What render_block_html reads of a parsed block (importer.Block): the parser imports this module,
+    so this one names the fields it needs instead of importing the parser back."""
+
+    kind: str
+    number: int | None
+    title: str
+    subtitle: str
+    text: str
+    items: Sequence[str]
+    body: Sequence[Block]
+    note: str
+    source: str
 
 # Footnote markers; the parser also reads them at the start of a footnote's line.
 SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"

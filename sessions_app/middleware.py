@@ -116,6 +116,15 @@ class SocketAuthMiddleware(AuthMiddleware):
             return await super().resolve_scope(scope)
         scope["user"]._wrapped = await socket_database(plain)(scope)
 
+    @staticmethod
+    def replace_user(scope, user) -> None:
+        """Put `user` where resolve_scope put the user it read: in Channels' lazy user, which every copy of
+        the scope down the middleware shares (a copy's own "user" key would leave the others holding the
+        user, its participant and its delegation for the socket's life). As resolve_scope sets it."""
+        lazy = scope.get("user")
+        if getattr(lazy, "_wrapped", None) is not None:
+            lazy._wrapped = user
+
 
 class MeetingWallMiddleware:
     """Every page under meetings/<slug>/ is refused to a signed-in user who does not take part in it.

@@ -41,7 +41,7 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from .. import access, answer_batch, events, queries, versions
-from ..middleware import socket_database
+from ..middleware import SocketAuthMiddleware, socket_database
 from ..meeting_settings import services as meeting_settings_services
 from ..models import Delegation, Meeting, ScreenLink, Session
 from .. import services
@@ -111,9 +111,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
         if self.user.is_authenticated:
             self.user = SocketUser(self.user.pk)
-            wrapper = self.scope.get("user")  # Channels' UserLazyObject, shared by every copy of the scope
-            if getattr(wrapper, "_wrapped", None) is not None:
-                wrapper._wrapped = self.user
+            SocketAuthMiddleware.replace_user(self.scope, self.user)
         self.accepted_at = time.monotonic()  # from now on the hub writes to it (see _catch_up)
 
     # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
@@ -220,7 +218,6 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         through the vote batcher, answered with the panel and the ack."""
         key, round_id, statement_id, choice = (message.get(name) for name in ("key", "round", "statement", "choice"))
         well_formed = isinstance(choice, str) and len(choice) <= 20 and all(_is_id(n) for n in (round_id, statement_id))
-        # Its run reads the voters afresh (opinion.services.NotAVoter): no re-check of the role of its own.
         await self._change(key, well_formed, self._store_vote, round_id, statement_id, choice)
 
     async def _answer(self, message) -> None:
@@ -230,7 +227,6 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         key, question_id, kind, text = (message.get(name) for name in ("key", "question", "kind", "text"))
         kind = "answer" if kind is None else kind
         well_formed = isinstance(kind, str) and len(kind) <= 20 and isinstance(text, str) and _is_id(question_id)
-        # Its batch reads the authors afresh (services.NotADelegate): no re-check of the role of its own.
         await self._change(key, well_formed, self._store_answer, question_id, kind, text)
 
     async def _change(self, key, well_formed: bool, store, *arguments) -> None:
