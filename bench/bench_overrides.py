@@ -2,8 +2,8 @@
 the same run (docs/performance.md, "Overrides"):
 
 - facilitation.layers.InMemoryChannelLayer (Channels' in-memory layer, sweeping expired entries at
-  most once a second): a broadcast's group_send and its receive by the process's hub, with N sockets'
-  own channels and revocation groups in the layer, as in the embedded server.
+  most once a second): a broadcast's group_send and its receive by the process's hub, with the hub's
+  channel in N users' groups (one per socket's user), as in the embedded server.
 - facilitation.sqlite (Django's SQLite backend with the writers of a process queued on a lock):
   W threads each storing T small transactions at once, as a burst of answers does.
 
@@ -31,10 +31,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facilitation.settings")
 async def layer_broadcast_ms(layer_class, sockets: int, rounds: int) -> float:
     """Median ms of one group_send to a group the hub's channel is in, plus the hub's receive of it."""
     layer = layer_class(capacity=2000)
-    for i in range(sockets):  # each socket's own channel, in its revocation group, waiting
-        channel = await layer.new_channel()
-        await layer.group_add(f"user.{i}", channel)
     hub = await layer.new_channel()
+    for i in range(sockets):  # each socket's user's group (its own fragments and its revocation)
+        await layer.group_add(f"user.{i}", hub)
     await layer.group_add("meeting.1.bundle", hub)
     samples = []
     for _ in range(rounds):

@@ -98,8 +98,8 @@ def bundle_group(meeting_id: int) -> str:
 
 
 def revocation_group(user_id: int) -> str:
-    """Every socket of one user, each on its own channel, so that revoking a participant closes them all."""
-    return f"user.{user_id}.sockets"
+    """Every socket of one user, told to close when the participant is revoked: its user group."""
+    return user_group(user_id)
 
 
 def missed_events(meeting: Meeting, after: int, groups: set[str], limit: int) -> list[Event]:

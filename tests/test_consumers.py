@@ -12,7 +12,7 @@ from sessions_app import events, services
 from sessions_app.live import fanout
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
-from .live_helpers import console_path, delegate_path, open_socket, receive_until, screen_path
+from .live_helpers import connected_socket, console_path, delegate_path, open_socket, receive_until, screen_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
@@ -492,3 +492,26 @@ async def test_keeping_answers_to_the_chair_empties_the_published_answers_of_ope
     assert "Shared idea" not in html
     assert "This page already follows them" in html and "Reload" not in html
     await delegate.disconnect()
+
+
+async def test_sockets_have_no_channel_of_their_own_and_a_revocation_closes_every_socket_of_the_user():
+    """Everything a socket gets comes through its process's hub, its user's revocation too: three
+    sockets (two of one delegate, a console) hold no channel, queue or read of their own in the layer."""
+    from sessions_app import participants
+
+    world = await setup_meeting()
+    first = await connected_socket(delegate_path(world["meeting"]), world["fr"])
+    second = await connected_socket(delegate_path(world["meeting"]), world["fr"])
+    console = await connected_socket(console_path(world["meeting"]), world["chair"])
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        assert list(layer.channels) == [fanout.hub_for(layer).channel]
+
+    await database_sync_to_async(participants.deactivate_participant)(participant=world["fr"].participant)
+    for socket in (first, second):
+        output = await socket.receive_output(timeout=3)
+        while output["type"] != "websocket.close":
+            output = await socket.receive_output(timeout=3)
+        assert output["code"] == 4403
+    await submit(user=world["de"], question=world["question"], kind="answer", text="Still live", key="k1")
+    assert "Still live" in await receive_until(console, "Still live", timeout=3)  # the others' sockets stay live

@@ -241,7 +241,7 @@ def test_revocation_tells_the_users_sockets_to_close_once_committed(delegate, dj
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         participants.revoke_sign_in_links(participant=delegate)
     assert len(callbacks) == 1
-    assert async_to_sync(layer.receive)(channel) == {"type": "auth.revoked"}
+    assert async_to_sync(layer.receive)(channel) == {"type": "auth.revoked", "group": events.revocation_group(delegate.user_id)}
 
 
 # --- E-mail ----------------------------------------------------------------------------------------

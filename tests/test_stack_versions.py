@@ -7,10 +7,8 @@ widen the check and the pin together.
 
 import inspect
 
-import channels
 import pytest
 from channels import layers
-from channels.consumer import AsyncConsumer
 from django.db.backends.sqlite3 import base as sqlite_base
 
 from facilitation.layers import InMemoryChannelLayer
@@ -20,27 +18,11 @@ from sessions_app.live import broadcaster, consumers, fanout
 pytestmark = pytest.mark.embedded_pass  # pure: the services pass leaves it out (tests/conftest.py)
 
 
-@pytest.mark.parametrize(("version", "supported"), [("4.3.2", True), ("4.3.0", True), ("4.4.0", False), ("4.2.2", False),
-                                                   ("5.0.0", False), ("4.3", True), ("", False), ("main", False)])  # fmt: skip
-def test_the_receive_wrapper_is_refused_on_a_channels_it_was_not_tested_with(version, supported):
-    assert consumers.resilient_receive_supported(version) is supported
-
-
-def test_the_installed_channels_sets_channel_receive_where_the_consumer_wraps_it():
-    assert consumers.resilient_receive_supported(channels.__version__)
-    assert "self.channel_receive = " in inspect.getsource(AsyncConsumer.__call__)
-
-
-def test_a_consumer_on_an_untested_channels_keeps_channels_own_receive(monkeypatch):
-    async def receive():
-        return {"type": "x"}
-
-    consumer = consumers.MeetingConsumer()
-    consumer.channel_receive = receive
-    assert consumer.channel_receive is not receive  # wrapped: survives a failing layer
-    monkeypatch.setattr(consumers, "channels_version", "4.4.0")
-    consumer.channel_receive = receive
-    assert consumer.channel_receive is receive
+def test_channels_gives_a_consumer_whose_layer_alias_is_not_configured_no_channel(settings):
+    """The live sockets rely on it (consumers.NO_CHANNEL): no channel, queue or read task per socket."""
+    assert consumers.NO_CHANNEL not in settings.CHANNEL_LAYERS
+    assert layers.get_channel_layer(consumers.NO_CHANNEL) is None
+    assert consumers.MeetingConsumer.channel_layer_alias == consumers.NO_CHANNEL
 
 
 def test_the_layer_sweep_override_still_overrides_a_method_of_channels():

@@ -55,14 +55,14 @@ def bundled(messages: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 
 def disconnect_user(user_id: int) -> None:
     """Close every open socket of this user (after commit: a revoked participant loses live access)."""
-    layer = get_channel_layer()
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(revocation_group(user_id), {"type": "auth.revoked"}))
+    close_group(revocation_group(user_id))
 
 
 def close_group(group: str) -> None:
-    """Close every open socket of a revocation group (after commit), as disconnect_user does for a user's."""
+    """Close every open socket of a revocation group (after commit), as disconnect_user does for a user's:
+    the hubs of the processes with a socket in it close theirs (fanout.LocalHub._revoke)."""
     layer = get_channel_layer()
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": "auth.revoked"}))
+    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, {"type": "auth.revoked", "group": group}))
 
 
 def publish_all(batch: list[Event]) -> None:

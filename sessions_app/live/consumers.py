@@ -19,7 +19,6 @@ open this socket with the delegate's cookie.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -27,10 +26,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
-from channels import __version__ as channels_version
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -40,7 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from .. import access, answer_batch, events, queries, versions
+from .. import access, answer_batch, events, queries
 from ..middleware import SocketAuthMiddleware, socket_database
 from ..meeting_settings import services as meeting_settings_services
 from ..models import Delegation, Meeting, ScreenLink, Session
@@ -63,16 +62,17 @@ VOTE_THREADS = 64
 _vote_threads: ThreadPoolExecutor | None = None
 # The changes a socket takes (see the module's docstring): a frame's type and the method that stores it.
 SOCKET_ACTIONS = {"vote": "_vote", "answer": "_answer"}
-RESILIENT_RECEIVE_CHANNELS = ((4, 3), (4, 3))  # first and last (major, minor) of Channels tested
-
-
-def resilient_receive_supported(version: str) -> bool:
-    """Whether MeetingConsumer may wrap Channels' channel_receive: a Channels version it was tested with."""
-    return versions.in_tested_range(version, RESILIENT_RECEIVE_CHANNELS)
+NO_CHANNEL = "none: live sockets have no channel of their own"  # a layer alias CHANNEL_LAYERS never names
 
 
 class MeetingConsumer(AsyncWebsocketConsumer):
     """One socket of a delegate page, a console or the room screen of one meeting."""
+
+    # No channel of its own: Channels gives a consumer whose alias names no configured layer none
+    # (get_channel_layer returns None), so no channel, no queue for it in the layer and no task reading
+    # it, per socket. Everything a socket gets, its revocation too, comes through the process's hub
+    # (fanout.py), which holds one channel for all of them and rejoins its groups after an outage.
+    channel_layer_alias = NO_CHANNEL
 
     # Set once the socket is accepted: the hub writes nothing to it before (the server would refuse
     # it, and the hub drop the socket); what it skips, the resync the page sends on opening replays.
@@ -94,13 +94,13 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def join_live(self):
         """Join the socket's live groups and accept it (once connect has authorized it)."""
-        # Live fragments come through the process's hub (one subscription per group, fanout.py);
-        # the user's own group (revocation) stays on this socket's channel.
-        self.hub = fanout.hub_for(self.channel_layer)
+        # Live fragments and revocations come through the process's hub (one subscription per group, fanout.py).
+        self.hub = fanout.hub_for(get_channel_layer())
         try:
             for group in self.live_groups:
                 await self.hub.join(group, self)
-            await self.channel_layer.group_add(self.revocation_group, self.channel_name)
+            if self.revocation_group not in self.live_groups:  # a kiosk link's; a user's is its user group
+                await self.hub.join(self.revocation_group, self, announce=False)
         except Exception as error:  # the channel layer is down (Redis restarting): refused cleanly, the page retries
             if not fanout.outage.failed(error, "a socket joining its groups"):
                 logger.warning("Live socket refused: its groups could not be joined", exc_info=True)
@@ -109,46 +109,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         self.accepted, self.direct = True, fanout.direct_socket(self.base_send)
+        if self.hub.paused:  # the layer failed since the join: told as the hub told the others (its resync follows the resume)
+            await self.send(text_data=fanout.LIVE_PAUSED)
         if self.user.is_authenticated:
             self.user = SocketUser(self.user.pk)
             SocketAuthMiddleware.replace_user(self.scope, self.user)
         self.accepted_at = time.monotonic()  # from now on the hub writes to it (see _catch_up)
-
-    # Channels reads this socket's own channel (its user's revocations) with channel_receive; a
-    # failing channel layer (Redis restarting) raised out of it and killed the consumer: an HTTP 500
-    # at the handshake, a 1011 later. Wrapped, the read waits for the layer, joins the revocation
-    # group again (a restarted Redis forgot it) and goes on. channel_receive is Channels' own
-    # attribute, set in AsyncConsumer.__call__: wrapped only on the Channels versions this was tested
-    # with (resilient_receive_supported, tests/test_stack_versions.py; pyproject.toml pins them), left
-    # as Channels sets it on any other.
-    @property
-    def channel_receive(self):
-        return self._channel_receive
-
-    @channel_receive.setter
-    def channel_receive(self, receive):
-        if not resilient_receive_supported(channels_version):
-            self._channel_receive = receive
-            return
-
-        async def resilient():
-            delay = fanout.RESUBSCRIBE_FIRST_DELAY_S
-            while True:
-                try:
-                    # Cancelled (the socket closed: Channels cancels this read), it ends; see until_cancelled.
-                    return await fanout.until_cancelled(receive())
-                except Exception as error:
-                    if not fanout.outage.failed(error, "a socket reading its channel"):
-                        logger.warning("Live socket could not read its channel", exc_info=True)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, fanout.RESUBSCRIBE_MAX_DELAY_S)
-                if self.accepted:
-                    try:
-                        await self.channel_layer.group_add(self.revocation_group, self.channel_name)
-                    except Exception:
-                        continue
-
-        self._channel_receive = resilient
 
     # Channels closes old database connections before every message a consumer handles (a hop to the
     # database thread each: connect, resync, disconnect, revocation), which also closed the SQLite
@@ -166,11 +132,11 @@ class MeetingConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         hub = getattr(self, "hub", None)
+        if hub is None:  # refused before it joined anything
+            return
         try:
-            for group in getattr(self, "live_groups", ()):
+            for group in dict.fromkeys([*self.live_groups, self.revocation_group]):
                 await hub.leave(group, self)
-            if hasattr(self, "revocation_group"):
-                await self.channel_layer.group_discard(self.revocation_group, self.channel_name)
         except Exception as error:  # the channel layer is down; its memberships expire there on their own
             if not fanout.outage.failed(error, "a socket leaving its groups"):
                 logger.warning("Live socket could not leave its groups", exc_info=True)

@@ -102,6 +102,10 @@ async def end_task(task: asyncio.Future, bound_s: float = STOP_BOUND_S) -> bool:
     return True
 
 
+class HubPaused(ConnectionError):
+    """A socket may not join a hub that is paused (its layer down): refused as the layer would refuse it."""
+
+
 OUTAGE_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, RedisConnectionError, RedisTimeoutError)
 
 
@@ -171,8 +175,15 @@ class LocalHub:
         self.task: asyncio.Task | None = None
         self.lock = asyncio.Lock()
         self.outboxes: dict[object, Outbox] = {}  # socket -> what waits for its send, while something does
+        self.closing: set[asyncio.Task] = set()  # sockets being closed on their revocation
+        self.paused = False  # the layer failed and the hub has not yet subscribed its groups again
 
-    async def join(self, group: str, consumer) -> None:
+    async def join(self, group: str, consumer, *, announce: bool = True) -> None:
+        """Add a socket to a group (the hub subscribes to it with its first); `announce`: record its
+        language for the group's renders (not for a group that only gets revocations). While the hub
+        is paused (the layer down), refused with HubPaused, as a join the layer refuses is."""
+        if self.paused:
+            raise HubPaused("live updates are paused: the channel layer is unavailable")
         async with self.lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel()
@@ -184,7 +195,8 @@ class LocalHub:
                 self.members[group][consumer] = None
                 self.languages.setdefault(group, Counter())[consumer.language] += 1
                 self._update_spoken(group)
-        await self._announce(group, consumer.language)
+        if announce:
+            await self._announce(group, consumer.language)
 
     async def _announce(self, group: str, language: str) -> None:
         """With channels-redis, record that this group has a socket in this language, before the
@@ -260,6 +272,7 @@ class LocalHub:
         """After the layer failed: tell the local sockets live updates are paused, add this process's
         groups again until the layer takes them (a restarted Redis has forgotten every membership),
         then have every socket resync, which replays from the database what the outage cost it."""
+        self.paused = True
         await self._tell_sockets(LIVE_PAUSED)
         delay = RESUBSCRIBE_FIRST_DELAY_S
         while True:
@@ -272,6 +285,7 @@ class LocalHub:
                 continue
             break
         self.announced.clear()  # the languages recorded in Redis may be gone too
+        self.paused = False
         outage.back()
         logger.debug("Local fan-out resubscribed %s groups", len(self.members))
         await self._tell_sockets(LIVE_RESUMED)
@@ -290,6 +304,9 @@ class LocalHub:
         written as is to every socket that can take it (direct_socket), never waiting for one that
         reads slowly; the others get the text through their consumer's send."""
         kind = message.get("type")
+        if kind == "auth.revoked":
+            self._revoke(message.get("group"))
+            return
         for fragment in message.get("fragments", ()) if kind == "live.bundle" else (message,) if kind == "live.fragment" else ():
             group, frames = fragment.get("group"), {}
             for consumer in list(self.members.get(group, ())):  # a socket may leave while we write to the others
@@ -307,6 +324,14 @@ class LocalHub:
                     self._drop(consumer, error)
                     continue
                 self._send_soon(consumer, text)
+
+    def _revoke(self, group: str | None) -> None:
+        """Close every local socket of a revocation group ("auth.revoked", broadcaster.disconnect_user),
+        opened or still opening, each in a task of its own (a slow client holds up no other)."""
+        for consumer in list(self.members.get(group, ())):
+            task = asyncio.get_running_loop().create_task(consumer.auth_revoked({"type": "auth.revoked"}))
+            self.closing.add(task)
+            task.add_done_callback(self.closing.discard)
 
     def _send_soon(self, consumer, text: str) -> None:
         """Hand a message to the socket's own sender: the consumer's ASGI send, in order, without the
