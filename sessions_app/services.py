@@ -12,6 +12,7 @@ every `from ..services import ActionRefused` and `services.submit_answer(...)` k
 
 # First: the modules below import capabilities that import ActionRefused from here.
 from .writes import (  # noqa: F401
+    CHANGE_KEY,
     ActionRefused,
     NotADelegate,
     claim_key,

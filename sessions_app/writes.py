@@ -6,11 +6,17 @@ sessions_app.services re-exports these names, where every capability imports the
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from . import access
 from .models import Delegation, Submission
+
+# A page's key for one change it sends over its socket (an answer, a vote), which its ack names:
+# the same change sent again (over the socket, or then over HTTP) is stored once.
+CHANGE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 class ActionRefused(Exception):

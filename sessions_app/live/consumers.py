@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -55,7 +54,6 @@ CLOSE_MALFORMED = 4400
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013  # the live service is unavailable for now: the page reconnects, with back-off
 RECHECK_AFTER_S = 5  # a resync later than this after connecting re-checks the user's role
-VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the page's key for a vote it sent (its ack names it)
 # Votes over sockets wait for their batch (group commit) on threads of their own, not on the one
 # thread of the sockets' other database calls: each waits for a batch the others' votes are in.
 VOTE_THREADS = 64
@@ -200,7 +198,7 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         changes' threads and its reply (the fragment and the ack naming `key`) is sent. The batch that
         stores the change reads its author afresh: a revoked role closes the socket (4403, `store`
         returns None) at its first change, with no re-check of the socket's own."""
-        if not (well_formed and isinstance(key, str) and VOTE_KEY.fullmatch(key)):
+        if not (well_formed and isinstance(key, str) and services.CHANGE_KEY.fullmatch(key)):
             await self.close(code=CLOSE_MALFORMED)
             return
         reply = await vote_thread(store)(key, *arguments)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from .. import access, compute_pool, events
 from ..models import Answer, Delegation, Meeting, OpinionRound, Question, Session, Statement, StatementVote, StatementVoteKey
-from ..services import ActionRefused, NotADelegate, clean_text
+from ..services import CHANGE_KEY, ActionRefused, NotADelegate, clean_text
 from . import analysis
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class VoteSubmission:
     """One vote as a delegate sent it: who, on which statement, which choice; `delegation`, when the
     caller names the delegation it votes for (refused unless it is the user's own); `meeting_id` and
     `round_id`, when the caller names where the statement is (a socket's vote: refused elsewhere);
-    `key`, the page's key for this change (VOTE_KEY), with which it is applied once."""
+    `key`, the page's key for this change (CHANGE_KEY), with which it is applied once."""
 
     user: User
     statement_id: int
@@ -198,7 +198,6 @@ class VoteSubmission:
     key: str | None = None
 
 
-VOTE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a page's key for one change of a vote
 
 
 def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
@@ -249,7 +248,7 @@ def cast_statement_votes(submissions: list[VoteSubmission]) -> list[StatementVot
                     None, statement.round.session.meeting_id):
                 raise ActionRefused(_("This statement is not open to votes."))
             own = _vote_delegation(item, statement, members)
-            if item.key is not None and not VOTE_KEY.fullmatch(item.key):
+            if item.key is not None and not CHANGE_KEY.fullmatch(item.key):
                 raise ActionRefused(_("This vote could not be read: reload the page and vote again."))
             vote = current.get((statement.pk, own.pk))
             if vote is not None:
