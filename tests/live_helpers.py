@@ -94,6 +94,13 @@ async def receive_until(communicator: WebsocketCommunicator, text: str, timeout:
             return message
 
 
+async def close_code(communicator: WebsocketCommunicator, timeout: float = 3) -> int:
+    """The code the server closes this socket with (what it sent before is skipped)."""
+    while (output := await communicator.receive_output(timeout=timeout))["type"] != "websocket.close":
+        pass
+    return output["code"]
+
+
 async def reply_to(socket, key: str, timeout: float = 5) -> str:
     """What a socket receives up to the ack of its change frame `key` (a vote or an answer)."""
     return await receive_until(socket, f'data-vote-ack="{key}"', timeout=timeout)

@@ -14,7 +14,7 @@ from sessions_app.live import consumers
 from sessions_app.models import Answer, Event, Question
 
 from . import live_helpers
-from .live_helpers import connected_socket, console_path, delegate_path, open_socket, receive_until
+from .live_helpers import close_code, connected_socket, console_path, delegate_path, open_socket, receive_until
 from .test_answer_batch import answer_path, post, setup_meeting
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
@@ -138,11 +138,7 @@ async def test_a_delegate_whose_role_was_revoked_since_connecting_is_closed_and_
                 type(user.participant).objects.filter(pk=user.participant.pk).update(role="chair", delegation=None)
         await database_sync_to_async(apply)()
         await socket.send_to(text_data=frame(world["question"]))
-        while True:
-            output = await socket.receive_output(timeout=3)
-            if output["type"] == "websocket.close":
-                break
-        assert output["code"] == consumers.CLOSE_FORBIDDEN
+        assert await close_code(socket) == consumers.CLOSE_FORBIDDEN
         assert await stored_answers(world["question"]) == []
     finally:
         await socket.disconnect()
@@ -157,9 +153,7 @@ async def test_a_retry_of_a_stored_answer_by_a_delegate_since_deactivated_is_ref
         user = world["delegates"][0]
         await database_sync_to_async(lambda: type(user).objects.filter(pk=user.pk).update(is_active=False))()
         await socket.send_to(text_data=frame(world["question"], text="A later edit"))
-        while (output := await socket.receive_output(timeout=3))["type"] != "websocket.close":
-            pass
-        assert output["code"] == consumers.CLOSE_FORBIDDEN
+        assert await close_code(socket) == consumers.CLOSE_FORBIDDEN
         assert await stored_answers(world["question"]) == [("FR", "Our <b>practice</b>")]
     finally:
         await socket.disconnect()
@@ -191,11 +185,7 @@ async def test_a_malformed_answer_frame_closes_the_socket_and_stores_nothing(bad
     socket = await delegate_socket(world)
     try:
         await socket.send_to(text_data=json.dumps(bad))
-        while True:
-            output = await socket.receive_output(timeout=3)
-            if output["type"] == "websocket.close":
-                break
-        assert output["code"] == consumers.CLOSE_MALFORMED
+        assert await close_code(socket) == consumers.CLOSE_MALFORMED
         assert await stored_answers(world["question"]) == []
     finally:
         await socket.disconnect()

@@ -12,7 +12,7 @@ from sessions_app import events, services
 from sessions_app.live import fanout
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate, make_participant
-from .live_helpers import connected_socket, console_path, delegate_path, open_socket, receive_until, screen_path
+from .live_helpers import close_code, connected_socket, console_path, delegate_path, open_socket, receive_until, screen_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
@@ -509,9 +509,6 @@ async def test_sockets_have_no_channel_of_their_own_and_a_revocation_closes_ever
 
     await database_sync_to_async(participants.deactivate_participant)(participant=world["fr"].participant)
     for socket in (first, second):
-        output = await socket.receive_output(timeout=3)
-        while output["type"] != "websocket.close":
-            output = await socket.receive_output(timeout=3)
-        assert output["code"] == 4403
+        assert await close_code(socket) == 4403
     await submit(user=world["de"], question=world["question"], kind="answer", text="Still live", key="k1")
     assert "Still live" in await receive_until(console, "Still live", timeout=3)  # the others' sockets stay live

@@ -21,7 +21,7 @@ from sessions_app import participants, services
 from sessions_app.live import fanout
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
-from .live_helpers import console_path, open_socket, receive_until
+from .live_helpers import close_code, console_path, open_socket, receive_until
 from .servers import free_port
 
 PORT = free_port()  # not a fixed one: make test runs the embedded and the services pass at once
@@ -115,10 +115,7 @@ async def test_redis_restart_pauses_then_resubscribes_and_nothing_stored_is_lost
     # The chair's revocation too reaches a socket that was open through the restart (a restarted
     # Redis forgot the user's group; the hub joined it again).
     await database_sync_to_async(participants.deactivate_participant)(participant=world["chair"].participant)
-    output = await console.receive_output(timeout=5)
-    while output["type"] != "websocket.close":  # what the hub sent before
-        output = await console.receive_output(timeout=5)
-    assert output["code"] == 4403
+    assert await close_code(console, timeout=5) == 4403
     await console.wait()
     await asyncio.sleep(0)
     # An expected fault: one warning when the layer went away, one when it was back; no traceback.

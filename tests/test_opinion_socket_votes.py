@@ -16,7 +16,7 @@ from sessions_app.opinion import services
 
 from .factories import DelegationFactory, SessionFactory, make_chair, make_delegate
 from . import live_helpers
-from .live_helpers import connected_socket, console_path, delegate_path, open_socket, receive_until
+from .live_helpers import close_code, connected_socket, console_path, delegate_path, open_socket, receive_until
 from .test_room_live import receive_all
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
@@ -138,11 +138,7 @@ async def test_a_delegate_whose_role_was_revoked_since_connecting_is_closed_not_
             type(world["fr"]).objects.filter(pk=world["fr"].pk).update(is_active=False)
         await database_sync_to_async(revoke)()
         await socket.send_to(text_data=frame(world))
-        while True:
-            output = await socket.receive_output(timeout=3)
-            if output["type"] == "websocket.close":
-                break
-        assert output["code"] == consumers.CLOSE_FORBIDDEN
+        assert await close_code(socket) == consumers.CLOSE_FORBIDDEN
         assert await stored_votes(world) == []
     finally:
         await socket.disconnect()
@@ -161,11 +157,7 @@ async def test_a_malformed_vote_frame_closes_the_socket_and_stores_nothing(bad):
     socket = await delegate_socket(world)
     try:
         await socket.send_to(text_data=json.dumps(bad))
-        while True:
-            output = await socket.receive_output(timeout=3)
-            if output["type"] == "websocket.close":
-                break
-        assert output["code"] == consumers.CLOSE_MALFORMED
+        assert await close_code(socket) == consumers.CLOSE_MALFORMED
         assert await stored_votes(world) == []
     finally:
         await socket.disconnect()

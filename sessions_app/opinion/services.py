@@ -198,8 +198,6 @@ class VoteSubmission:
     key: str | None = None
 
 
-
-
 def cast_statement_vote(*, user: User, statement: Statement, choice: str, delegation: Delegation | None = None) -> StatementVote:
     """A delegation's agree / disagree / pass on a statement: one per delegation, changeable while the
     round is open; the same vote sent twice is stored once. A vote that changed something carries its
