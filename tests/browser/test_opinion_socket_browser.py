@@ -79,8 +79,9 @@ def test_a_vote_whose_socket_closes_before_the_ack_is_posted_over_http_and_count
     expect(phone.locator("html")).to_have_attribute("data-ws-opens", re.compile(r"^[1-9]"), timeout=LIVE_TIMEOUT)
     panel = phone.locator(".opinion-vote").first
     expect(panel).to_contain_text("Statement 1 of 10")
-    # The post goes out when the page sees its socket close, which can come after the next statement
-    # is on the page (CI saw the panel move on with no post yet): wait for the post, not the panel.
+    # The post goes out when the page sees its socket close, on the ack. The next statement can be on
+    # the page before that: the delegation's group is sent its next statement too, and that message may
+    # come first (CI saw the panel move on with no post yet). So wait for the post, not the panel.
     with phone.expect_request(lambda request: request.method == "POST" and "/vote/" in request.url, timeout=LIVE_TIMEOUT):
         panel.get_by_role("button", name="Disagree", exact=True).click()
     expect(panel).to_contain_text("Statement 2 of 10", timeout=LIVE_TIMEOUT)
