@@ -15,15 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-_handed_out: set[int] = set()  # FREE_PORTS ports already given in this process, maybe not bound yet
+_handed_out: set[int] = set()  # ports already given in this process, maybe not bound yet
 
 
 def free_port() -> int:
-    """A free port on 127.0.0.1: any the system picks, or one of FREE_PORTS ("8400-8499") where
-    several people share the machine and each has a range (never one given before in this process:
-    two asked for in a row, before either is bound, must differ)."""
+    """A free port on 127.0.0.1: one the system picks, or one of FREE_PORTS ("8400-8499") where
+    several people share the machine and each has a range. Never one given before in this process:
+    two asked for in a row, before either is bound, must differ (the system may pick a port again
+    once the probing socket is closed)."""
     first, _, last = os.environ.get("FREE_PORTS", "").partition("-")
-    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    candidates = range(int(first), int(last or first) + 1) if first else [0] * 50
     for port in candidates:
         if port in _handed_out:
             continue
@@ -32,10 +33,11 @@ def free_port() -> int:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            if port:
-                _handed_out.add(port)
-            return sock.getsockname()[1]
-    raise RuntimeError(f"no free port in FREE_PORTS={os.environ['FREE_PORTS']}")
+            found = sock.getsockname()[1]
+        if found not in _handed_out:
+            _handed_out.add(found)
+            return found
+    raise RuntimeError(f"no free port {'in FREE_PORTS=' + os.environ['FREE_PORTS'] if first else 'the system gave twice'}")
 
 
 def manage(env: dict, *args: str) -> None:

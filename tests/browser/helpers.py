@@ -25,6 +25,8 @@ from typing import Iterator
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from ..servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,12 +63,6 @@ class LiveServer:
             return self.log_path.read_text(errors="replace")[-max_chars:]
         except OSError:
             return ""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(data_dir: Path) -> dict[str, str]:
