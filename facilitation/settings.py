@@ -248,8 +248,10 @@ FACILITATION = {
     # Requests running Django code at once per process (sessions_app.middleware.BoundedThreadsMiddleware).
     "REQUEST_THREADS": int(os.environ.get("REQUEST_THREADS", "4")),
     # The live fan-out writes each frame, encoded once, to Uvicorn's transport instead of each socket's
-    # ASGI send (sessions_app.live.fanout.DirectSocket: Uvicorn's private state, on tested versions only).
-    "LIVE_DIRECT_WRITES": env_bool("LIVE_DIRECT_WRITES", False),
+    # ASGI send (sessions_app.live.fanout.DirectSocket: Uvicorn's private state, on tested versions only;
+    # elsewhere, and with LIVE_DIRECT_WRITES=0, the ASGI send). On by default: the fan-out to 1,000 in one
+    # process was 1.77-2.41x the raw server with the ASGI send, 1.11-1.44x with this (docs/performance.md).
+    "LIVE_DIRECT_WRITES": env_bool("LIVE_DIRECT_WRITES", True),
     # Answer cards the chair's console renders at most on its first load; the questions that do not fit
     # render closed and load their cards when opened (sessions_app.queries.console_questions).
     "CONSOLE_OPEN_CARDS": int(os.environ.get("CONSOLE_OPEN_CARDS", "50")),

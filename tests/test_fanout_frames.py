@@ -1,10 +1,14 @@
-"""The hub's writes to its sockets: by default each socket's ASGI send, from a sender of its own so
-that a slow reader holds no one else (LocalHub._send_soon); with LIVE_DIRECT_WRITES, on the Uvicorn
-versions it was tested with, the short cut (fanout.direct_socket): a frame encoded once, written to
-Uvicorn's own protocol for every socket that can take it, and left to the ordinary send when it cannot."""
+"""The hub's writes to its sockets: with LIVE_DIRECT_WRITES (the default), on the Uvicorn versions it
+was tested with, the short cut (fanout.direct_socket): a frame encoded once, written to Uvicorn's own
+protocol for every socket that can take it, and left to the ordinary send when it cannot; elsewhere,
+or with LIVE_DIRECT_WRITES=0, each socket's ASGI send, from a sender of its own so that a slow reader
+holds no one else (LocalHub._send_soon)."""
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 from uvicorn.config import Config
@@ -168,6 +172,15 @@ async def test_an_untested_uvicorn_or_the_setting_off_gets_the_ordinary_send(mon
     settings.FACILITATION = {**settings.FACILITATION, "LIVE_DIRECT_WRITES": False}
     assert fanout.direct_socket(send) is None
     one.close()
+
+
+def test_direct_writes_are_on_by_default_and_off_with_0():
+    """The bench showed them needed for the fan-out's target (docs/performance.md, "Socket writes")."""
+    read = "from facilitation import settings; print(settings.FACILITATION['LIVE_DIRECT_WRITES'])"
+    env = {name: value for name, value in os.environ.items() if name != "LIVE_DIRECT_WRITES"}
+    default = subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True, check=True)
+    off = subprocess.run([sys.executable, "-c", read], env={**env, "LIVE_DIRECT_WRITES": "0"}, capture_output=True, text=True, check=True)
+    assert (default.stdout.strip(), off.stdout.strip()) == ("True", "False")
 
 
 class Client:
