@@ -37,7 +37,8 @@ def free_port() -> int:
         if found not in _handed_out:
             _handed_out.add(found)
             return found
-    raise RuntimeError(f"no free port {'in FREE_PORTS=' + os.environ['FREE_PORTS'] if first else 'the system gave twice'}")
+    where = f"in FREE_PORTS={os.environ['FREE_PORTS']}" if first else "that the system gave and was not handed out before"
+    raise RuntimeError(f"no free port {where}")
 
 
 def manage(env: dict, *args: str) -> None:

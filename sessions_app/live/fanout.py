@@ -397,11 +397,12 @@ def direct_writes_supported(version: str) -> bool:
 
 
 def direct_socket(send) -> DirectSocket | None:
-    """With the setting LIVE_DIRECT_WRITES, the server's end of a socket that takes a frame encoded
-    once for every socket: Uvicorn's wsproto implementation, in a version this was tested with, with
-    per-message compression off (`make run`, the benchmark), where a text frame is the same bytes for
-    all. None elsewhere (the setting off, another server, version or implementation, compression on,
-    the tests' communicator): the socket's messages go through its consumer's ASGI send.
+    """With the setting LIVE_DIRECT_WRITES (on by default), the server's end of a socket that takes a
+    frame encoded once for every socket: Uvicorn's wsproto implementation, in a version this was tested
+    with, with per-message compression off (`make run`, `deploy/`, the benchmark), where a text frame
+    is the same bytes for all. None elsewhere (the setting off, another server, version or
+    implementation, compression on, the tests' communicator): the socket's messages go through its
+    consumer's ASGI send.
 
     Writing the frame to the transport skips, per socket, Channels' and Uvicorn's send and wsproto's
     encoding: at 1,000 sockets, most of a broadcast's time on the loop."""
