@@ -73,7 +73,9 @@ def _submit_answers(submissions: list[AnswerSubmission]) -> list[Answer | Action
     earlier = {row.key: row for row in Submission.objects.filter(key__in=keys)} if keys else {}
     earlier_answers = Answer.objects.in_bulk([row.object_id for row in earlier.values() if row.action == "answer"]) if earlier else {}
     # Read inside the transaction: the chair may have closed a question since the callers read it.
-    questions = Question.objects.select_related("session__meeting").in_bulk({item.question_id for item in submissions})
+    # Only what the checks read: a question's, session's and meeting's rows carry their texts and HTML.
+    questions = (Question.objects.select_related("session__meeting").only("status", "session__meeting__slug")
+                 .in_bulk({item.question_id for item in submissions}))
     delegations = {access.delegation_of(item.user) for item in submissions} - {None}  # cached on each user
     members = set(
         Meeting.delegations.through.objects.filter(
