@@ -1,22 +1,26 @@
 """What opening a socket costs the database, and what its first resync still guarantees when the
 process answers it without a query of its own (quiet_check: a reconnect storm's thousands of pages)."""
 
+import asyncio
+import gc
 import json
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from facilitation.asgi import application
 from sessions_app import services
-from sessions_app.live import quiet_check
+from sessions_app.live import garbage, quiet_check
 from sessions_app.middleware import socket_database
 from sessions_app.models import Meeting
 
 from .factories import DelegationFactory, QuestionFactory, make_chair, make_delegate
-from .live_helpers import ORIGIN, delegate_path, live_events_sent, open_socket, receive_until, session_cookie
+from . import live_helpers
+from .live_helpers import ORIGIN, connected_socket, delegate_path, live_events_sent, open_socket, receive_until, session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("sockets_closed_before_the_loop_ends")]
 
@@ -101,3 +105,59 @@ async def test_a_resync_on_opening_replays_an_event_committed_after_the_process_
     html = await receive_until(second, "qstatus")
     assert f'data-seq="{before + 1}"' in html or f'data-seq="{before + 1}"' in await receive_until(second, "live-seq")
     await second.disconnect()
+
+
+@pytest.fixture
+def collector_paused(monkeypatch):
+    """The collector's automatic passes off for the test (only explicit ones run), and the passes
+    over each generation recorded."""
+    passes: list[int] = []
+
+    def record(phase, info):
+        if phase == "stop":
+            passes.append(info["generation"])
+
+    gc.collect()
+    gc.disable()
+    gc.callbacks.append(record)
+    try:
+        yield passes
+    finally:
+        gc.callbacks.remove(record)
+        gc.enable()
+
+
+def users_alive(pks: set[int], besides: list) -> int:
+    """How many User objects of these users exist in the process, the test's own `besides` left out."""
+    own = {id(user) for user in besides}
+    return sum(isinstance(item, User) and item.pk in pks and id(item) not in own for item in gc.get_objects())
+
+
+async def test_a_delegates_socket_frees_the_user_its_handshake_read_without_waiting_for_a_collection(collector_paused, monkeypatch):
+    monkeypatch.setattr(garbage, "COLLECT_AFTER_S", 3600)  # no collection while the test looks
+    world = await setup_meeting(3)
+    pks = {user.pk for user in world["delegates"]}
+    sockets = [await connected_socket(delegate_path(world["meeting"]), user) for user in world["delegates"]]
+    # The handshake read each user with its participant and delegation (access.ParticipantBackend),
+    # which cache each other; the socket keeps only the user's id, and nothing of them stays behind.
+    assert users_alive(pks, world["delegates"]) == 0
+    assert collector_paused == []
+    for index, socket in enumerate(sockets):  # and each socket still answers as its user
+        key = f"{index:032x}-q{world['question'].pk}"
+        await socket.send_to(text_data=json.dumps({"type": "answer", "key": key, "question": world["question"].pk,
+                                                   "kind": "answer", "text": f"Answer {index}"}))  # fmt: skip
+        reply = await live_helpers.reply_to(socket, key)
+        assert "data-vote-refused" not in reply and "Update the answer" in reply
+
+
+async def test_a_burst_of_handshakes_is_followed_by_one_collection_of_the_young_generations(collector_paused, monkeypatch):
+    monkeypatch.setattr(garbage, "COLLECT_AFTER_S", 0.2)
+    world = await setup_meeting(4)
+    for user in world["delegates"][:3]:
+        await connected_socket(delegate_path(world["meeting"]), user)
+    assert collector_paused == []  # none before COLLECT_AFTER_S
+    await asyncio.sleep(0.5)
+    assert collector_paused == [1]  # one for the three, of the two young generations only
+    await connected_socket(delegate_path(world["meeting"]), world["delegates"][3])
+    await asyncio.sleep(0.5)
+    assert collector_paused == [1, 1]  # a later handshake: one more

@@ -44,7 +44,7 @@ from ..meeting_settings import services as meeting_settings_services
 from ..models import Delegation, Meeting, ScreenLink, Session
 from .. import services
 from ..services import ActionRefused
-from . import fanout, quiet_check, replies, resync, screen
+from . import fanout, garbage, quiet_check, replies, resync, screen
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +110,12 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self.hub.paused:  # the layer failed since the join: told as the hub told the others (its resync follows the resume)
             await self.send(text_data=fanout.LIVE_PAUSED)
         if self.user.is_authenticated:
-            self.user = SocketUser(self.user.pk)
+            read = getattr(self.user, "_wrapped", self.user)  # the user itself, not Channels' lazy wrapper of it
+            self.user = SocketUser(read.pk)
             SocketAuthMiddleware.replace_user(self.scope, self.user)
+            _release(read)
         self.accepted_at = time.monotonic()  # from now on the hub writes to it (see _catch_up)
+        garbage.collect_soon()  # what the handshakes of a burst leave in reference cycles
 
     # Channels closes old database connections before every message a consumer handles (a hop to the
     # database thread each: connect, resync, disconnect, revocation), which also closed the SQLite
@@ -373,6 +376,15 @@ class SocketUser:
 
     def __init__(self, pk: int):
         self.pk = pk
+
+
+def _release(user) -> None:
+    """Break the reference cycle of a user read with its participant and delegation at the handshake
+    (access.ParticipantBackend: each of the user and its participant caches the other), so that the
+    socket dropping it frees them at once, not at the next collection of their generation (garbage.py)."""
+    participant = user._state.fields_cache.pop("participant", None)
+    if participant is not None:
+        participant._state.fields_cache.pop("user", None)
 
 
 def _is_id(value) -> bool:
