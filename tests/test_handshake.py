@@ -161,3 +161,15 @@ async def test_a_burst_of_handshakes_is_followed_by_one_collection_of_the_young_
     await connected_socket(delegate_path(world["meeting"]), world["delegates"][3])
     await asyncio.sleep(0.5)
     assert collector_paused == [1, 1]  # a later handshake: one more
+
+
+async def test_an_open_socket_keeps_two_copies_of_its_scope_past_the_sign_in(collector_paused, monkeypatch):
+    # Channels' middleware each copy the scope, and a socket's coroutines keep every copy for its life:
+    # the session's (SocketSessionMiddleware), in which the user is read in place (SocketAuthMiddleware,
+    # where Channels' AuthMiddleware made two more), and the router's, which the consumer reads.
+    monkeypatch.setattr(garbage, "COLLECT_AFTER_S", 3600)
+    world = await setup_meeting(1)
+    await connected_socket(delegate_path(world["meeting"]), world["delegates"][0])
+    copies = [item for item in gc.get_objects() if isinstance(item, dict) and "session" in item and item.get("type") == "websocket"]
+    assert len(copies) == 2
+    assert all(copy["user"] is copies[0]["user"] for copy in copies)  # one user for both: replace_user reaches each

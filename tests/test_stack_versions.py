@@ -5,7 +5,9 @@ pyproject.toml pins that range; an upgrade past it fails here first: test the ne
 widen the check and the pin together.
 """
 
+import ast
 import inspect
+import textwrap
 
 import pytest
 from channels import layers
@@ -56,6 +58,21 @@ def test_the_socket_sign_in_reads_channels_get_user_as_channels_own_middleware_d
 
     assert callable(get_user.func)  # the plain function SocketAuthMiddleware runs on the socket's database thread
     assert 'scope["user"]._wrapped = await get_user(scope)' in inspect.getsource(AuthMiddleware.resolve_scope)
+
+
+def test_the_socket_sign_in_does_what_channels_auth_middleware_does_but_its_copies_of_the_scope():
+    from channels.auth import AuthMiddleware
+    from channels.middleware import BaseMiddleware
+
+    def statements(function) -> list[str]:
+        body = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0].body
+        return [ast.unparse(node) for node in body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+
+    # SocketAuthMiddleware.__call__ is these steps on the scope it is given: a Channels whose
+    # middleware does more fails here, before a socket misses it.
+    assert statements(AuthMiddleware.__call__) == ["scope = dict(scope)", "self.populate_scope(scope)", "await self.resolve_scope(scope)",
+                                                   "return await super().__call__(scope, receive, send)"]  # fmt: skip
+    assert statements(BaseMiddleware.__call__) == ["scope = dict(scope)", "return await self.inner(scope, receive, send)"]
 
 
 @pytest.mark.parametrize(("version", "supported"), [("3.13.0", True), ("3.13", True), ("3.12.9", False), ("3.14.0", False),

@@ -6,8 +6,9 @@ for a pass over its generation: about a million allocations for the second. A We
 leaves such garbage that is not ours to break: Uvicorn's HTTP protocol object, in a cycle once the
 connection is upgraded, with what it holds. The delegates of a meeting connect together and then
 stay, and 100 handshakes per process allocate far fewer objects than that pass waits for: at N = 200
-on two processes the garbage stayed for the whole meeting, 42.4-43.0 kB per idle socket against
-issue 22's 40 kB; with this collection 37.0-38.0 kB (docs/performance.md, 2026-12-08).
+on two processes the garbage stayed for the whole meeting: 42.4-43.0 kB per idle socket (the user's
+own cycle already broken, consumers._release) against issue 22's 40 kB; with this collection
+37.0-39.0 kB (docs/performance.md, 2026-12-08).
 
 So a socket accepted when no collection is due schedules one of the young generations
 (`gc.collect(1)`) COLLECT_AFTER_S later: one for a room of delegates connecting together, at most one
