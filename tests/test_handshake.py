@@ -150,16 +150,17 @@ async def test_a_delegates_socket_frees_the_user_its_handshake_read_without_wait
         assert "data-vote-refused" not in reply and "Update the answer" in reply
 
 
-async def test_a_burst_of_handshakes_is_followed_by_one_collection_of_the_young_generations(collector_paused, monkeypatch):
-    monkeypatch.setattr(garbage, "COLLECT_AFTER_S", 0.2)
-    world = await setup_meeting(4)
-    for user in world["delegates"][:3]:
+async def test_a_burst_of_handshakes_is_followed_by_one_collection_of_the_young_generations_once_it_stops(collector_paused, monkeypatch):
+    monkeypatch.setattr(garbage, "COLLECT_AFTER_S", 0.3)
+    world = await setup_meeting(5)
+    for user in world["delegates"][:4]:  # 0.45 s of handshakes, never 0.3 s apart
         await connected_socket(delegate_path(world["meeting"]), user)
-    assert collector_paused == []  # none before COLLECT_AFTER_S
+        await asyncio.sleep(0.15)
+    assert collector_paused == []  # none while they go on
     await asyncio.sleep(0.5)
-    assert collector_paused == [1]  # one for the three, of the two young generations only
-    await connected_socket(delegate_path(world["meeting"]), world["delegates"][3])
-    await asyncio.sleep(0.5)
+    assert collector_paused == [1]  # one for the four, of the two young generations only
+    await connected_socket(delegate_path(world["meeting"]), world["delegates"][4])
+    await asyncio.sleep(0.6)
     assert collector_paused == [1, 1]  # a later handshake: one more
 
 
