@@ -1,6 +1,7 @@
 """A graceful stop (SIGTERM: Uvicorn's lifespan shutdown) sends the live messages still pending."""
 
 import asyncio
+import logging
 
 import pytest
 from channels.db import database_sync_to_async
@@ -116,6 +117,34 @@ async def test_a_channel_layer_task_failing_while_redis_is_down_is_the_outage_no
         fanout.quiet_layer_tasks(loop, await context_of(ValueError("a bug")))  # not an outage: as asyncio says it
         fanout.quiet_layer_tasks(loop, await context_of(ConnectionResetError("a client's socket")))  # nor another task's socket
         assert [record.exc_info[0] for record in caplog.records if record.exc_info] == [ValueError, ConnectionResetError]
+    finally:
+        fanout.outage.back()
+
+
+async def test_a_layer_task_reported_after_its_outage_ended_is_said_in_a_line_and_opens_no_outage(caplog):
+    """asyncio reports a task whose error nobody read when it is collected: maybe after Redis is back."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    caplog.set_level(logging.INFO, logger="sessions_app")
+    loop = asyncio.get_running_loop()
+
+    async def fails():
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    task = loop.create_task(fails())
+    await asyncio.wait({task})
+    context = {"message": "Task exception was never retrieved", "exception": task.exception(), "future": task}
+    fanout.outage.back()  # no outage now
+    fanout.quiet_layer_tasks(loop, context)
+    assert fanout.outage.since is None  # Redis is up: no "unavailable" said, nor "back" to follow
+    said = [(record.levelno, record.getMessage()) for record in caplog.records if record.name.startswith("sessions_app")]
+    assert said == [(logging.INFO, "A channel layer's own background task had failed while its server was unreachable: "
+                                   "Error 111 connecting to 127.0.0.1:6379. Connection refused.")]  # fmt: skip
+    try:  # during an outage, it is one more failure of it, not a line of its own
+        fanout.outage.failed(RedisConnectionError("down"), "a test")
+        caplog.clear()
+        fanout.quiet_layer_tasks(loop, context)
+        assert fanout.outage.failures == 2 and caplog.records == []
     finally:
         fanout.outage.back()
 

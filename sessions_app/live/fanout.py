@@ -153,11 +153,18 @@ def quiet_layer_tasks(loop: asyncio.AbstractEventLoop, context: dict) -> None:
     """The server loop's exception handler (installed at the lifespan's start): a background task of
     the channel layer's own that failed because its server is down (channels-redis fires one off per
     message received, to clean its backup queue; nothing reads its result) is part of the outage,
-    which is said once; anything else is logged as asyncio does, with its traceback."""
+    which is said once; anything else is logged as asyncio does, with its traceback.
+
+    asyncio reports such a task when it is collected, which may be after its outage has ended (the
+    task sits in a reference cycle with its error until a collection): then it is said in a line of
+    its own, and no outage is opened again."""
     error = context.get("exception")
     # Redis's own errors only: another task's OSError is no outage of the layer.
     if isinstance(context.get("future"), asyncio.Future) and isinstance(error, (RedisConnectionError, RedisTimeoutError)):
-        outage.failed(error, "a channel layer's own background task")
+        if outage.since is None:
+            logger.info("A channel layer's own background task had failed while its server was unreachable: %s", error)
+        else:
+            outage.failed(error, "a channel layer's own background task")
         return
     loop.default_exception_handler(context)
 
