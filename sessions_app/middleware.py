@@ -130,10 +130,18 @@ class SocketAuthMiddleware(AuthMiddleware):
     def replace_user(scope, user) -> None:
         """Put `user` where resolve_scope put the user it read: in Channels' lazy user, which every copy of
         the scope down the middleware shares (a copy's own "user" key would leave the others holding the
-        user, its participant and its delegation for the socket's life). As resolve_scope sets it."""
+        user, its participant and its delegation for the socket's life). As resolve_scope sets it.
+
+        The user it replaces is freed at once: it and its participant, read together
+        (access.ParticipantBackend), cache each other, and would wait for a garbage collection."""
         lazy = scope.get("user")
-        if getattr(lazy, "_wrapped", None) is not None:
+        read = getattr(lazy, "_wrapped", None)
+        if read is not None:
             lazy._wrapped = user
+            cached = getattr(getattr(read, "_state", None), "fields_cache", {})  # a model's relations, as Django caches them
+            participant = cached.pop("participant", None)
+            if participant is not None:
+                participant._state.fields_cache.pop("user", None)
 
 
 class MeetingWallMiddleware:

@@ -110,10 +110,8 @@ class MeetingConsumer(AsyncWebsocketConsumer):
         if self.hub.paused:  # the layer failed since the join: told as the hub told the others (its resync follows the resume)
             await self.send(text_data=fanout.LIVE_PAUSED)
         if self.user.is_authenticated:
-            read = getattr(self.user, "_wrapped", self.user)  # the user itself, not Channels' lazy wrapper of it
-            self.user = SocketUser(read.pk)
+            self.user = SocketUser(self.user.pk)
             SocketAuthMiddleware.replace_user(self.scope, self.user)
-            _release(read)
         self.accepted_at = time.monotonic()  # from now on the hub writes to it (see _catch_up)
         garbage.collect_soon()  # what the handshakes of a burst leave in reference cycles
 
@@ -376,15 +374,6 @@ class SocketUser:
 
     def __init__(self, pk: int):
         self.pk = pk
-
-
-def _release(user) -> None:
-    """Break the reference cycle of a user read with its participant and delegation at the handshake
-    (access.ParticipantBackend: each of the user and its participant caches the other), so that the
-    socket dropping it frees them at once, not at the next collection of their generation (garbage.py)."""
-    participant = user._state.fields_cache.pop("participant", None)
-    if participant is not None:
-        participant._state.fields_cache.pop("user", None)
 
 
 def _is_id(value) -> bool:

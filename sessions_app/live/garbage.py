@@ -7,7 +7,7 @@ leaves such garbage that is not ours to break: Uvicorn's HTTP protocol object, i
 connection is upgraded, with what it holds. The delegates of a meeting connect together and then
 stay, and 100 handshakes per process allocate far fewer objects than that pass waits for: at N = 200
 on two processes the garbage stayed for the whole meeting: 42.4-43.0 kB per idle socket (the user's
-own cycle already broken, consumers._release) against issue 22's 40 kB; with this collection
+own cycle already broken, middleware.SocketAuthMiddleware.replace_user) against issue 22's 40 kB; with this collection
 37.0-39.0 kB (docs/performance.md, 2026-12-08).
 
 So once handshakes stop for COLLECT_AFTER_S, the young generations are collected (`gc.collect(1)`):
